@@ -1,0 +1,97 @@
+"""Holiday calendars and the working-day test (DOMAIN §5).
+
+Holidays are data an operator updates each year from the State Council's notice; this module
+never guesses them. A year without a calendar falls back to "Mon-Fri are working days" and says
+so in every note, so a deadline computed that way can be recognised and recomputed later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+_SATURDAY = 5
+
+
+@dataclass(frozen=True)
+class HolidayCalendar:
+    """One year of statutory days off and make-up working days (调休)."""
+
+    year: int
+    holidays: frozenset[date]
+    makeup_workdays: frozenset[date]
+    source: str
+    is_sample: bool
+
+    def __post_init__(self) -> None:
+        """Reject calendars that contradict themselves; field names appear in the message."""
+        for field_name, dates in (("holidays", self.holidays),
+                                  ("makeup_workdays", self.makeup_workdays)):
+            outside = sorted(d for d in dates if d.year != self.year)
+            if outside:
+                raise ValueError(
+                    f"field '{field_name}' has {outside[0].isoformat()}, "
+                    f"which is not in year {self.year}"
+                )
+        both = sorted(self.holidays & self.makeup_workdays)
+        if both:
+            raise ValueError(
+                f"{both[0].isoformat()} is both in 'holidays' and in 'makeup_workdays'"
+            )
+        weekdays = sorted(d for d in self.makeup_workdays if d.weekday() < _SATURDAY)
+        if weekdays:
+            raise ValueError(
+                f"field 'makeup_workdays' has {weekdays[0].isoformat()}, a "
+                f"{weekdays[0].strftime('%A')}; make-up workdays must be a Saturday or Sunday"
+            )
+
+
+class WorkingDays:
+    """Answers "is this a working day?" from one calendar per year, weekends-only otherwise."""
+
+    def __init__(self, calendars: Iterable[HolidayCalendar]) -> None:
+        self._by_year: dict[int, HolidayCalendar] = {}
+        for cal in calendars:
+            if cal.year in self._by_year:
+                raise ValueError(f"Two holiday calendars were given for year {cal.year}.")
+            self._by_year[cal.year] = cal
+
+    @classmethod
+    def empty(cls) -> WorkingDays:
+        """No calendars at all: every year counts Mon-Fri as working days."""
+        return cls(())
+
+    def covers(self, year: int) -> bool:
+        """True when the operator supplied a calendar for `year`."""
+        return year in self._by_year
+
+    def calendar_for(self, year: int) -> HolidayCalendar | None:
+        """The calendar for `year`, if any."""
+        return self._by_year.get(year)
+
+    @property
+    def years(self) -> tuple[int, ...]:
+        """Covered years, ascending."""
+        return tuple(sorted(self._by_year))
+
+    def is_working_day(self, d: date) -> bool:
+        """Holidays are off, 调休 weekend days are on; uncovered years use Mon-Fri only."""
+        cal = self._by_year.get(d.year)
+        if cal is None:
+            return d.weekday() < _SATURDAY
+        if d in cal.holidays:
+            return False
+        return d.weekday() < _SATURDAY or d in cal.makeup_workdays
+
+    def basis_for(self, d: date) -> str:
+        """A short note saying which calendar decides working days in `d`'s year."""
+        cal = self._by_year.get(d.year)
+        if cal is None:
+            return f"no calendar for {d.year}: weekends only"
+        if cal.is_sample:
+            return f"calendar {cal.year} (SAMPLE, not official; source: {cal.source})"
+        return f"calendar {cal.year} (source: {cal.source})"
+
+    def __repr__(self) -> str:
+        return f"WorkingDays(years={list(self.years)})"

@@ -1,0 +1,169 @@
+"""The case aggregate: named commands with their guards, state derived from the event list.
+
+A command checks its guard against the current state, then records one event; `Case.replay` of
+the stored events rebuilds exactly the same case. Nothing here touches a database or a clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from nodes.domain.calendar import WorkingDays
+from nodes.domain.deadlines import Deadline, DayUnit, make_deadline
+from nodes.domain.states import (
+    ACTION_LABELS_ZH,
+    CLOCK_RUNNING,
+    NOTE_ALLOWED,
+    OPENING,
+    STATE_LABELS_ZH,
+    TRANSITIONS,
+    Action,
+    CaseState,
+)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+JC_WINDOW_DAYS = 30  # 人民调解法 Art. 33: joint application within 30 days of effect (statutory)
+
+
+def local_date(at: datetime) -> date:
+    """Days are counted on the Beijing-time calendar, wherever the server's clock is."""
+    return at.astimezone(SHANGHAI).date()
+
+
+class DomainError(Exception):
+    """A rule of the procedure forbids this; carries the sentence in Chinese and English."""
+
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(en)
+        self.zh = zh
+        self.en = en
+
+
+class IllegalTransition(DomainError):
+    def __init__(self, state: CaseState | None, action: Action) -> None:
+        shown = state.value if state else "(new)"
+        zh_state = STATE_LABELS_ZH[state] if state else "新案件"
+        super().__init__(
+            f"案件当前状态为「{zh_state}」，不能执行「{ACTION_LABELS_ZH[action]}」",
+            f"cannot {action.value} a case in state {shown}",
+        )
+        self.state = state
+        self.action = action
+
+
+@dataclass(frozen=True)
+class Actor:
+    node_id: str
+    role: str = "mediator"
+
+
+@dataclass(frozen=True)
+class CaseEvent:
+    case_id: str
+    seq: int
+    action: Action
+    at: datetime
+    node_id: str
+    actor_role: str
+    reason: str = ""
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Configurable policy (DOMAIN §3: target duration and its one extension) plus the calendar."""
+
+    target_days: int = 30
+    max_extension_days: int = 30
+    days: WorkingDays = field(default_factory=WorkingDays.empty)
+
+
+class Case:
+    def __init__(self, case_id: str) -> None:
+        self.case_id = case_id
+        self.state: CaseState | None = None
+        self.seq = 0
+        self.facts: dict[str, Any] = {}
+        self.mediation_consent: bool | None = None
+        self.target: Deadline | None = None
+        self.extended = False
+        self.agreement: dict[str, Any] | None = None
+        self.jc_status: str | None = None
+        self.red_flag = False
+        self.events: list[CaseEvent] = []
+        self.state_after: dict[int, CaseState] = {}
+        self.pending: list[CaseEvent] = []
+
+    @classmethod
+    def replay(cls, case_id: str, events: Iterable[CaseEvent]) -> Case:
+        case = cls(case_id)
+        for event in events:
+            case._apply(event)
+        return case
+
+    # --- state derivation -------------------------------------------------------------------
+    def next_state(self, action: Action) -> CaseState:
+        """The state `action` leads to from here, or IllegalTransition."""
+        if self.state is None:
+            if action in OPENING:
+                return OPENING[action]
+            raise IllegalTransition(None, action)
+        if action in NOTE_ALLOWED:
+            if self.state in NOTE_ALLOWED[action]:
+                return self.state
+            raise IllegalTransition(self.state, action)
+        target = TRANSITIONS.get(action, {}).get(self.state)
+        if target is None:
+            raise IllegalTransition(self.state, action)
+        return target
+
+    def _apply(self, event: CaseEvent) -> None:
+        if event.seq != self.seq + 1:
+            raise ValueError(f"case {self.case_id}: event seq {event.seq} after {self.seq}")
+        self.state = self.next_state(event.action)
+        self.seq = event.seq
+        self.state_after[event.seq] = self.state
+        self.events.append(event)
+        data = event.data
+        if event.action in OPENING and not self.facts:
+            self.facts = dict(data)
+        if event.action is Action.CONSENT and data.get("scope") == "mediation":
+            self.mediation_consent = bool(data.get("given"))
+        if "target" in data:
+            self.target = Deadline.from_dict(data["target"])
+        if event.action is Action.EXTEND:
+            self.extended = True
+        if event.action is Action.AGREE:
+            self.agreement = dict(data)
+        if event.action is Action.JC_APPLY:
+            self.jc_status = "applied"
+        if event.action is Action.JC_RESULT:
+            self.jc_status = "confirmed" if data.get("confirmed") else "refused"
+        if event.action is Action.RED_FLAG:
+            self.red_flag = True
+
+    def _record(self, action: Action, actor: Actor, at: datetime, reason: str = "",
+                **data: Any) -> CaseEvent:
+        self.next_state(action)  # guard the transition before building the event
+        event = CaseEvent(self.case_id, self.seq + 1, action, at, actor.node_id, actor.role,
+                          reason, data)
+        self._apply(event)
+        self.pending.append(event)
+        return event
+
+    @property
+    def tier(self) -> str:
+        return str(self.facts.get("tier", ""))
+
+    def is_overdue(self, today: date) -> bool:
+        return (self.state in CLOCK_RUNNING and self.target is not None
+                and self.target.is_overdue(today))
+
+    def _target_from(self, at: datetime, basis: str, rules: Rules) -> dict[str, Any]:
+        deadline = make_deadline(basis, DayUnit.CALENDAR, rules.target_days, local_date(at),
+                                 self.seq + 1, rules.days)
+        return deadline.to_dict()

@@ -1,0 +1,175 @@
+"""One function per transition of DOMAIN §3.1, each with the guard the law puts on it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from nodes.domain.case import JC_WINDOW_DAYS, Actor, Case, DomainError, Rules, local_date
+from nodes.domain.states import Action, CaseState
+from nodes.domain.deadlines import DayUnit, compute_due, extend as extend_deadline
+from protocol.reference import CaseSource, EscalationReason, ReferralTarget
+
+TARGET_BASIS = "人民调解 target duration per tier (configurable)"
+
+
+def _need(condition: bool, zh: str, en: str) -> None:
+    if not condition:
+        raise DomainError(zh, en)
+
+
+def open_case(case_id: str, actor: Actor, at: datetime, *, tier: str, source: CaseSource,
+              dispute_type: str, facts: str, people_involved: int = 2,
+              grid_id: str | None = None, origin_node: str | None = None,
+              escalated_from: str | None = None) -> Case:
+    """A grid worker's report opens REPORTED; every other source opens REGISTERED."""
+    _need(bool(facts.strip()), "必须填写纠纷事实", "the facts of the dispute are required")
+    _need(people_involved >= 1, "涉及人数至少为1", "people involved must be at least 1")
+    if grid_id is not None:
+        _need(len(grid_id) == 15 and grid_id.isdigit() and grid_id[:12] == actor.node_id,
+              f"网格编号 {grid_id} 应为本村12位代码加3位序号",
+              f"grid id {grid_id} must be this village's 12-digit code plus a 3-digit number")
+    case = Case(case_id)
+    action = Action.REPORT if source is CaseSource.GRID_REPORT else Action.REGISTER
+    case._record(action, actor, at, "", tier=tier, source=source.value,
+                 dispute_type=dispute_type, facts=facts, people_involved=people_involved,
+                 grid_id=grid_id, origin_node=origin_node or actor.node_id,
+                 escalated_from=escalated_from)
+    return case
+
+
+def register(case: Case, actor: Actor, at: datetime) -> None:
+    case._record(Action.REGISTER, actor, at)
+
+
+def reject(case: Case, actor: Actor, at: datetime, reason: str) -> None:
+    """不予受理: e.g. already before a court or police; the reason is required."""
+    _need(bool(reason.strip()), "不予受理必须说明理由", "a rejection needs a reason")
+    case._record(Action.REJECT, actor, at, reason)
+
+
+def consent(case: Case, actor: Actor, at: datetime, *, scope: str = "mediation",
+            given: bool = True, note: str = "") -> None:
+    """Record the parties' consent or explicit refusal (mediation is voluntary)."""
+    case._record(Action.CONSENT, actor, at, note, scope=scope, given=given)
+
+
+def accept(case: Case, actor: Actor, at: datetime, rules: Rules) -> None:
+    """受理: only with the parties' consent on record; starts this tier's target duration."""
+    case.next_state(Action.ACCEPT)
+    _need(case.mediation_consent is not False, "当事人明确拒绝调解，不能受理",
+          "a party refused mediation; the case cannot be accepted")
+    _need(case.mediation_consent is True, "受理前须记录当事人同意调解",
+          "the parties' consent to mediation must be recorded before acceptance")
+    case._record(Action.ACCEPT, actor, at, target=case._target_from(at, TARGET_BASIS, rules))
+
+
+def mediate(case: Case, actor: Actor, at: datetime, rules: Rules) -> None:
+    restart = case.state in (CaseState.RETURNED, CaseState.BREACHED)
+    data: dict[str, Any] = {}
+    if restart:  # a returned or breached case gets a fresh target at this tier
+        data["target"] = case._target_from(at, TARGET_BASIS, rules)
+    case._record(Action.MEDIATE, actor, at, **data)
+
+
+def extend(case: Case, actor: Actor, at: datetime, rules: Rules, *, days: int,
+           both_parties_consent: bool) -> None:
+    """Extend the target duration once, with both parties' consent."""
+    case.next_state(Action.EXTEND)
+    _need(both_parties_consent, "延长期限须经双方当事人同意",
+          "an extension needs both parties' consent")
+    _need(not case.extended, "调解期限只能延长一次", "the target duration can be extended only once")
+    _need(1 <= days <= rules.max_extension_days, f"延长天数应为1至{rules.max_extension_days}天",
+          f"extension must be 1 to {rules.max_extension_days} days")
+    assert case.target is not None  # set on accept; EXTEND is only allowed after it
+    new_target = extend_deadline(case.target, days, rules.days)
+    case._record(Action.EXTEND, actor, at, target=new_target.to_dict())
+
+
+def agree(case: Case, actor: Actor, at: datetime, rules: Rules, *,
+          form: Literal["oral", "written"], terms: str, effective_date: date,
+          performance: list[dict[str, str]] | None = None, signed_by_all: bool = False,
+          sealed: bool = False) -> None:
+    """调解协议: a written one takes effect only once signed by all and sealed."""
+    case.next_state(Action.AGREE)
+    _need(bool(terms.strip()), "协议内容不能为空", "the agreement's terms are required")
+    if form == "written":
+        _need(signed_by_all and sealed, "书面协议须各方当事人和调解员签名并加盖调委会印章后生效",
+              "a written agreement takes effect only when all parties and the mediator have "
+              "signed and the committee seal is affixed")
+    _need(effective_date <= local_date(at), "协议生效日期不能晚于今天",
+          "the agreement's effective date cannot be in the future")
+    jc_due, note = compute_due(effective_date, JC_WINDOW_DAYS, DayUnit.CALENDAR, rules.days)
+    case._record(Action.AGREE, actor, at, form=form, terms=terms,
+                 effective_date=effective_date.isoformat(), performance=performance or [],
+                 jc_due=jc_due.isoformat(), jc_calendar=note)
+
+
+def perform(case: Case, actor: Actor, at: datetime) -> None:
+    case._record(Action.PERFORM, actor, at)
+
+
+def breach(case: Case, actor: Actor, at: datetime, reason: str) -> None:
+    _need(bool(reason.strip()), "须说明未履行情况", "a breach needs a description")
+    case._record(Action.BREACH, actor, at, reason)
+
+
+def terminate(case: Case, actor: Actor, at: datetime, *, reason: str,
+              remedies_notified: bool) -> None:
+    """终止调解: the parties must be told their other routes (arbitration, organ, court)."""
+    case.next_state(Action.TERMINATE)
+    _need(remedies_notified, "终止调解须告知当事人可通过仲裁、行政、司法等途径维护权利",
+          "termination requires telling the parties their other routes "
+          "(arbitration, administrative, court)")
+    _need(bool(reason.strip()), "终止调解须说明理由", "a termination needs a reason")
+    case._record(Action.TERMINATE, actor, at, reason, remedies_notified=True)
+
+
+def escalate(case: Case, actor: Actor, at: datetime, *, reason: EscalationReason,
+             consent_given: bool, note: str = "") -> None:
+    """上报: needs the parties' consent and a reason; the city is the top tier."""
+    case.next_state(Action.ESCALATE)
+    _need(case.tier != "city", "市级为最高层级，不能再上报", "the city tier cannot escalate further")
+    _need(consent_given, "上报须经当事人同意", "escalation needs the parties' consent")
+    case._record(Action.ESCALATE, actor, at, note, escalation_reason=reason.value, consent=True)
+
+
+def refer_out(case: Case, actor: Actor, at: datetime, *, target: ReferralTarget,
+              reason: str) -> None:
+    _need(bool(reason.strip()), "移交须说明理由", "a referral needs a reason")
+    case._record(Action.REFER_OUT, actor, at, reason, target=target.value)
+
+
+def close(case: Case, actor: Actor, at: datetime, note: str = "") -> None:
+    case._record(Action.CLOSE, actor, at, note)
+
+
+def apply_jc(case: Case, actor: Actor, at: datetime) -> None:
+    """司法确认 application: only within the 30-day window after the agreement took effect."""
+    case.next_state(Action.JC_APPLY)
+    assert case.agreement is not None
+    _need(case.jc_status is None, "已申请司法确认", "judicial confirmation was already applied for")
+    due = date.fromisoformat(case.agreement["jc_due"])
+    _need(local_date(at) <= due, f"司法确认申请期限已于{due}届满",
+          f"the judicial-confirmation window closed on {due}")
+    case._record(Action.JC_APPLY, actor, at, window_ends=due.isoformat())
+
+
+def jc_result(case: Case, actor: Actor, at: datetime, *, confirmed: bool) -> None:
+    case.next_state(Action.JC_RESULT)
+    _need(case.jc_status == "applied", "尚未申请司法确认", "no judicial confirmation is pending")
+    case._record(Action.JC_RESULT, actor, at, confirmed=confirmed)
+
+
+def follow_up(case: Case, actor: Actor, at: datetime, *, honoured: bool, note: str = "") -> None:
+    """回访: whether the agreement was honoured."""
+    case._record(Action.FOLLOW_UP, actor, at, note, honoured=honoured)
+
+
+def red_flag(case: Case, actor: Actor, at: datetime, *, note: str,
+             police_reported: bool) -> None:
+    """Risk of a criminal or public-order case: report to police at once and record it."""
+    case.next_state(Action.RED_FLAG)
+    _need(police_reported, "有激化风险的纠纷须立即报告公安机关，并记录",
+          "a red-flag case must be reported to the police at once; record that it was")
+    case._record(Action.RED_FLAG, actor, at, note, police_reported=True)

@@ -1,0 +1,116 @@
+"""The application service: load a case, run one command, commit events + outbox together.
+
+This is where "write, then send" (DESIGN §4 rule 1) is kept: nothing reaches the outbox unless the
+event that caused it commits, and a failure anywhere in between leaves the file unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from nodes.domain.case import SHANGHAI, Actor, Case, DomainError, Rules, local_date
+from nodes.domain.commands import open_case
+from nodes.outbound import outbox_rows_for
+from nodes.store.sqlite_store import PartyRow, SqliteStore
+from protocol.areas import Tier
+from protocol.reference import CaseSource, dispute_type as lookup_dispute_type
+
+Command = Callable[[Case, Actor, datetime], None]
+
+ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
+PHONE = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$")
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(SHANGHAI)
+
+
+class CaseNotFound(DomainError):
+    def __init__(self, case_id: str) -> None:
+        super().__init__(f"找不到案件 {case_id}", f"no case {case_id} at this node")
+
+
+@dataclass(frozen=True)
+class PartyInput:
+    role: str
+    name: str
+    id_number: str | None = None
+    phone: str | None = None
+    address: str | None = None
+
+
+def party_hash(salt: str, party: PartyInput) -> str:
+    """Salted identity hash: finds repeats across villages without carrying the identity."""
+    identity = party.id_number or f"{party.name.strip()}|{party.phone or ''}"
+    return hashlib.sha256(f"{salt}|{identity.upper()}".encode()).hexdigest()
+
+
+def check_party(p: PartyInput) -> None:
+    if p.role not in ("applicant", "respondent", "other"):
+        raise DomainError(f"当事人角色 {p.role} 无效", f"party role {p.role!r} is not valid")
+    if not p.name.strip() or len(p.name) > 100:
+        raise DomainError("当事人姓名必填且不超过100字", "a party's name is required (≤100 chars)")
+    if p.id_number and not ID_NUMBER.match(p.id_number.upper()):
+        raise DomainError(f"身份证号 {p.id_number} 格式不正确（18位）",
+                          f"ID number {p.id_number!r} is not 18 characters of the right form")
+    if p.phone and not PHONE.match(p.phone):
+        raise DomainError(f"电话号码 {p.phone} 格式不正确", f"phone {p.phone!r} is not valid")
+
+
+class CaseService:
+    def __init__(self, store: SqliteStore, clock: Clock, *, node_id: str, tier: Tier,
+                 rules: Rules, salt: str) -> None:
+        self.store, self.clock, self.node_id, self.tier = store, clock, node_id, tier
+        self.rules, self.salt = rules, salt
+
+    def new_case(self, *, source: CaseSource, dispute_type: str, facts: str,
+                 parties: Sequence[PartyInput], people_involved: int | None = None,
+                 grid_id: str | None = None, role: str = "mediator") -> Case:
+        try:
+            lookup_dispute_type(dispute_type)
+        except KeyError:
+            raise DomainError(f"纠纷类型代码 {dispute_type} 无效",
+                              f"unknown dispute type {dispute_type!r}") from None
+        if not parties:
+            raise DomainError("至少登记一名当事人", "at least one party is required")
+        for p in parties:
+            check_party(p)
+        now = self.clock.now()
+        rows = [PartyRow(p.role, p.name.strip(), party_hash(self.salt, p), p.id_number,
+                         p.phone, p.address) for p in parties]
+        with self.store.atomic():
+            number = self.store.next_case_number(local_date(now).year)
+            case_id = f"{self.node_id}-{local_date(now).year}-{number:05d}"
+            case = open_case(case_id, Actor(self.node_id, role), now, tier=self.tier.value,
+                             source=source, dispute_type=dispute_type, facts=facts,
+                             people_involved=people_involved or len(parties), grid_id=grid_id)
+            self._commit(case, rows, new=True)
+        return case
+
+    def act(self, case_id: str, command: Command, role: str = "mediator") -> Case:
+        """Run one command (or a few, composed) on a case in a single transaction."""
+        with self.store.atomic():
+            case = self.store.load_case(case_id)
+            if case is None:
+                raise CaseNotFound(case_id)
+            command(case, Actor(self.node_id, role), self.clock.now())
+            self._commit(case, self.store.parties(case_id))
+        return case
+
+    def _commit(self, case: Case, parties: Sequence[PartyRow], new: bool = False) -> None:
+        events = list(case.pending)
+        outbox = outbox_rows_for(case, events, self.node_id, self.tier, parties)
+        self.store.save(case)
+        if new:
+            self.store.add_parties(case.case_id, parties)
+        self.store.add_outbox(outbox)

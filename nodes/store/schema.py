@@ -1,0 +1,108 @@
+"""Schema of a node's SQLite file, as sqlite-utils migrations (applied in order, each once).
+
+Personal data lives only in `parties`; `case_events` is append-only (triggers refuse UPDATE and
+DELETE), and `cases` is a projection rebuilt from it in the same transaction as each event.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("fengqiao.node")
+
+
+@migrations()
+def m001_core(db: Database) -> None:
+    db.execute(
+        """CREATE TABLE cases (
+            case_id TEXT PRIMARY KEY,
+            origin_node TEXT NOT NULL,
+            tier TEXT NOT NULL,
+            state TEXT NOT NULL,
+            dispute_type TEXT NOT NULL,
+            source TEXT NOT NULL,
+            grid_id TEXT,
+            facts TEXT NOT NULL,
+            people_involved INTEGER NOT NULL,
+            escalated_from TEXT,
+            last_seq INTEGER NOT NULL,
+            target_due TEXT,
+            opened_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX cases_state ON cases(state)")
+    db.execute(
+        """CREATE TABLE case_events (
+            case_id TEXT NOT NULL REFERENCES cases(case_id),
+            seq INTEGER NOT NULL,
+            action TEXT NOT NULL,
+            state_after TEXT NOT NULL,
+            at TEXT NOT NULL,
+            node_id TEXT NOT NULL,
+            actor_role TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (case_id, seq)
+        )"""
+    )
+    for verb in ("UPDATE", "DELETE"):
+        db.execute(
+            f"""CREATE TRIGGER case_events_no_{verb.lower()} BEFORE {verb} ON case_events
+                BEGIN SELECT RAISE(ABORT, 'case_events is append-only'); END"""
+        )
+    db.execute(
+        """CREATE TABLE parties (
+            id INTEGER PRIMARY KEY,
+            case_id TEXT NOT NULL REFERENCES cases(case_id),
+            role TEXT NOT NULL,
+            name TEXT NOT NULL,
+            id_number TEXT,
+            phone TEXT,
+            address TEXT,
+            party_hash TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX parties_case ON parties(case_id)")
+    db.execute(
+        """CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            message_id TEXT NOT NULL UNIQUE,
+            case_id TEXT,
+            seq INTEGER NOT NULL,
+            exchange TEXT NOT NULL,
+            routing_key TEXT NOT NULL,
+            schema_name TEXT NOT NULL,
+            body BLOB NOT NULL,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0
+        )"""
+    )
+    db.execute("CREATE INDEX outbox_unsent ON outbox(id) WHERE sent_at IS NULL")
+    db.execute(
+        """CREATE TABLE inbox (
+            message_id TEXT PRIMARY KEY,
+            sender TEXT NOT NULL,
+            case_id TEXT,
+            seq INTEGER NOT NULL,
+            schema_name TEXT NOT NULL,
+            received_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE quarantine (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            received_at TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            routing_key TEXT,
+            user_id TEXT,
+            body BLOB NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE case_numbers (
+            year INTEGER PRIMARY KEY,
+            last INTEGER NOT NULL
+        )"""
+    )

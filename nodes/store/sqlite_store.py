@@ -1,0 +1,186 @@
+"""A node's local store: one SQLite file through sqlite-utils, WAL, synchronous=FULL.
+
+Every write happens inside `atomic()`: a case's events, its projection row, its parties and the
+outbox rows those events cause commit together or not at all (DESIGN §4 rules 1, 2 and 5).
+One store object per thread: sqlite3 connections are not shared across threads.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from nodes.domain.case import Case, CaseEvent
+from nodes.domain.states import Action
+from nodes.store.schema import migrations
+
+BUSY_TIMEOUT_MS = 10_000  # a relay and a consumer thread share the file; wait, don't fail
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    message_id: str
+    case_id: str | None
+    seq: int
+    exchange: str
+    routing_key: str
+    schema_name: str
+    body: bytes
+    created_at: str
+    id: int | None = None
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class PartyRow:
+    role: str
+    name: str
+    party_hash: str
+    id_number: str | None = None
+    phone: str | None = None
+    address: str | None = None
+
+
+class SqliteStore:
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
+        self.path = Path(path)
+        conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000,
+                               check_same_thread=False)
+        self.db = Database(conn)
+        self.db.enable_wal()
+        self.db.execute(f"PRAGMA synchronous={synchronous}")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        migrations.apply(self.db)
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    @contextmanager
+    def atomic(self) -> Iterator[SqliteStore]:
+        with self.db.atomic():
+            yield self
+
+    # --- cases and events -------------------------------------------------------------------
+    def load_events(self, case_id: str) -> list[CaseEvent]:
+        rows = self.db.execute(
+            "SELECT seq, action, at, node_id, actor_role, reason, data FROM case_events "
+            "WHERE case_id = ? ORDER BY seq", [case_id]).fetchall()
+        return [CaseEvent(case_id, seq, Action(action), datetime.fromisoformat(at), node, role,
+                          reason, json.loads(data))
+                for seq, action, at, node, role, reason, data in rows]
+
+    def load_case(self, case_id: str) -> Case | None:
+        events = self.load_events(case_id)
+        return Case.replay(case_id, events) if events else None
+
+    def save(self, case: Case) -> None:
+        """Append the case's pending events and refresh its projection row (inside atomic)."""
+        if not case.pending:
+            return
+        first, last = case.pending[0], case.pending[-1]
+        row: dict[str, Any] = {
+            "case_id": case.case_id, "state": str(case.state), "last_seq": case.seq,
+            "target_due": case.target.due.isoformat() if case.target else None,
+            "updated_at": last.at.isoformat(),
+        }
+        if first.seq == 1:
+            facts = case.facts
+            row.update({key: facts.get(key) for key in (
+                "origin_node", "tier", "dispute_type", "source", "grid_id", "facts",
+                "people_involved", "escalated_from")})
+            row["opened_at"] = first.at.isoformat()
+            self.db["cases"].insert(row)
+        else:
+            self.db["cases"].update(case.case_id, row)
+        self.db.conn.executemany(
+            "INSERT INTO case_events (case_id, seq, action, state_after, at, node_id, "
+            "actor_role, reason, data) VALUES (?,?,?,?,?,?,?,?,?)",
+            [(e.case_id, e.seq, e.action.value, str(case.state_after[e.seq]), e.at.isoformat(),
+              e.node_id, e.actor_role, e.reason,
+              json.dumps(e.data, ensure_ascii=False, default=str)) for e in case.pending])
+        case.pending.clear()
+
+    def add_parties(self, case_id: str, parties: Sequence[PartyRow]) -> None:
+        for p in parties:
+            self.db.execute(
+                "INSERT INTO parties (case_id, role, name, id_number, phone, address, party_hash)"
+                " VALUES (?,?,?,?,?,?,?)",
+                [case_id, p.role, p.name, p.id_number, p.phone, p.address, p.party_hash])
+
+    def parties(self, case_id: str) -> list[PartyRow]:
+        rows = self.db.execute(
+            "SELECT role, name, party_hash, id_number, phone, address FROM parties "
+            "WHERE case_id = ? ORDER BY id", [case_id]).fetchall()
+        return [PartyRow(*row) for row in rows]
+
+    def next_case_number(self, year: int) -> int:
+        self.db.execute(
+            "INSERT INTO case_numbers (year, last) VALUES (?, 1) "
+            "ON CONFLICT(year) DO UPDATE SET last = last + 1", [year])
+        return int(self.db.execute("SELECT last FROM case_numbers WHERE year = ?",
+                                   [year]).fetchone()[0])
+
+    def case_rows(self, state: str | None = None) -> list[dict[str, Any]]:
+        where, args = ("WHERE state = ?", [state]) if state else ("", [])
+        cursor = self.db.execute(f"SELECT * FROM cases {where} ORDER BY opened_at, case_id", args)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def overdue_case_ids(self, today: date) -> set[str]:
+        ids = [r[0] for r in self.db.execute(
+            "SELECT case_id FROM cases WHERE target_due IS NOT NULL AND target_due < ? "
+            "AND state IN ('ACCEPTED', 'MEDIATING', 'RETURNED')", [today.isoformat()])]
+        return set(ids)
+
+    # --- outbox -------------------------------------------------------------------------------
+    def add_outbox(self, rows: Sequence[OutboxRow]) -> None:
+        for r in rows:
+            self.db.execute(
+                "INSERT INTO outbox (message_id, case_id, seq, exchange, routing_key, "
+                "schema_name, body, created_at) VALUES (?,?,?,?,?,?,?,?)",
+                [r.message_id, r.case_id, r.seq, r.exchange, r.routing_key, r.schema_name,
+                 r.body, r.created_at])
+
+    def unsent(self, limit: int = 500) -> list[OutboxRow]:
+        rows = self.db.execute(
+            "SELECT message_id, case_id, seq, exchange, routing_key, schema_name, body, "
+            "created_at, id, attempts FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?",
+            [limit]).fetchall()
+        return [OutboxRow(*row) for row in rows]
+
+    def outbox_depth(self) -> int:
+        return int(self.db.execute(
+            "SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0])
+
+    def mark_sent(self, ids: Sequence[int], at: datetime) -> None:
+        with self.atomic():
+            self.db.conn.executemany("UPDATE outbox SET sent_at = ? WHERE id = ?",
+                                     [(at.isoformat(), i) for i in ids])
+
+    # --- inbox and quarantine -----------------------------------------------------------------
+    def seen(self, message_id: str) -> bool:
+        return self.db.execute("SELECT 1 FROM inbox WHERE message_id = ?",
+                               [message_id]).fetchone() is not None
+
+    def record_inbox(self, message_id: str, sender: str, case_id: str | None, seq: int,
+                     schema_name: str, at: datetime) -> None:
+        self.db.execute(
+            "INSERT INTO inbox (message_id, sender, case_id, seq, schema_name, received_at) "
+            "VALUES (?,?,?,?,?,?)", [message_id, sender, case_id, seq, schema_name,
+                                     at.isoformat()])
+
+    def quarantine(self, body: bytes, reason: str, at: datetime, routing_key: str | None = None,
+                   user_id: str | None = None) -> None:
+        with self.atomic():
+            self.db.execute(
+                "INSERT INTO quarantine (received_at, reason, routing_key, user_id, body) "
+                "VALUES (?,?,?,?,?)", [at.isoformat(), reason, routing_key, user_id, body])

@@ -1,0 +1,134 @@
+"""Area codes (统计用区划代码) and the tree of nodes built from them.
+
+A node's id is its 12-digit code with the lower levels zeroed (DOMAIN §2). The parent is derived by
+zeroing the next level, unless the network's configuration says otherwise (cities without counties).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Tier(StrEnum):
+    """The four tiers of the mediation network, lowest first."""
+
+    VILLAGE = "village"
+    TOWNSHIP = "township"
+    COUNTY = "county"
+    CITY = "city"
+
+    @property
+    def rank(self) -> int:
+        return TIER_ORDER.index(self)
+
+    @property
+    def label_zh(self) -> str:
+        return TIER_LABELS_ZH[self]
+
+
+TIER_ORDER: tuple[Tier, ...] = (Tier.VILLAGE, Tier.TOWNSHIP, Tier.COUNTY, Tier.CITY)
+TIER_LABELS_ZH: Mapping[Tier, str] = {
+    Tier.VILLAGE: "村（社区）",
+    Tier.TOWNSHIP: "乡镇（街道）",
+    Tier.COUNTY: "县（区）",
+    Tier.CITY: "市",
+}
+
+# (start, end) slices of the 12 digits: province 2, city 2, county 2, township 3, village 3.
+_LEVELS: tuple[tuple[int, int], ...] = ((0, 2), (2, 4), (4, 6), (6, 9), (9, 12))
+_TIER_BY_LOWEST_LEVEL: Mapping[int, Tier] = {
+    1: Tier.CITY, 2: Tier.COUNTY, 3: Tier.TOWNSHIP, 4: Tier.VILLAGE,
+}
+
+
+class AreaCodeError(ValueError):
+    """A code that is not a valid 12-digit statistical division code for a node."""
+
+
+def _parts(code: str) -> tuple[str, ...]:
+    return tuple(code[a:b] for a, b in _LEVELS)
+
+
+def validate_code(code: str) -> str:
+    """Return the code if it is a valid node code; raise AreaCodeError naming what is wrong."""
+    if not isinstance(code, str) or len(code) != 12 or not code.isdigit():
+        raise AreaCodeError(f"area code {code!r} must be exactly 12 digits")
+    province, city, county, township, village = _parts(code)
+    if province == "00":
+        raise AreaCodeError(f"area code {code}: province part is 00")
+    if city == "00":
+        raise AreaCodeError(f"area code {code}: city part is 00 (a province is not a node)")
+    if township == "000" and village != "000":
+        raise AreaCodeError(f"area code {code}: village part set but township part is 000")
+    if township != "000" and not 1 <= int(township) <= 399:
+        raise AreaCodeError(f"area code {code}: township part {township} is outside 001-399")
+    if village != "000" and not 1 <= int(village) <= 399:
+        raise AreaCodeError(f"area code {code}: village part {village} is outside 001-399")
+    return code
+
+
+def tier_of(code: str) -> Tier:
+    """The tier a node code stands for: its lowest non-zero level."""
+    parts = _parts(validate_code(code))
+    lowest = max(i for i, p in enumerate(parts) if int(p) != 0)
+    return _TIER_BY_LOWEST_LEVEL[lowest]
+
+
+def default_parent(code: str) -> str | None:
+    """Zero the lowest non-zero level; the city has no parent in this network."""
+    parts = list(_parts(validate_code(code)))
+    lowest = max(i for i, p in enumerate(parts) if int(p) != 0)
+    if lowest <= 1:
+        return None
+    parts[lowest] = "0" * len(parts[lowest])
+    # A township of a city without counties (441900101000) zeroes straight to the city.
+    return "".join(parts)
+
+
+def path_segments(code: str) -> tuple[str, ...]:
+    """Code levels down to the node's own, trailing zero levels dropped: routing-key words."""
+    parts = _parts(validate_code(code))
+    lowest = max(i for i, p in enumerate(parts) if int(p) != 0)
+    return parts[: lowest + 1]
+
+
+def kind_label_zh(code: str) -> str:
+    """街道/镇/乡 and 居委会/村委会 from the number ranges of DOMAIN §2."""
+    _, _, _, township, village = _parts(validate_code(code))
+    if village != "000":
+        return "居委会" if int(village) <= 199 else "村委会"
+    if township != "000":
+        t = int(township)
+        return "街道" if t <= 99 else ("镇" if t <= 199 else "乡")
+    return TIER_LABELS_ZH[tier_of(code)]
+
+
+@dataclass(frozen=True)
+class AreaTree:
+    """Parent links for a network: configured overrides first, derivation as the default."""
+
+    overrides: Mapping[str, str | None] = field(default_factory=dict)
+    vintage_year: int = 2024
+
+    def parent_of(self, code: str) -> str | None:
+        validate_code(code)
+        if code in self.overrides:
+            parent = self.overrides[code]
+            return validate_code(parent) if parent is not None else None
+        return default_parent(code)
+
+    def ancestors(self, code: str) -> list[str]:
+        """Parent, grandparent, ... up to the root, guarding against configured cycles."""
+        chain: list[str] = []
+        current = self.parent_of(code)
+        while current is not None:
+            if current in chain or current == code:
+                raise AreaCodeError(f"area tree has a cycle through {current}")
+            chain.append(current)
+            current = self.parent_of(current)
+        return chain
+
+    def is_under(self, code: str, ancestor: str) -> bool:
+        return ancestor in self.ancestors(code)

@@ -1,0 +1,102 @@
+"""The envelope every message travels in, its versioning rule, and decoding with a reason.
+
+Unknown fields are tolerated (a newer minor version may add some); an unknown major version is
+not, because its meaning may have changed. Decoding never raises anything but `DecodeError`, whose
+message is the quarantine reason.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from protocol.messages import MAX_SHORT, Model, NodeId, Payload
+
+PROTOCOL_MAJOR = 1
+PROTOCOL_MINOR = 0
+PROTOCOL_VERSION = f"{PROTOCOL_MAJOR}.{PROTOCOL_MINOR}"
+MAX_MESSAGE_BYTES = 1_000_000  # far above any real dossier; bounds what a hostile sender can cost
+
+
+class Envelope(Model):
+    message_id: uuid.UUID
+    schema_name: Annotated[str, Field(max_length=MAX_SHORT)]
+    schema_version: Annotated[str, Field(pattern=r"^\d{1,4}\.\d{1,4}$")]
+    sender: NodeId
+    case_id: Annotated[str, Field(max_length=64, pattern=r"^[0-9A-Za-z-]+$")] | None = None
+    seq: int = Field(ge=0)
+    sent_at: datetime
+    payload: Payload
+
+    @field_validator("schema_version")
+    @classmethod
+    def _known_major(cls, value: str) -> str:
+        major = int(value.split(".")[0])
+        if major != PROTOCOL_MAJOR:
+            raise ValueError(f"unsupported major version {major} (this node speaks {PROTOCOL_MAJOR})")
+        return value
+
+    @field_validator("sent_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("sent_at must carry a time zone")
+        return value
+
+    @model_validator(mode="after")
+    def _schema_matches_payload(self) -> Envelope:
+        if self.schema_name != self.payload.type:
+            raise ValueError(
+                f"schema_name {self.schema_name!r} does not match payload type {self.payload.type!r}"
+            )
+        return self
+
+
+class DecodeError(ValueError):
+    """The message cannot be accepted; str(error) is the reason recorded in quarantine."""
+
+
+def make_envelope(
+    payload: Any, *, sender: str, case_id: str | None, seq: int, sent_at: datetime,
+    message_id: uuid.UUID | None = None,
+) -> Envelope:
+    return Envelope(
+        message_id=message_id or uuid.uuid4(),
+        schema_name=payload.type,
+        schema_version=PROTOCOL_VERSION,
+        sender=sender,
+        case_id=case_id,
+        seq=seq,
+        sent_at=sent_at,
+        payload=payload,
+    )
+
+
+def encode(envelope: Envelope) -> bytes:
+    return envelope.model_dump_json().encode("utf-8")
+
+
+def decode(body: bytes | str) -> Envelope:
+    """Parse and validate; every failure becomes one DecodeError with a short reason."""
+    raw = body.encode("utf-8") if isinstance(body, str) else body
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise DecodeError(f"message is {len(raw)} bytes, above the limit of {MAX_MESSAGE_BYTES}")
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DecodeError(f"not valid UTF-8 JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise DecodeError("message is not a JSON object")
+    try:
+        return Envelope.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "message"
+        raise DecodeError(f"invalid field {where}: {first['msg']} ({exc.error_count()} error(s))")\
+            from None
+    except RecursionError:
+        raise DecodeError("message nested too deeply") from None
