@@ -94,7 +94,7 @@ class CaseService:
             case = open_case(case_id, Actor(self.node_id, role), now, tier=self.tier.value,
                              source=source, dispute_type=dispute_type, facts=facts,
                              people_involved=people_involved or len(parties), grid_id=grid_id)
-            self._commit(case, rows, new=True)
+            self.commit(case, rows, new=True)
         return case
 
     def act(self, case_id: str, command: Command, role: str = "mediator") -> Case:
@@ -104,10 +104,11 @@ class CaseService:
             if case is None:
                 raise CaseNotFound(case_id)
             command(case, Actor(self.node_id, role), self.clock.now())
-            self._commit(case, self.store.parties(case_id))
+            self.commit(case, self.store.parties(case_id))
         return case
 
-    def _commit(self, case: Case, parties: Sequence[PartyRow], new: bool = False) -> None:
+    def commit(self, case: Case, parties: Sequence[PartyRow], new: bool = False) -> None:
+        """Save pending events, their outbox rows and (for a new case) its parties; call inside atomic."""
         events = list(case.pending)
         outbox = outbox_rows_for(case, events, self.node_id, self.tier, parties)
         self.store.save(case)

@@ -53,7 +53,7 @@ def _parts(code: str) -> tuple[str, ...]:
 
 def validate_code(code: str) -> str:
     """Return the code if it is a valid node code; raise AreaCodeError naming what is wrong."""
-    if not isinstance(code, str) or len(code) != 12 or not code.isdigit():
+    if not isinstance(code, str) or len(code) != 12 or not (code.isascii() and code.isdigit()):
         raise AreaCodeError(f"area code {code!r} must be exactly 12 digits")
     province, city, county, township, village = _parts(code)
     if province == "00":

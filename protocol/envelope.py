@@ -87,8 +87,10 @@ def decode(body: bytes | str) -> Envelope:
         raise DecodeError(f"message is {len(raw)} bytes, above the limit of {MAX_MESSAGE_BYTES}")
     try:
         data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except ValueError as exc:  # bad UTF-8 or JSON, or an integer too long to convert
         raise DecodeError(f"not valid UTF-8 JSON: {exc}") from None
+    except RecursionError:
+        raise DecodeError("message nested too deeply") from None
     if not isinstance(data, dict):
         raise DecodeError("message is not a JSON object")
     try:

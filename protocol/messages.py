@@ -6,10 +6,10 @@ Only an escalation carries the dossier (parties and facts) that the next tier ne
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from protocol.areas import Tier, validate_code
 from protocol.reference import DISPUTE_TYPES_VERSION, EscalationReason, ReferralTarget
@@ -45,7 +45,7 @@ class HistoryEntry(Model):
     node_id: NodeId
     kind: ShortText
     state: ShortText
-    at: datetime
+    at: AwareDatetime
     reason: LongText = ""
 
 
@@ -62,7 +62,7 @@ class CaseEscalated(Model):
     reason_text: LongText = ""
     consent: Literal[True]
     red_flag: bool = False
-    registered_at: datetime
+    registered_at: AwareDatetime
     history: tuple[HistoryEntry, ...] = Field(default=(), max_length=1_000)
 
 
@@ -77,7 +77,7 @@ class CaseDecision(Model):
     instruction: LongText = ""
     report_back_by: date | None = None
     referred_to: ReferralTarget | None = None
-    decided_at: datetime
+    decided_at: AwareDatetime
 
 
 class LifecycleReport(Model):
@@ -90,10 +90,10 @@ class LifecycleReport(Model):
     event: ShortText
     state_from: ShortText | None
     state_to: ShortText
-    at: datetime
+    at: AwareDatetime
     dispute_type: Annotated[str, Field(pattern=r"^\d{2}$")]
     escalated_from: NodeId | None = None
-    sent_at_child: datetime | None = None
+    sent_at_child: AwareDatetime | None = None
     party_hashes: tuple[PartyHash, ...] = Field(default=(), max_length=500)
 
 
@@ -102,8 +102,8 @@ class Heartbeat(Model):
     node_id: NodeId
     tier: Tier
     outbox_depth: int = Field(ge=0)
-    last_sent_at: datetime | None = None
-    at: datetime
+    last_sent_at: AwareDatetime | None = None
+    at: AwareDatetime
 
 
 class SupervisionOrder(Model):
@@ -115,7 +115,7 @@ class SupervisionOrder(Model):
     level: Literal["supervise", "listed_supervision"] = "supervise"
     reason: LongText
     respond_by: date
-    issued_at: datetime
+    issued_at: AwareDatetime
 
 
 Payload = Annotated[

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from nodes.domain.case import JC_WINDOW_DAYS, Actor, Case, DomainError, Rules, local_date
 from nodes.domain.states import Action, CaseState
-from nodes.domain.deadlines import DayUnit, compute_due, extend as extend_deadline
+from nodes.domain.deadlines import Deadline, DayUnit, compute_due, extend as extend_deadline
 from protocol.reference import CaseSource, EscalationReason, ReferralTarget
 
 TARGET_BASIS = "人民调解 target duration per tier (configurable)"
@@ -21,7 +21,7 @@ def _need(condition: bool, zh: str, en: str) -> None:
 def open_case(case_id: str, actor: Actor, at: datetime, *, tier: str, source: CaseSource,
               dispute_type: str, facts: str, people_involved: int = 2,
               grid_id: str | None = None, origin_node: str | None = None,
-              escalated_from: str | None = None) -> Case:
+              escalated_from: str | None = None, extra: dict[str, Any] | None = None) -> Case:
     """A grid worker's report opens REPORTED; every other source opens REGISTERED."""
     _need(bool(facts.strip()), "必须填写纠纷事实", "the facts of the dispute are required")
     _need(people_involved >= 1, "涉及人数至少为1", "people involved must be at least 1")
@@ -34,7 +34,7 @@ def open_case(case_id: str, actor: Actor, at: datetime, *, tier: str, source: Ca
     case._record(action, actor, at, "", tier=tier, source=source.value,
                  dispute_type=dispute_type, facts=facts, people_involved=people_involved,
                  grid_id=grid_id, origin_node=origin_node or actor.node_id,
-                 escalated_from=escalated_from)
+                 escalated_from=escalated_from, **(extra or {}))
     return case
 
 
@@ -137,7 +137,7 @@ def escalate(case: Case, actor: Actor, at: datetime, *, reason: EscalationReason
 def refer_out(case: Case, actor: Actor, at: datetime, *, target: ReferralTarget,
               reason: str) -> None:
     _need(bool(reason.strip()), "移交须说明理由", "a referral needs a reason")
-    case._record(Action.REFER_OUT, actor, at, reason, target=target.value)
+    case._record(Action.REFER_OUT, actor, at, reason, referred_to=target.value)
 
 
 def close(case: Case, actor: Actor, at: datetime, note: str = "") -> None:
@@ -173,3 +173,34 @@ def red_flag(case: Case, actor: Actor, at: datetime, *, note: str,
     _need(police_reported, "有激化风险的纠纷须立即报告公安机关，并记录",
           "a red-flag case must be reported to the police at once; record that it was")
     case._record(Action.RED_FLAG, actor, at, note, police_reported=True)
+
+
+def hand_down(case: Case, actor: Actor, at: datetime, rules: Rules, *, instruction: str,
+              report_back_days: int) -> None:
+    """交办: a hub returns the case to the tier below with an instruction and a report-back date."""
+    case.next_state(Action.HAND_DOWN)
+    _need(bool(case.facts.get("escalated_from")), "本级登记的案件没有下级可交办",
+          "this case was registered here, there is no lower tier to hand it to")
+    _need(bool(instruction.strip()), "交办须写明办理要求", "a hand-down needs an instruction")
+    _need(1 <= report_back_days <= 365, "反馈期限应为1至365天", "report-back days must be 1 to 365")
+    due, note = compute_due(local_date(at), report_back_days, DayUnit.CALENDAR, rules.days)
+    case._record(Action.HAND_DOWN, actor, at, instruction, report_back_by=due.isoformat(),
+                 calendar_note=note)
+
+
+def receive_return(case: Case, actor: Actor, at: datetime, *, decision: dict[str, Any],
+                   report_back_by: date) -> None:
+    """The tier above handed this case back to us: mediate again and report back by the date."""
+    today = local_date(at)
+    target = Deadline(legal_basis=f"交办 report-back set by {decision['deciding_node']}",
+                      unit=DayUnit.CALENDAR, amount=max(1, (report_back_by - today).days),
+                      start=today, start_event_seq=case.seq + 1, due=report_back_by,
+                      calendar_note="set by the tier above")
+    case._record(Action.RETURN, actor, at, decision.get("instruction", ""), decision=decision,
+                 target=target.to_dict())
+
+
+def decision_above(case: Case, actor: Actor, at: datetime, *, decision: dict[str, Any]) -> None:
+    """Record what a higher tier did with a case this node escalated (the village's copy)."""
+    case._record(Action.DECISION_ABOVE, actor, at, decision.get("instruction", ""),
+                 decision=decision)

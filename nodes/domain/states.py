@@ -21,6 +21,7 @@ class CaseState(StrEnum):
     CLOSED_UNRESOLVED = "CLOSED_UNRESOLVED"
     ESCALATED = "ESCALATED"
     RETURNED = "RETURNED"
+    HANDED_DOWN = "HANDED_DOWN"  # at a hub: returned to the tier below with an instruction (交办)
 
 
 class Action(StrEnum):
@@ -39,6 +40,7 @@ class Action(StrEnum):
     ESCALATE = "escalate"
     REFER_OUT = "refer_out"
     RETURN = "return"
+    HAND_DOWN = "hand_down"
     # notes: recorded facts that do not move the case
     CONSENT = "consent"
     EXTEND = "extend"
@@ -53,7 +55,7 @@ S = CaseState
 OPENING: Mapping[Action, CaseState] = {Action.REPORT: S.REPORTED, Action.REGISTER: S.REGISTERED}
 
 TRANSITIONS: Mapping[Action, Mapping[CaseState, CaseState]] = {
-    Action.REGISTER: {S.REPORTED: S.REGISTERED},
+    Action.REGISTER: {S.REPORTED: S.REGISTERED, S.HANDED_DOWN: S.REGISTERED},
     Action.REJECT: {S.REPORTED: S.REJECTED, S.REGISTERED: S.REJECTED},
     Action.ACCEPT: {S.REGISTERED: S.ACCEPTED},
     Action.MEDIATE: {S.ACCEPTED: S.MEDIATING, S.RETURNED: S.MEDIATING, S.BREACHED: S.MEDIATING},
@@ -75,6 +77,8 @@ TRANSITIONS: Mapping[Action, Mapping[CaseState, CaseState]] = {
         S.TERMINATED: S.REFERRED_OUT, S.BREACHED: S.REFERRED_OUT, S.RETURNED: S.REFERRED_OUT,
     },
     Action.RETURN: {S.ESCALATED: S.RETURNED},
+    Action.HAND_DOWN: {S.REGISTERED: S.HANDED_DOWN, S.ACCEPTED: S.HANDED_DOWN,
+                       S.MEDIATING: S.HANDED_DOWN, S.TERMINATED: S.HANDED_DOWN},
 }
 
 OPEN_STATES = frozenset(
@@ -94,7 +98,7 @@ NOTE_ALLOWED: Mapping[Action, frozenset[CaseState]] = {
     Action.JC_RESULT: frozenset({S.AGREED, S.PERFORMING, S.CLOSED, S.BREACHED}),
     Action.FOLLOW_UP: frozenset({S.PERFORMING, S.CLOSED, S.BREACHED}),
     Action.RED_FLAG: frozenset(OPEN_STATES | {S.ESCALATED}),
-    Action.DECISION_ABOVE: frozenset({S.ESCALATED}),
+    Action.DECISION_ABOVE: frozenset({S.ESCALATED, S.RETURNED, S.MEDIATING, S.HANDED_DOWN}),
 }
 
 STATE_LABELS_ZH: Mapping[CaseState, str] = {
@@ -102,13 +106,14 @@ STATE_LABELS_ZH: Mapping[CaseState, str] = {
     S.REFERRED_OUT: "已移交", S.MEDIATING: "调解中", S.AGREED: "已达成协议", S.PERFORMING: "履行中",
     S.BREACHED: "未履行", S.CLOSED: "已结案", S.TERMINATED: "调解终止",
     S.CLOSED_UNRESOLVED: "未化解结案", S.ESCALATED: "已上报上级", S.RETURNED: "上级交办",
+    S.HANDED_DOWN: "已交办下级",
 }
 ACTION_LABELS_ZH: Mapping[Action, str] = {
     Action.REPORT: "网格上报", Action.REGISTER: "登记", Action.REJECT: "不予受理",
     Action.ACCEPT: "受理", Action.MEDIATE: "开始调解", Action.AGREE: "达成协议",
     Action.PERFORM: "开始履行", Action.BREACH: "未履行", Action.CLOSE: "结案",
     Action.TERMINATE: "终止调解", Action.ESCALATE: "上报上级", Action.REFER_OUT: "移交",
-    Action.RETURN: "上级交办", Action.CONSENT: "当事人同意", Action.EXTEND: "延长期限",
+    Action.RETURN: "上级交办", Action.HAND_DOWN: "交办下级", Action.CONSENT: "当事人同意", Action.EXTEND: "延长期限",
     Action.JC_APPLY: "申请司法确认", Action.JC_RESULT: "司法确认结果", Action.FOLLOW_UP: "回访",
     Action.RED_FLAG: "风险报警", Action.DECISION_ABOVE: "上级处理结果",
 }

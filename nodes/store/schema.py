@@ -106,3 +106,20 @@ def m001_core(db: Database) -> None:
             last INTEGER NOT NULL
         )"""
     )
+
+
+@migrations()
+def m002_orders(db: Database) -> None:
+    """Supervision orders (督办) received from above, one row each."""
+    db.execute(
+        """CREATE TABLE orders (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            case_id TEXT,
+            issuing_node TEXT NOT NULL,
+            level TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            respond_by TEXT NOT NULL,
+            issued_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX inbox_stream ON inbox(sender, case_id, schema_name, seq)")

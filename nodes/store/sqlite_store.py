@@ -178,6 +178,19 @@ class SqliteStore:
             "VALUES (?,?,?,?,?,?)", [message_id, sender, case_id, seq, schema_name,
                                      at.isoformat()])
 
+    def last_seq(self, sender: str, case_id: str, schema_name: str) -> int:
+        """Highest sequence number applied from this sender for this case (0 if none)."""
+        row = self.db.execute(
+            "SELECT max(seq) FROM inbox WHERE sender = ? AND case_id = ? AND schema_name = ?",
+            [sender, case_id, schema_name]).fetchone()
+        return int(row[0] or 0)
+
+    def record_order(self, case_id: str | None, issuing_node: str, level: str, reason: str,
+                     respond_by: str, issued_at: str) -> None:
+        self.db.execute(
+            "INSERT INTO orders (case_id, issuing_node, level, reason, respond_by, issued_at) "
+            "VALUES (?,?,?,?,?,?)", [case_id, issuing_node, level, reason, respond_by, issued_at])
+
     def quarantine(self, body: bytes, reason: str, at: datetime, routing_key: str | None = None,
                    user_id: str | None = None) -> None:
         with self.atomic():

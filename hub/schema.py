@@ -1,0 +1,39 @@
+"""Tables only hubs keep: the subtree's lifecycle reports and the stations' last heartbeats."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+hub_migrations = Migrations("fengqiao.hub")
+
+
+@hub_migrations()
+def h001_flow(db: Database) -> None:
+    db.execute(
+        """CREATE TABLE reports (
+            message_id TEXT PRIMARY KEY,
+            case_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            origin_node TEXT NOT NULL,
+            node_id TEXT NOT NULL,
+            tier TEXT NOT NULL,
+            event TEXT NOT NULL,
+            state_from TEXT,
+            state_to TEXT NOT NULL,
+            at TEXT NOT NULL,
+            dispute_type TEXT NOT NULL,
+            escalated_from TEXT,
+            sent_at_child TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX reports_tier_event ON reports(tier, event)")
+    db.execute("CREATE INDEX reports_case ON reports(case_id, node_id)")
+    db.execute(
+        """CREATE TABLE heartbeats (
+            node_id TEXT PRIMARY KEY,
+            tier TEXT NOT NULL,
+            outbox_depth INTEGER NOT NULL,
+            last_sent_at TEXT,
+            at TEXT NOT NULL
+        )"""
+    )

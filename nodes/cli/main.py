@@ -1,0 +1,107 @@
+"""`fengqiao`, the one command-line program (DESIGN §5): Chinese by default, `--lang en` English.
+
+Command groups register themselves: each module has `register(subparsers)`, and adding a group
+is one line in `GROUPS`. A handler takes `(args, ctx)` and returns the exit code.
+
+Exit codes: 0 done; 2 bad input or a rule forbids it (one sentence on stderr, database unchanged);
+1 internal error (one sentence; the traceback goes to the log on stderr only with
+FENGQIAO_DEBUG=1); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from nodes.calendar_loader import CalendarError
+from nodes.cli import case_cmds, node_cmds, protocol_cmds
+from nodes.cli.context import Ctx, clock_from_env, config_path_from
+from nodes.cli.i18n import DEFAULT_LANG, LANGS, env_lang, t
+from nodes.cli.parser import Parser, common_options, prescan_lang, set_language
+from nodes.config import ConfigError
+from nodes.domain.case import DomainError
+from protocol.areas import AreaCodeError
+
+GROUPS: tuple[Callable[[Any], None], ...] = (
+    node_cmds.register,
+    case_cmds.register,
+    protocol_cmds.register,
+    # hub_cmds.register, demo_cmds.register, bench_cmds.register, audit_cmds.register, ...
+)
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="fengqiao", parents=[common_options()],
+                    description="枫桥：分级矛盾纠纷调解网络 / a tiered dispute-mediation network",
+                    epilog="环境变量 / environment: FENGQIAO_LANG (zh|en), FENGQIAO_CONFIG (file), "
+                           "FENGQIAO_NOW (fixed clock, ISO time), FENGQIAO_DEBUG=1 (tracebacks)")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for register in GROUPS:
+        register(subparsers)
+    return parser
+
+
+def _utf8(stream: Any) -> None:
+    if isinstance(stream, io.TextIOWrapper) and (stream.encoding or "").lower() != "utf-8":
+        stream.reconfigure(encoding="utf-8", errors="replace")
+
+
+def _fail(lang: str, zh: str, en: str) -> int:
+    sys.stderr.write(t("error_prefix", lang) + (en if lang == "en" else zh) + "\n")
+    return 2
+
+
+def _make_ctx(args: argparse.Namespace, lang: str) -> Ctx:
+    explicit_lang = getattr(args, "lang", None) or env_lang()
+    if explicit_lang is not None and explicit_lang not in LANGS:
+        raise DomainError(t("env_lang_bad", "zh", value=explicit_lang),
+                          t("env_lang_bad", "en", value=explicit_lang))
+    config = getattr(args, "config", None)
+    return Ctx(lang=explicit_lang or lang, lang_explicit=explicit_lang is not None,
+               config_path=config_path_from(config),
+               clock=clock_from_env(lang))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _utf8(sys.stdout)
+    _utf8(sys.stderr)
+    env = env_lang()
+    lang = prescan_lang(argv, env if env in LANGS else DEFAULT_LANG)
+    set_language(lang)
+    ctx: Ctx | None = None
+    try:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help (0) or a usage error already printed (2)
+            return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+        ctx = _make_ctx(args, lang)
+        handler: Callable[[argparse.Namespace, Ctx], int] = args.handler
+        return handler(args, ctx)
+    except DomainError as exc:  # includes CliError and CaseNotFound
+        return _fail(ctx.lang if ctx else lang, exc.zh, exc.en)
+    except ConfigError as exc:
+        return _fail(ctx.lang if ctx else lang, t("config_bad", "zh", detail=exc), str(exc))
+    except CalendarError as exc:
+        return _fail(ctx.lang if ctx else lang, t("calendar_bad", "zh", detail=exc), str(exc))
+    except AreaCodeError as exc:
+        return _fail(ctx.lang if ctx else lang, t("config_bad", "zh", detail=exc), str(exc))
+    except KeyboardInterrupt:
+        sys.stderr.write(t("interrupted", lang) + "\n")
+        return 130
+    except Exception as exc:  # never a traceback for the user
+        if os.environ.get("FENGQIAO_DEBUG") == "1":
+            import structlog  # only here: it is slow to import and rarely needed
+
+            structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+            structlog.get_logger("fengqiao.cli").exception("internal error", argv=argv)
+        sys.stderr.write(t("internal", ctx.lang if ctx else lang, kind=type(exc).__name__) + "\n")
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

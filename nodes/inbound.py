@@ -1,0 +1,45 @@
+"""What every node does with messages from the tier above: decisions and supervision orders.
+
+Each handler runs inside the consumer's transaction, so the case change, the outbox rows it causes
+(the decision passed on toward the origin village, the lifecycle report) and the inbox row of the
+message commit together.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from nodes.messaging.consumer import Handler
+from nodes.domain import commands
+from nodes.service import CaseService
+from nodes.store.sqlite_store import SqliteStore
+from protocol.envelope import Envelope
+from protocol.messages import CaseDecision, SupervisionOrder
+
+
+def on_case_decision(service: CaseService, store: SqliteStore, env: Envelope) -> None:
+    decision = env.payload
+    assert isinstance(decision, CaseDecision) and env.case_id is not None
+    data: dict[str, Any] = decision.model_dump(mode="json")
+    returned_to_us = decision.decision == "returned" and decision.deciding_node == env.sender
+    if returned_to_us and decision.report_back_by is not None:
+        due = decision.report_back_by
+        service.act(env.case_id, lambda case, actor, at: commands.receive_return(
+            case, actor, at, decision=data, report_back_by=due), role="system")
+    else:
+        service.act(env.case_id, partial(commands.decision_above, decision=data), role="system")
+
+
+def on_supervision_order(service: CaseService, store: SqliteStore, env: Envelope) -> None:
+    order = env.payload
+    assert isinstance(order, SupervisionOrder)
+    store.record_order(env.case_id, order.issuing_node, order.level, order.reason,
+                       order.respond_by.isoformat(), order.issued_at.isoformat())
+
+
+def node_handlers(service: CaseService) -> dict[str, Handler]:
+    return {
+        "case_decision": partial(on_case_decision, service),
+        "supervision_order": partial(on_supervision_order, service),
+    }

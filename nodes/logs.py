@@ -1,0 +1,28 @@
+"""structlog set-up: one line per event on stderr, INFO by default, JSON for services if asked.
+
+Log fields are ids, counts and reasons only; personal data never goes into a log call.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import structlog
+
+
+def configure(level: str | None = None, json: bool | None = None) -> None:
+    name = (level or os.environ.get("FENGQIAO_LOG_LEVEL", "INFO")).upper()
+    as_json = json if json is not None else os.environ.get("FENGQIAO_LOG_JSON") == "1"
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer(ensure_ascii=False) if as_json
+        else structlog.dev.ConsoleRenderer(colors=False))
+    structlog.configure(
+        processors=[structlog.contextvars.merge_contextvars, structlog.processors.add_log_level,
+                    structlog.processors.TimeStamper(fmt="iso"), renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            getattr(logging, name, logging.INFO)),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )

@@ -1,0 +1,141 @@
+"""A node as a long-running service: a relay thread and a consumer thread, each with its own
+SQLite connection and broker connection (one connection per thread, as pika and sqlite3 require).
+
+Stopping is always clean: the threads finish the message or batch in hand, a delivery that was
+not committed is not acked (the broker gives it back), and nothing is half-written.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import structlog
+
+from nodes.bootstrap import Node, bootstrap
+from nodes.config import NodeConfig
+from nodes.messaging import settings
+from nodes.messaging.consumer import Consumer, Handler, Trust
+from nodes.messaging.relay import Backoff, Relay
+from nodes.messaging.transport import Delivery, KombuTransport, TransportError
+from nodes.service import CaseService
+from protocol.areas import AreaTree
+from protocol.envelope import encode, make_envelope
+from protocol.messages import Heartbeat
+from protocol.routing import report_key
+from protocol.topology import EXCHANGE_QUARANTINE, EXCHANGE_REPORT, node_queue, node_queue_name
+
+log = structlog.get_logger("fengqiao.runtime")
+
+HandlersFactory = Callable[[CaseService], dict[str, Handler]]
+NodeFactory = Callable[[NodeConfig], Node]
+
+
+def tree_for(config: NodeConfig) -> AreaTree:
+    """Derived parents, overridden by what this node's config says about itself and its children."""
+    overrides: dict[str, str | None] = {child: config.node_id for child in config.children}
+    if config.parent is not None:
+        overrides[config.node_id] = config.parent
+    return AreaTree(overrides=overrides, vintage_year=config.vintage_year)
+
+
+def heartbeat_body(node: Node, relay: Relay) -> bytes:
+    cfg, now = node.config, node.service.clock.now()
+    beat = Heartbeat(node_id=cfg.node_id, tier=cfg.tier, outbox_depth=node.store.outbox_depth(),
+                     last_sent_at=relay.last_sent_at, at=now)
+    return encode(make_envelope(beat, sender=cfg.node_id, case_id=None, seq=0, sent_at=now))
+
+
+def make_consumer(node: Node, handlers: HandlersFactory, transport: KombuTransport | None,
+                  require_user_id: bool = False) -> Consumer:
+    cfg = node.config
+
+    def to_quarantine(body: bytes, reason: str, delivery: Delivery) -> None:
+        if transport is not None:
+            transport.publish_raw(EXCHANGE_QUARANTINE, "", body, headers={
+                "x-reason": reason[:500], "x-node": cfg.node_id,
+                "x-routing-key": delivery.routing_key, "x-user-id": delivery.user_id or ""})
+
+    trust = Trust(cfg.node_id, tree_for(cfg), require_user_id=require_user_id)
+    return Consumer(node.store, handlers(node.service), trust, node.service.clock.now,
+                    to_quarantine)
+
+
+class NodeRuntime:
+    def __init__(self, config: NodeConfig, handlers: HandlersFactory,
+                 node_factory: NodeFactory = bootstrap, require_user_id: bool = False) -> None:
+        self.config, self.handlers, self.node_factory = config, handlers, node_factory
+        self.require_user_id = require_user_id
+        self.stop_event = threading.Event()
+        self.wake = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.ready = threading.Event()  # set once the topology is declared
+
+    def start(self) -> None:
+        for target, name in ((self._relay_loop, "relay"), (self._consumer_loop, "consumer")):
+            thread = threading.Thread(target=target, name=f"{name}-{self.config.node_id}",
+                                      daemon=True)
+            thread.start()
+            self.threads.append(thread)
+        log.info("node.started", node_id=self.config.node_id, tier=self.config.tier.value)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.stop_event.set()
+        self.wake.set()
+        for thread in self.threads:
+            thread.join(timeout)
+        log.info("node.stopped", node_id=self.config.node_id)
+
+    def _relay_loop(self) -> None:
+        node = self.node_factory(self.config)
+        transport = KombuTransport(self.config.broker_url)
+        relay = Relay(node.store, transport, self.config.node_id, node.service.clock.now)
+        next_beat = 0.0
+        try:
+            while not self.stop_event.is_set():
+                clock = time.monotonic()
+                if clock >= next_beat:
+                    try:
+                        transport.publish_raw(EXCHANGE_REPORT, report_key(self.config.node_id),
+                                              heartbeat_body(node, relay), persistent=False)
+                        next_beat = clock + settings.HEARTBEAT_EVERY_S
+                    except TransportError:
+                        pass  # the relay below backs off and logs
+                relay.step(self.stop_event, self.wake)
+        finally:
+            transport.close()
+            node.close()
+
+    def _consumer_loop(self) -> None:
+        node = self.node_factory(self.config)
+        transport = KombuTransport(self.config.broker_url)
+        consumer = make_consumer(node, self.handlers, transport, self.require_user_id)
+        queue = node_queue(self.config.node_id, self.config.tier, tree_for(self.config),
+                           self.config.children)
+        backoff, declared = Backoff(), False
+
+        def handle(delivery: Delivery) -> None:
+            consumer.handle(delivery)
+            self.wake.set()  # what we applied may have put decisions in the outbox
+
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    if not declared:
+                        transport.declare([queue])
+                        declared = True
+                        self.ready.set()
+                    transport.consume(node_queue_name(self.config.node_id), handle,
+                                      settings.CONSUME_SLICE_S)
+                    backoff.reset()
+                except TransportError as exc:
+                    declared = False
+                    delay = backoff.next_delay()
+                    log.warning("consumer.broker_unavailable", node_id=self.config.node_id,
+                                error=str(exc), retry_in_s=round(delay, 2))
+                    self.stop_event.wait(delay)
+        finally:
+            transport.close()
+            node.close()
+

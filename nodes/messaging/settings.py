@@ -1,0 +1,16 @@
+"""Every reliability setting of the messaging layer, in one place (DESIGN §4)."""
+
+from __future__ import annotations
+
+CONNECT_TIMEOUT_S = 5.0       # a broker that does not answer in this long counts as gone
+CONFIRM_TIMEOUT_S = 10.0      # a publish not confirmed in this long is retried later
+HEARTBEAT_S = 30              # AMQP heartbeat: notice a dead TCP link without traffic
+PREFETCH = 100                # unacked deliveries a consumer may hold
+RELAY_BATCH = 200             # outbox rows published per round
+RELAY_IDLE_S = 0.05           # how long an idle relay waits before looking at the outbox again
+CONSUME_SLICE_S = 0.5         # a consumer returns to its loop at least this often (to see stop)
+BACKOFF_START_S = 0.5         # first wait after a lost broker
+BACKOFF_MAX_S = 30.0          # waits double up to this cap
+HEARTBEAT_EVERY_S = 30.0      # a node tells county and city it is alive this often
+SILENT_AFTER_S = 180.0        # a station with no heartbeat for this long is shown as silent
+MEMORY_POLL_S = 0.005         # kombu memory transport polling interval (embedded mode only)

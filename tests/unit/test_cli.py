@@ -1,0 +1,273 @@
+"""The installed `fengqiao` program, run as a subprocess in a temporary folder.
+
+Every failure must be one sentence on stderr, exit code 2 and an unchanged database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from nodes.config import load_config
+
+SCRIPT = Path(sys.executable).parent / "fengqiao"
+COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "nodes.cli.main"]
+NOW = "2026-01-05T10:00:00+08:00"
+CODE = "330681111242"
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> object:
+        return json.loads(self.out)
+
+
+def run(cwd: Path, *args: str, now: str = NOW, **env: str) -> Result:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("FENGQIAO_")}
+    environ.update({"FENGQIAO_NOW": now, **env})
+    proc = subprocess.run([*COMMAND, *args], cwd=cwd, env=environ, capture_output=True,
+                          text=True, encoding="utf-8", timeout=60)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def assert_one_sentence(result: Result, prefix: str = "错误：") -> None:
+    assert result.code == 2, result
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith(prefix), result.err
+
+
+def db_digest(folder: Path) -> str:
+    """Everything a failed command must leave as it was."""
+    conn = sqlite3.connect(folder / "fengqiao.db")
+    try:
+        rows = [conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
+                for table in ("cases", "case_events", "parties", "outbox")]
+    finally:
+        conn.close()
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+@pytest.fixture()
+def station(tmp_path: Path) -> Path:
+    result = run(tmp_path, "node", "init", "--code", CODE, "--name", "状元村")
+    assert result.code == 0, result.err
+    return tmp_path
+
+
+def new_case(folder: Path, *extra: str) -> str:
+    result = run(folder, "case", "new", "--type", "02", "--applicant", "张三::13800000000",
+                 "--respondent", "李四", "--facts", "两家因院墙边界发生争执", "--json", *extra)
+    assert result.code == 0, result.err
+    data = result.json()
+    assert isinstance(data, dict)
+    return str(data["case_id"])
+
+
+def state_after(folder: Path, *args: str) -> str:
+    result = run(folder, "case", *args, "--json")
+    assert result.code == 0, result.err
+    data = result.json()
+    assert isinstance(data, dict)
+    return str(data["state"])
+
+
+def test_node_init_writes_config_holidays_and_database(station: Path) -> None:
+    cfg = load_config(station / "fengqiao.toml")
+    assert (cfg.node_id, cfg.tier.value, cfg.name) == (CODE, "village", "状元村")
+    assert cfg.parent_id == "330681111000"
+    assert cfg.broker_url == "memory://" and cfg.target_days == 30
+    assert cfg.database == station / "fengqiao.db" and cfg.database.exists()
+    assert len(cfg.party_hash_salt) == 32
+    assert (station / "holidays" / "README.md").read_text(encoding="utf-8").startswith("# 节假日")
+    assert "party_hash_salt" in (station / "fengqiao.toml").read_text(encoding="utf-8")
+
+
+def test_node_init_refuses_to_overwrite(station: Path) -> None:
+    before = (station / "fengqiao.toml").read_bytes()
+    result = run(station, "node", "init", "--code", CODE)
+    assert_one_sentence(result)
+    assert "已存在" in result.err
+    assert (station / "fengqiao.toml").read_bytes() == before
+
+
+@pytest.mark.parametrize("code", ["33068111124", "330681111999", "00068111124x"])
+def test_node_init_bad_area_code_names_it(tmp_path: Path, code: str) -> None:
+    result = run(tmp_path, "node", "init", "--code", code)
+    assert_one_sentence(result)
+    assert code in result.err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_node_init_tier_must_match_code(tmp_path: Path) -> None:
+    result = run(tmp_path, "node", "init", "--code", CODE, "--tier", "township", "--lang", "en")
+    assert_one_sentence(result, "error: ")
+    assert "does not match" in result.err and CODE in result.err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_node_init_township_in_a_subfolder(tmp_path: Path) -> None:
+    result = run(tmp_path, "--lang", "en", "node", "init", "--code", "330681111000",
+                 "--dir", "township", "--salt", "network-wide-salt")
+    assert result.code == 0, result.err
+    assert "created township node 330681111000" in result.out
+    cfg = load_config(tmp_path / "township" / "fengqiao.toml")
+    assert cfg.tier.value == "township" and cfg.party_hash_salt == "network-wide-salt"
+
+
+def test_walk_through_to_closed(station: Path) -> None:
+    case_id = new_case(station)
+    assert case_id == f"{CODE}-2026-00001"
+    assert state_after(station, "accept", case_id, "--consent") == "ACCEPTED"
+    assert state_after(station, "mediate", case_id) == "MEDIATING"
+    assert state_after(station, "agree", case_id, "--form", "oral", "--terms",
+                       "李四拆除越界院墙，赔偿张三800元", "--perform",
+                       "赔偿800元:2026-01-20") == "AGREED"
+    assert state_after(station, "perform", case_id) == "PERFORMING"
+    assert state_after(station, "close", case_id, "--note", "已履行") == "CLOSED"
+
+    shown = run(station, "case", "show", case_id, "--json").json()
+    assert isinstance(shown, dict)
+    assert [e["action"] for e in shown["events"]] == [
+        "register", "consent", "accept", "mediate", "agree", "perform", "close"]
+    assert shown["events"][0]["at"] == NOW
+    assert shown["parties"][0]["name"] == "张三"
+    assert shown["target"]["due"] == "2026-02-04"
+    assert shown["agreement"]["performance"] == [{"what": "赔偿800元", "due": "2026-01-20"}]
+
+    text = run(station, "case", "show", case_id).out
+    assert "已结案" in text and "张三" in text and "2026-01-05 10:00" in text
+    assert "2026年没有节假日日历" in text  # the deadline says which calendar it used
+
+
+def test_transition_prints_one_line_in_chinese(station: Path) -> None:
+    case_id = new_case(station)
+    result = run(station, "case", "accept", case_id, "--consent")
+    assert result.out.strip() == f"案件 {case_id} 当前状态：已受理"
+
+
+def test_written_agreement_without_seal_changes_nothing(station: Path) -> None:
+    case_id = new_case(station)
+    state_after(station, "accept", case_id, "--consent")
+    state_after(station, "mediate", case_id)
+    before = db_digest(station)
+    result = run(station, "case", "agree", case_id, "--form", "written", "--terms", "赔偿",
+                 "--signed")
+    assert_one_sentence(result)
+    assert "印章" in result.err
+    assert db_digest(station) == before
+    assert state_after(station, "agree", case_id, "--form", "written", "--terms", "赔偿",
+                       "--signed", "--sealed") == "AGREED"
+
+
+def test_escalate_needs_consent(station: Path) -> None:
+    case_id = new_case(station)
+    state_after(station, "accept", case_id, "--consent")
+    before = db_digest(station)
+    result = run(station, "case", "escalate", case_id, "--reason", "no_agreement")
+    assert_one_sentence(result)
+    assert "同意" in result.err
+    assert db_digest(station) == before
+    assert state_after(station, "escalate", case_id, "--reason", "no_agreement",
+                       "--consent") == "ESCALATED"
+
+
+def test_accept_without_consent_changes_nothing(station: Path) -> None:
+    case_id = new_case(station)
+    before = db_digest(station)
+    assert_one_sentence(run(station, "case", "accept", case_id))
+    assert db_digest(station) == before
+
+
+def test_english_with_lang_flag_or_env(station: Path) -> None:
+    case_id = new_case(station)
+    flag = run(station, "case", "accept", case_id, "--lang", "en")
+    assert_one_sentence(flag, "error: ")
+    assert "consent" in flag.err
+    env = run(station, "case", "show", case_id, FENGQIAO_LANG="en")
+    assert "state: registered" in env.out and "history:" in env.out
+    listed = run(station, "--lang", "en", "case", "list")
+    assert "neighbours" in listed.out and "registered" in listed.out
+
+
+def test_json_output_parses_and_keeps_chinese(station: Path) -> None:
+    new_case(station)
+    result = run(station, "case", "list", "--json")
+    rows = result.json()
+    assert isinstance(rows, list) and len(rows) == 1
+    assert rows[0]["dispute_label"] == "邻里" and rows[0]["overdue"] is False
+    assert "邻里" in result.out  # ensure_ascii=False
+
+
+def test_list_overdue_after_the_target_date(station: Path) -> None:
+    late = new_case(station)
+    state_after(station, "accept", late, "--consent")
+    new_case(station)  # registered only: its clock is not running
+    assert run(station, "case", "list", "--overdue", "--json").json() == []
+    later = "2026-03-01T09:00:00+08:00"
+    rows = run(station, "case", "list", "--overdue", "--json", now=later).json()
+    assert isinstance(rows, list)
+    assert [r["case_id"] for r in rows] == [late]
+    text = run(station, "case", "list", "--overdue", now=later).out
+    assert late in text and "超期" in text
+    assert "已超期" in run(station, "case", "show", late, now=later).out
+
+
+def test_bad_config_names_the_field(station: Path) -> None:
+    path = station / "fengqiao.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace('tier = "village"',
+                                                             'tier = "county"'),
+                    encoding="utf-8")
+    result = run(station, "case", "list")
+    assert_one_sentence(result)
+    assert "tier" in result.err
+    en = run(station, "case", "list", "--lang", "en")
+    assert_one_sentence(en, "error: ")
+    assert "field 'tier'" in en.err
+
+
+def test_missing_config_and_unknown_case(tmp_path: Path, station: Path) -> None:
+    result = run(tmp_path / "holidays", "case", "list")
+    assert_one_sentence(result)
+    assert "node init" in result.err
+    missing = run(station, "case", "show", "NOPE")
+    assert_one_sentence(missing)
+    assert "NOPE" in missing.err
+
+
+def test_usage_errors_exit_2_without_traceback(station: Path) -> None:
+    assert_one_sentence(run(station, "case", "frobnicate"))
+    assert_one_sentence(run(station, "case", "new", "--type", "88", "--facts", "x",
+                            "--applicant", "张三"))
+    assert_one_sentence(run(station, "case", "agree", "X", "--form", "oral", "--terms", "x",
+                            "--effective-date", "2026-13-01"))
+    assert_one_sentence(run(station, "case", "list", "--state", "nonsense"))
+    assert_one_sentence(run(station, "case", "list", now="not-a-time"))
+
+
+def test_help_is_bilingual(tmp_path: Path) -> None:
+    result = run(tmp_path, "case", "new", "--help")
+    assert result.code == 0
+    assert "当事人" in result.out and "applicant" in result.out and "邻里" in result.out
+
+
+def test_grid_report_then_register(station: Path) -> None:
+    case_id = new_case(station, "--source", "grid_report", "--grid-id", CODE + "003")
+    shown = run(station, "case", "show", case_id, "--json").json()
+    assert isinstance(shown, dict)
+    assert shown["state"] == "REPORTED" and shown["grid_id"] == CODE + "003"
+    assert shown["events"][0]["actor_role"] == "grid_worker"
+    assert state_after(station, "register", case_id) == "REGISTERED"
