@@ -123,7 +123,7 @@ def amqp_answers(url: str, timeout: float = 3.0) -> str | None:
     try:
         pika.BlockingConnection(params).close()
     except Exception as exc:  # any failure means "does not answer"
-        return f"{type(exc).__name__}: {exc!r}"
+        return repr(exc)
     return None
 
 
@@ -170,9 +170,10 @@ class PrivateRabbit:
     """
 
     def __init__(self, *, management: bool = True, server_script: str | None = None) -> None:
-        self.server_script = server_script or find_server_script()
-        if self.server_script is None:
+        script = server_script or find_server_script()
+        if script is None:
             raise FileNotFoundError("no rabbitmq-server start script found")
+        self.server_script: str = script
         self.node = f"fengqiao-test-{secrets.token_hex(4)}@localhost"
         self.base_dir = Path(tempfile.mkdtemp(prefix="fengqiao-rabbit-"))
         self.amqp_port = free_port()
@@ -304,7 +305,6 @@ class PrivateRabbit:
 
     def ctl(self, *args: str, timeout: float = 60) -> str:
         """Run ``rabbitmqctl -n <our node> <args>`` with our cookie and epmd; return stdout."""
-        assert self.server_script is not None
         ctl = Path(self.server_script).with_name("rabbitmqctl")
         done = subprocess.run(
             [str(ctl), "-n", self.node, *args],

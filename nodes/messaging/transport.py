@@ -47,7 +47,7 @@ class Delivery:
 
 
 def _exchange(spec: ExchangeSpec) -> Exchange:
-    return Exchange(spec.name, type=spec.type, durable=spec.durable)
+    return Exchange(spec.name, type=spec.type, durable=spec.durable, arguments=spec.arguments)
 
 
 _EXCHANGES = {spec.name: _exchange(spec) for spec in EXCHANGES}

@@ -66,8 +66,24 @@ class SqliteStore:
 
     @contextmanager
     def atomic(self) -> Iterator[SqliteStore]:
-        with self.db.atomic():
+        """One write transaction; nested calls become savepoints (sqlite-utils' atomic()).
+
+        The outermost level starts with BEGIN IMMEDIATE, not sqlite-utils' plain BEGIN: a deferred
+        transaction that reads and then writes cannot wait for the write lock in WAL mode (another
+        connection's commit invalidates its snapshot and SQLite answers "database is locked" at
+        once), while IMMEDIATE takes the lock up front and waits up to the busy timeout.
+        """
+        if self.db.conn.in_transaction:
+            with self.db.atomic():
+                yield self
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
             yield self
+        except BaseException:
+            self.db.conn.rollback()
+            raise
+        self.db.execute("COMMIT")
 
     # --- cases and events -------------------------------------------------------------------
     def load_events(self, case_id: str) -> list[CaseEvent]:

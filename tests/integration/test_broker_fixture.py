@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pika
-import pika.adapters.blocking_connection
+import pika.exceptions
 import pytest
+from pika.adapters.blocking_connection import BlockingChannel as Channel
 
 from tests.broker import BrokerInfo, PrivateRabbit
 
-Channel = pika.adapters.blocking_connection.BlockingChannel
 QUORUM = {"x-queue-type": "quorum"}
 PERSISTENT = pika.BasicProperties(delivery_mode=pika.DeliveryMode.Persistent)
 NAME_REGISTRY_SETTLE_SECONDS = 2.0
@@ -39,7 +39,7 @@ def publish_confirmed(ch: Channel, queue: str, body: bytes) -> None:
 
 
 def drain(ch: Channel, queue: str) -> list[bytes]:
-    bodies = []
+    bodies: list[bytes] = []
     while True:
         method, _props, body = ch.basic_get(queue, auto_ack=False)
         if method is None:

@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -644,6 +645,64 @@ class FakeClock:
 PARTY = PartyInput("applicant", "张三", "330681199001011234", "13800000000", "状元村1号")
 Command = Callable[[Case, Actor, datetime], None]
 
+def _weight(case: Case, action: Action) -> int:
+    assert case.state is not None
+    if _allowed(case.state, action) in FINAL_STATES:
+        return 1
+    if is_note(action):
+        return 3 if action is Action.CONSENT and case.mediation_consent is not True else 1
+    return 6
+
+
+def _agree(written: bool, signed: bool, sealed: bool, offset: int, terms: str) -> Command:
+    def command(case: Case, actor: Actor, t: datetime) -> None:
+        effective = t.astimezone(SH).date() + timedelta(days=offset)
+        cmd.agree(case, actor, t, RULES, form="written" if written else "oral", terms=terms,
+                  effective_date=effective, signed_by_all=signed, sealed=sealed)
+    return command
+
+
+def _return(days: int) -> Command:
+    def command(case: Case, actor: Actor, t: datetime) -> None:
+        by = t.astimezone(SH).date() + timedelta(days=days)
+        cmd.receive_return(case, actor, t, decision=DECISION, report_back_by=by)
+    return command
+
+
+MOSTLY = st.sampled_from([True, True, True, False])
+COMMANDS: dict[Action, st.SearchStrategy[Command]] = {
+    Action.REGISTER: st.just(cmd.register),
+    Action.REJECT: st.builds(partial, st.just(cmd.reject), reason=st.sampled_from(["", "已诉讼"])),
+    Action.ACCEPT: st.just(partial(cmd.accept, rules=RULES)),
+    Action.MEDIATE: st.just(partial(cmd.mediate, rules=RULES)),
+    Action.AGREE: st.builds(_agree, MOSTLY, MOSTLY, MOSTLY, st.integers(-3, 1),
+                            st.sampled_from(["赔偿500元", "赔偿500元", ""])),
+    Action.PERFORM: st.just(cmd.perform),
+    Action.BREACH: st.builds(partial, st.just(cmd.breach), reason=st.sampled_from(["", "未付款"])),
+    Action.CLOSE: st.just(cmd.close),
+    Action.TERMINATE: st.builds(partial, st.just(cmd.terminate), reason=st.just("分歧大"),
+                                remedies_notified=MOSTLY),
+    Action.ESCALATE: st.builds(partial, st.just(cmd.escalate),
+                               reason=st.sampled_from(EscalationReason), consent_given=MOSTLY),
+    Action.REFER_OUT: st.builds(partial, st.just(cmd.refer_out),
+                                target=st.sampled_from(ReferralTarget), reason=st.just("移交")),
+    Action.RETURN: st.builds(_return, st.integers(1, 30)),
+    Action.HAND_DOWN: st.builds(partial, st.just(cmd.hand_down), rules=st.just(RULES),
+                                instruction=st.just("请继续调解"),
+                                report_back_days=st.integers(0, 20)),
+    Action.CONSENT: st.builds(partial, st.just(cmd.consent), given=MOSTLY,
+                              scope=st.sampled_from(["mediation", "mediation", "escalation"])),
+    Action.EXTEND: st.builds(partial, st.just(cmd.extend), rules=st.just(RULES),
+                             days=st.integers(0, 40), both_parties_consent=MOSTLY),
+    Action.JC_APPLY: st.just(cmd.apply_jc),
+    Action.JC_RESULT: st.builds(partial, st.just(cmd.jc_result), confirmed=st.booleans()),
+    Action.FOLLOW_UP: st.builds(partial, st.just(cmd.follow_up), honoured=st.booleans()),
+    Action.RED_FLAG: st.builds(partial, st.just(cmd.red_flag), note=st.just("扬言报复"),
+                               police_reported=MOSTLY),
+    Action.DECISION_ABOVE: st.just(partial(cmd.decision_above,
+                                           decision={"instruction": "已受理"})),
+}
+
 
 class CaseMachine(RuleBasedStateMachine):
     """Runs every command both on an in-memory Case and through CaseService on a SQLite file."""
@@ -722,104 +781,23 @@ class CaseMachine(RuleBasedStateMachine):
         event(f"reached {self.case.state}")
 
     # --- rules --------------------------------------------------------------------------------
-    @rule(days=st.integers(0, 35), hours=st.integers(0, 23))
-    def tick(self, days: int, hours: int) -> None:
-        self.clock.current = self.clock.current + timedelta(days=days, hours=hours)
-
-    @rule(given=st.booleans(), scope=st.sampled_from(["mediation", "escalation"]))
-    def consent(self, given: bool, scope: str) -> None:
-        self._run(Action.CONSENT, lambda c, a, t: cmd.consent(c, a, t, scope=scope, given=given))
-
-    @rule()
-    def register(self) -> None:
-        self._run(Action.REGISTER, cmd.register)
-
-    @rule(reason=st.sampled_from(["", "已由法院受理"]))
-    def reject(self, reason: str) -> None:
-        self._run(Action.REJECT, lambda c, a, t: cmd.reject(c, a, t, reason))
-
-    @rule()
-    def accept(self) -> None:
-        self._run(Action.ACCEPT, lambda c, a, t: cmd.accept(c, a, t, RULES))
-
-    @rule()
-    def mediate(self) -> None:
-        self._run(Action.MEDIATE, lambda c, a, t: cmd.mediate(c, a, t, RULES))
-
-    @rule(days=st.integers(0, 40), ok=st.booleans())
-    def extend(self, days: int, ok: bool) -> None:
-        self._run(Action.EXTEND, lambda c, a, t: cmd.extend(c, a, t, RULES, days=days,
-                                                            both_parties_consent=ok))
-
-    @rule(written=st.booleans(), signed=st.booleans(), sealed=st.booleans(),
-          offset=st.integers(-3, 1), terms=st.sampled_from(["", "赔偿500元"]))
-    def agree(self, written: bool, signed: bool, sealed: bool, offset: int, terms: str) -> None:
-        def command(c: Case, a: Actor, t: datetime) -> None:
-            effective = t.astimezone(SH).date() + timedelta(days=offset)
-            cmd.agree(c, a, t, RULES, form="written" if written else "oral", terms=terms,
-                      effective_date=effective, signed_by_all=signed, sealed=sealed)
-        self._run(Action.AGREE, command)
-
-    @rule()
-    def perform(self) -> None:
-        self._run(Action.PERFORM, cmd.perform)
-
-    @rule(reason=st.sampled_from(["", "未付款"]))
-    def breach(self, reason: str) -> None:
-        self._run(Action.BREACH, lambda c, a, t: cmd.breach(c, a, t, reason))
-
-    @rule()
-    def close(self) -> None:
-        self._run(Action.CLOSE, cmd.close)
-
-    @rule(remedies=st.booleans())
-    def terminate(self, remedies: bool) -> None:
-        self._run(Action.TERMINATE, lambda c, a, t: cmd.terminate(
-            c, a, t, reason="分歧大", remedies_notified=remedies))
-
-    @rule(ok=st.booleans(), reason=st.sampled_from(EscalationReason))
-    def escalate(self, ok: bool, reason: EscalationReason) -> None:
-        self._run(Action.ESCALATE, lambda c, a, t: cmd.escalate(c, a, t, reason=reason,
-                                                                consent_given=ok))
-
-    @rule(to=st.sampled_from(ReferralTarget))
-    def refer_out(self, to: ReferralTarget) -> None:
-        self._run(Action.REFER_OUT, lambda c, a, t: cmd.refer_out(c, a, t, target=to,
-                                                                  reason="移交"))
-
-    @rule(days=st.integers(1, 30))
-    def receive_return(self, days: int) -> None:
-        self._run(Action.RETURN, lambda c, a, t: cmd.receive_return(
-            c, a, t, decision=DECISION, report_back_by=t.astimezone(SH).date()
-            + timedelta(days=days)))
-
-    @rule()
-    def decision_above(self) -> None:
-        self._run(Action.DECISION_ABOVE,
-                  lambda c, a, t: cmd.decision_above(c, a, t, decision={"instruction": "已受理"}))
-
-    @rule(days=st.integers(0, 20))
-    def hand_down(self, days: int) -> None:
-        # Cases opened here have no lower tier: refused whenever the state would allow it.
-        self._run(Action.HAND_DOWN, lambda c, a, t: cmd.hand_down(
-            c, a, t, RULES, instruction="请继续调解", report_back_days=days))
-
-    @rule()
-    def apply_jc(self) -> None:
-        self._run(Action.JC_APPLY, cmd.apply_jc)
-
-    @rule(confirmed=st.booleans())
-    def jc_result(self, confirmed: bool) -> None:
-        self._run(Action.JC_RESULT, lambda c, a, t: cmd.jc_result(c, a, t, confirmed=confirmed))
-
-    @rule(honoured=st.booleans())
-    def follow_up(self, honoured: bool) -> None:
-        self._run(Action.FOLLOW_UP, lambda c, a, t: cmd.follow_up(c, a, t, honoured=honoured))
-
-    @rule(police=st.booleans())
-    def red_flag(self, police: bool) -> None:
-        self._run(Action.RED_FLAG, lambda c, a, t: cmd.red_flag(c, a, t, note="扬言",
-                                                                police_reported=police))
+    @rule(data=st.data())
+    def step(self, data: st.DataObject) -> None:
+        """Mostly an action the tables allow here (so cases get deep), sometimes any action."""
+        assert self.case is not None and self.case.state is not None
+        state = self.case.state
+        allowed = [a for a in COMMANDS if _allowed(state, a) is not None]
+        # Moves that keep the case open come first and most often, notes and endings less, so
+        # the long paths get explored (and Hypothesis' simplest choice is a forward move).
+        weighted = sorted((a for a in allowed for _ in range(_weight(self.case, a))),
+                          key=lambda a: -_weight(self.case, a))  # type: ignore[arg-type]
+        anything = data.draw(st.integers(0, 9), label="anything") >= 8 or not weighted
+        action = data.draw(st.sampled_from(list(COMMANDS) if anything else weighted),
+                           label="action")
+        command = data.draw(COMMANDS[action], label="command")
+        days = data.draw(st.sampled_from([0, 0, 0, 0, 1, 2, 7, 29, 31]), label="days later")
+        self.clock.current += timedelta(days=days, hours=data.draw(st.integers(0, 3)))
+        self._run(action, command)
 
     # --- invariants ---------------------------------------------------------------------------
     @invariant()
@@ -871,7 +849,7 @@ class CaseMachine(RuleBasedStateMachine):
 
 
 CaseMachine.TestCase.settings = settings(
-    max_examples=60, stateful_step_count=25, deadline=None,
+    max_examples=60, stateful_step_count=40, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 TestCaseMachine = CaseMachine.TestCase
