@@ -14,6 +14,7 @@ from pathlib import Path
 
 from nodes.bootstrap import Node
 from nodes.domain import commands
+from nodes.domain.states import CaseState
 from nodes.service import PartyInput
 from protocol.areas import Tier
 from protocol.reference import CaseSource
@@ -80,7 +81,7 @@ def seed_disputes(node: Node, count: int, rng: random.Random) -> list[str]:
                                                              CaseSource.OWN_INITIATIVE]),
             dispute_type=rng.choice(_TYPES), facts="（示例）双方因日常琐事发生纠纷，申请调解。",
             parties=parties, people_involved=rng.randint(5, 30) if group else 2)
-        if case.state.value == "REPORTED":  # a grid worker's report: the committee registers it
+        if case.state is CaseState.REPORTED:  # a grid worker's report: the committee registers it
             node.service.act(case.case_id, commands.register)
         ids.append(case.case_id)
     return ids

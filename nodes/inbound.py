@@ -10,8 +10,8 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from nodes.messaging.consumer import Handler
 from nodes.domain import commands
+from nodes.messaging.consumer import Handler
 from nodes.service import CaseService
 from nodes.store.sqlite_store import SqliteStore
 from protocol.envelope import Envelope

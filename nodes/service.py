@@ -18,7 +18,8 @@ from nodes.domain.commands import open_case
 from nodes.outbound import outbox_rows_for
 from nodes.store.sqlite_store import PartyRow, SqliteStore
 from protocol.areas import Tier
-from protocol.reference import CaseSource, dispute_type as lookup_dispute_type
+from protocol.reference import CaseSource
+from protocol.reference import dispute_type as lookup_dispute_type
 
 Command = Callable[[Case, Actor, datetime], None]
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from protocol.envelope import PROTOCOL_VERSION, Envelope
 from protocol.messages import PAYLOAD_MODELS
 
@@ -18,7 +20,8 @@ SCHEMA_DIR = Path(__file__).parent / "schemas"
 def render_schemas() -> dict[str, str]:
     """File name -> JSON text, deterministic (sorted keys, trailing newline)."""
     out: dict[str, str] = {}
-    models = [("envelope", Envelope), *((m.model_fields["type"].default, m) for m in PAYLOAD_MODELS)]
+    models: list[tuple[str, type[BaseModel]]] = [("envelope", Envelope)]
+    models += [(str(m.model_fields["type"].default), m) for m in PAYLOAD_MODELS]
     for name, model in models:
         schema = model.model_json_schema()
         schema["$comment"] = f"fengqiao protocol {PROTOCOL_VERSION}; generated, do not edit"

@@ -45,8 +45,8 @@ _MESSAGES: dict[str, tuple[str, str]] = {
                       "to initialise again"),
     "parent_city": ("市级节点没有上级，不能指定 --parent",
                     "a city node has no parent; drop --parent"),
-    "parent_bad": ("上级节点 {parent} 不能是本节点或其下级",
-                   "parent {parent} must be above this node"),
+    "parent_bad": ("上级节点 {parent} 的层级必须高于本节点",
+                   "parent {parent} must be on a higher tier than this node"),
     "salt_short": ("party_hash_salt 至少需要8个字符",
                    "party_hash_salt needs at least 8 characters"),
     "party_bad": ("当事人参数「{value}」格式不正确，应为 角色:姓名[:身份证号[:电话[:地址]]]，"

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from nodes.domain.calendar import WorkingDays
-from nodes.domain.deadlines import Deadline, DayUnit, make_deadline
+from nodes.domain.deadlines import DayUnit, Deadline, make_deadline
 from nodes.domain.states import (
     ACTION_LABELS_ZH,
     CLOCK_RUNNING,

@@ -6,8 +6,9 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from nodes.domain.case import JC_WINDOW_DAYS, Actor, Case, DomainError, Rules, local_date
+from nodes.domain.deadlines import DayUnit, Deadline, compute_due
+from nodes.domain.deadlines import extend as extend_deadline
 from nodes.domain.states import Action, CaseState
-from nodes.domain.deadlines import Deadline, DayUnit, compute_due, extend as extend_deadline
 from protocol.reference import CaseSource, EscalationReason, ReferralTarget
 
 TARGET_BASIS = "人民调解 target duration per tier (configurable)"

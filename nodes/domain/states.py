@@ -113,7 +113,8 @@ ACTION_LABELS_ZH: Mapping[Action, str] = {
     Action.ACCEPT: "受理", Action.MEDIATE: "开始调解", Action.AGREE: "达成协议",
     Action.PERFORM: "开始履行", Action.BREACH: "未履行", Action.CLOSE: "结案",
     Action.TERMINATE: "终止调解", Action.ESCALATE: "上报上级", Action.REFER_OUT: "移交",
-    Action.RETURN: "上级交办", Action.HAND_DOWN: "交办下级", Action.CONSENT: "当事人同意", Action.EXTEND: "延长期限",
+    Action.RETURN: "上级交办", Action.HAND_DOWN: "交办下级",
+    Action.CONSENT: "当事人同意", Action.EXTEND: "延长期限",
     Action.JC_APPLY: "申请司法确认", Action.JC_RESULT: "司法确认结果", Action.FOLLOW_UP: "回访",
     Action.RED_FLAG: "风险报警", Action.DECISION_ABOVE: "上级处理结果",
 }

@@ -7,6 +7,7 @@ not committed is not acked (the broker gives it back), and nothing is half-writt
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -139,3 +140,15 @@ class NodeRuntime:
             transport.close()
             node.close()
 
+
+
+def serve(runtime: NodeRuntime) -> None:
+    """Run until SIGTERM or Ctrl-C, then stop cleanly (what `node run` and `hub run` do)."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    runtime.start()
+    while not stop.wait(1.0):
+        pass
+    log.info("node.stopping", node_id=runtime.config.node_id)
+    runtime.stop()

@@ -6,13 +6,16 @@ and the consumer can back off and reconnect instead of hanging or crashing (DESI
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kombu import Connection, Consumer, Exchange, Producer, Queue, binding
+from kombu.connection import Connection
+from kombu.entity import Exchange, Queue, binding
+from kombu.messaging import Consumer, Producer
 
 from nodes.messaging.settings import (
     CONFIRM_TIMEOUT_S,
@@ -156,7 +159,7 @@ class KombuTransport:
                 deadline = time.monotonic() + timeout
                 while time.monotonic() < deadline:
                     self.connection.drain_events(timeout=max(0.01, deadline - time.monotonic()))
-        except socket.timeout:
+        except TimeoutError:
             return
         except self._errors() as exc:
             self.close()
@@ -187,7 +190,5 @@ class KombuTransport:
 
     def close(self) -> None:
         self._producer = None
-        try:
+        with contextlib.suppress(Exception):  # closing a dead link must not raise
             self.connection.release()
-        except Exception:  # closing a dead link must not raise
-            pass

@@ -114,9 +114,9 @@ class SqliteStore:
                 "origin_node", "tier", "dispute_type", "source", "grid_id", "facts",
                 "people_involved", "escalated_from")})
             row["opened_at"] = first.at.isoformat()
-            self.db["cases"].insert(row)
+            self.db.table("cases").insert(row)
         else:
-            self.db["cases"].update(case.case_id, row)
+            self.db.table("cases").update(case.case_id, row)
         self.db.conn.executemany(
             "INSERT INTO case_events (case_id, seq, action, state_after, at, node_id, "
             "actor_role, reason, data) VALUES (?,?,?,?,?,?,?,?,?)",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -61,10 +62,18 @@ def db_digest(folder: Path) -> str:
     return hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
-@pytest.fixture()
-def station(tmp_path: Path) -> Path:
-    result = run(tmp_path, "node", "init", "--code", CODE, "--name", "状元村")
+@pytest.fixture(scope="module")
+def station_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("template")
+    result = run(folder, "node", "init", "--code", CODE, "--name", "状元村")
     assert result.code == 0, result.err
+    return folder
+
+
+@pytest.fixture()
+def station(station_template: Path, tmp_path: Path) -> Path:
+    """A freshly initialised village station (a copy of one `node init`, to save time)."""
+    shutil.copytree(station_template, tmp_path, dirs_exist_ok=True)
     return tmp_path
 
 
@@ -239,8 +248,8 @@ def test_bad_config_names_the_field(station: Path) -> None:
     assert "field 'tier'" in en.err
 
 
-def test_missing_config_and_unknown_case(tmp_path: Path, station: Path) -> None:
-    result = run(tmp_path / "holidays", "case", "list")
+def test_missing_config_and_unknown_case(station: Path) -> None:
+    result = run(station / "holidays", "case", "list")
     assert_one_sentence(result)
     assert "node init" in result.err
     missing = run(station, "case", "show", "NOPE")

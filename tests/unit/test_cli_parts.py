@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from nodes.cli import case_cmds, main as cli_main
+from nodes.cli import case_cmds
+from nodes.cli import main as cli_main
 from nodes.cli.case_cmds import case_state, dispute_code, party
 from nodes.cli.case_transitions import performance_item
 from nodes.cli.labels import action_label, calendar_note, state_label
@@ -76,8 +77,9 @@ def test_every_state_and_action_has_labels() -> None:
 
 def test_calendar_note_in_chinese() -> None:
     note = "no calendar for 2026: weekends only; calendar 2027 (source: 国办发明电〔2026〕1号)"
-    assert calendar_note(note, "zh") == ("2026年没有节假日日历，仅把周六、周日当作非工作日（日历补上后应"
-                                         "重新计算）；2027年节假日日历（来源：国办发明电〔2026〕1号）")
+    assert calendar_note(note, "zh") == (
+        "2026年没有节假日日历，仅把周六、周日当作非工作日（日历补上后应重新计算）；"
+        "2027年节假日日历（来源：国办发明电〔2026〕1号）")
     assert calendar_note(note, "en") == note
 
 

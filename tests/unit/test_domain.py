@@ -646,12 +646,23 @@ PARTY = PartyInput("applicant", "张三", "330681199001011234", "13800000000", "
 Command = Callable[[Case, Actor, datetime], None]
 
 def _weight(case: Case, action: Action) -> int:
+    """How often the stateful test picks an allowed action: forward moves most, dead ends least."""
     assert case.state is not None
+    useful_notes = {
+        Action.CONSENT: case.mediation_consent is not True,
+        Action.JC_APPLY: case.jc_status is None,
+        Action.JC_RESULT: case.jc_status == "applied",
+        Action.EXTEND: not case.extended,
+    }
     if _allowed(case.state, action) in FINAL_STATES:
         return 1
     if is_note(action):
-        return 3 if action is Action.CONSENT and case.mediation_consent is not True else 1
-    return 6
+        return 3 if useful_notes.get(action) else 1
+    if action is Action.ACCEPT and case.mediation_consent is not True:
+        return 1
+    if action is Action.HAND_DOWN and not case.facts.get("escalated_from"):
+        return 1
+    return 3 if action is Action.ESCALATE else 6
 
 
 def _agree(written: bool, signed: bool, sealed: bool, offset: int, terms: str) -> Command:
