@@ -6,7 +6,15 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from protocol.areas import AreaCodeError, Tier, default_parent, tier_of, validate_code
 
@@ -35,13 +43,14 @@ class NodeConfig(BaseModel):
     vintage_year: int = Field(default=2024, ge=1980, le=2100)
     lang: str = Field(default="zh", pattern="^(zh|en)$")
 
-    @model_validator(mode="after")
-    def _tier_fits_code(self) -> NodeConfig:
-        derived = tier_of(self.node_id)
-        if derived is not self.tier:
-            raise ValueError(f"tier {self.tier.value} does not match code {self.node_id} "
-                             f"(a {derived.value} code)")
-        return self
+    @field_validator("tier")
+    @classmethod
+    def _tier_fits_code(cls, tier: Tier, info: ValidationInfo) -> Tier:
+        code = info.data.get("node_id")
+        if code is not None and tier_of(code) is not tier:
+            raise ValueError(f"tier {tier.value} does not match code {code} "
+                             f"(a {tier_of(code).value} code)")
+        return tier
 
     @property
     def parent_id(self) -> str | None:
@@ -60,6 +69,8 @@ def load_config(path: str | Path) -> NodeConfig:
         raise ConfigError(f"config file {file} not found / 找不到配置文件") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {file} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {file} cannot be read: {exc.strerror}") from None
     for key in ("database", "calendar_dir"):
         if isinstance(raw.get(key), str) and not Path(raw[key]).is_absolute():
             raw[key] = str(file.parent / raw[key])

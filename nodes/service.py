@@ -23,8 +23,8 @@ from protocol.reference import dispute_type as lookup_dispute_type
 
 Command = Callable[[Case, Actor, datetime], None]
 
-ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
-PHONE = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$")
+ID_NUMBER = re.compile(r"^[0-9]{17}[0-9X]$")
+PHONE = re.compile(r"^(1[0-9]{10}|0[0-9]{2,3}-?[0-9]{7,8})$")
 
 
 class Clock(Protocol):

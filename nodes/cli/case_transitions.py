@@ -127,6 +127,13 @@ def register(cases: Any) -> None:
     p.add_argument("--to", choices=[r.value for r in ReferralTarget], required=True,
                    help="移交对象 / to whom")
     p.add_argument("--reason", required=True, help="理由 / reason")
+    p = _add(cases, "hand-down", "交办下级（上级中心）/ hand the case back down with an instruction",
+             lambda a, s, c: lambda case, actor, at: cmd.hand_down(
+                 case, actor, at, s.rules, instruction=a.instruction,
+                 report_back_days=a.days))
+    p.add_argument("--instruction", required=True, help="办理要求 / instruction")
+    p.add_argument("--days", type=positive_int, default=15,
+                   help="反馈期限天数 / report back within N days (default 15)")
     p = _add(cases, "close", "结案 / close the case",
              lambda a, s, c: lambda case, actor, at: cmd.close(case, actor, at, a.note))
     p.add_argument("--note", default="", help="备注 / note")

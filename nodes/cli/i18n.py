@@ -30,6 +30,13 @@ _MESSAGES: dict[str, tuple[str, str]] = {
                        "config file {path} not found; run fengqiao node init first or give "
                        "--config FILE"),
     "config_bad": ("配置文件有误：{detail}", "{detail}"),
+    "node_run_hub": ("这是{tier}级上级中心的配置，请用 fengqiao hub run",
+                     "this is a {tier} hub's config; use fengqiao hub run"),
+    "hub_run_village": ("这是村站的配置，请用 fengqiao node run",
+                        "this is a village station's config; use fengqiao node run"),
+    "flow_tier": ("流转统计只在县级和市级中心提供（本节点为 {tier}）",
+                  "the flow table is kept by county and city hubs (this node is a {tier})"),
+    "demo_cases": ("每村纠纷数应为 1 至 1000", "disputes per village must be 1 to 1000"),
     "config_tier": ("配置文件 {path} 的字段 tier 有误：{tier} 与 node_id {code} 不符"
                     "（该代码是{derived}级节点）",
                     "config file {path}: field 'tier' is {tier}, which does not match node_id "

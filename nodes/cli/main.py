@@ -14,11 +14,11 @@ import argparse
 import io
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from nodes.calendar_loader import CalendarError
-from nodes.cli import case_cmds, node_cmds, protocol_cmds
+from nodes.cli import case_cmds, node_cmds, protocol_cmds, run_cmds
 from nodes.cli.context import Ctx, clock_from_env, config_path_from
 from nodes.cli.i18n import DEFAULT_LANG, LANGS, env_lang, t
 from nodes.cli.parser import Parser, common_options, prescan_lang, set_language
@@ -28,19 +28,19 @@ from protocol.areas import AreaCodeError
 
 GROUPS: tuple[Callable[[Any], None], ...] = (
     node_cmds.register,
+    run_cmds.register,
     case_cmds.register,
     protocol_cmds.register,
-    # hub_cmds.register, demo_cmds.register, bench_cmds.register, audit_cmds.register, ...
 )
 
 
-def build_parser() -> Parser:
+def build_parser(groups: Sequence[Callable[[Any], None]] = GROUPS) -> Parser:
     parser = Parser(prog="fengqiao", parents=[common_options()],
                     description="枫桥：分级矛盾纠纷调解网络 / a tiered dispute-mediation network",
                     epilog="环境变量 / environment: FENGQIAO_LANG (zh|en), FENGQIAO_CONFIG (file), "
                            "FENGQIAO_NOW (fixed clock, ISO time), FENGQIAO_DEBUG=1 (tracebacks)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for register in GROUPS:
+    for register in groups:
         register(subparsers)
     return parser
 
@@ -66,7 +66,9 @@ def _make_ctx(args: argparse.Namespace, lang: str) -> Ctx:
                clock=clock_from_env(lang))
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None,
+         groups: Sequence[Callable[[Any], None]] = GROUPS) -> int:
+    """Run one command; `hub.main` passes the full set of groups (hub, demo, deploy)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     _utf8(sys.stdout)
     _utf8(sys.stderr)
@@ -76,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx: Ctx | None = None
     try:
         try:
-            args = build_parser().parse_args(argv)
+            args = build_parser(groups).parse_args(argv)
         except SystemExit as exc:  # --help (0) or a usage error already printed (2)
             return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
         ctx = _make_ctx(args, lang)

@@ -27,7 +27,7 @@ def open_case(case_id: str, actor: Actor, at: datetime, *, tier: str, source: Ca
     _need(bool(facts.strip()), "必须填写纠纷事实", "the facts of the dispute are required")
     _need(people_involved >= 1, "涉及人数至少为1", "people involved must be at least 1")
     if grid_id is not None:
-        _need(len(grid_id) == 15 and grid_id.isdigit() and grid_id[:12] == actor.node_id,
+        _need(len(grid_id) == 15 and grid_id.isascii() and grid_id.isdigit() and grid_id[:12] == actor.node_id,
               f"网格编号 {grid_id} 应为本村12位代码加3位序号",
               f"grid id {grid_id} must be this village's 12-digit code plus a 3-digit number")
     case = Case(case_id)
@@ -66,9 +66,10 @@ def accept(case: Case, actor: Actor, at: datetime, rules: Rules) -> None:
 
 
 def mediate(case: Case, actor: Actor, at: datetime, rules: Rules) -> None:
-    restart = case.state in (CaseState.RETURNED, CaseState.BREACHED)
     data: dict[str, Any] = {}
-    if restart:  # a returned or breached case gets a fresh target at this tier
+    # Re-mediating a breached agreement starts a fresh target. A returned case keeps the
+    # report-back date the tier above set (it is that tier's instruction, not ours to move).
+    if case.state is CaseState.BREACHED:
         data["target"] = case._target_from(at, TARGET_BASIS, rules)
     case._record(Action.MEDIATE, actor, at, **data)
 

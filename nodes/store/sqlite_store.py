@@ -80,10 +80,11 @@ class SqliteStore:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self
+            self.db.execute("COMMIT")
         except BaseException:
-            self.db.conn.rollback()
+            if self.db.conn.in_transaction:
+                self.db.conn.rollback()
             raise
-        self.db.execute("COMMIT")
 
     # --- cases and events -------------------------------------------------------------------
     def load_events(self, case_id: str) -> list[CaseEvent]:

@@ -721,7 +721,8 @@ class CaseMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.dir = Path(tempfile.mkdtemp(prefix="fq-domain-"))
-        self.store = SqliteStore(self.dir / "node.db")
+        # Durability is tested in test_store.py; skip fsync here to keep the run short.
+        self.store = SqliteStore(self.dir / "node.db", synchronous="OFF")
         self.clock = FakeClock(T0)
         self.case: Case | None = None
         self.node = VILLAGE

@@ -1,0 +1,38 @@
+"""`fengqiao node run`: a village station's relay and consumer as a service.
+
+Hubs run `fengqiao hub run` instead (it adds what only hubs handle); a station keeps recording
+cases with the CLI while this runs, and what must travel leaves when the broker is reachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from nodes.bootstrap import bootstrap
+from nodes.cli.context import Ctx, bilingual
+from nodes.cli.parser import group, leaf
+from nodes.config import load_config
+from nodes.inbound import node_handlers
+from nodes.logs import configure
+from nodes.messaging.runtime import NodeRuntime, serve
+from protocol.areas import Tier
+
+
+def register(subparsers: Any) -> None:
+    nodes = group(subparsers, "node", "节点 / node")
+    p = leaf(nodes, "run", "运行村站收发服务（Ctrl-C 或 SIGTERM 安全停止）/ run the station's relay "
+             "and consumer as a service (Ctrl-C or SIGTERM stops cleanly)")
+    p.add_argument("--log-json", action="store_true", help="JSON 日志 / JSON log lines")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, ctx: Ctx) -> int:
+    if not ctx.config_path.is_file():
+        raise bilingual("config_missing", path=ctx.config_path)
+    config = load_config(ctx.config_path)
+    if config.tier is not Tier.VILLAGE:
+        raise bilingual("node_run_hub", tier=config.tier.value)
+    configure(json=args.log_json or None)
+    serve(NodeRuntime(config, node_handlers, bootstrap))
+    return 0

@@ -1,0 +1,431 @@
+"""The consumer on a real RabbitMQ (DESIGN §3, §4 rules 2 and 3): a valid escalation is applied
+once, a redelivery is acked and ignored, whatever fails validation or names a sender it may not
+speak for is quarantined (locally and on the broker) without blocking the queue, and a message that
+keeps crashing the node is dead-lettered by the quorum queue's delivery limit.
+
+Area codes are invented under city 3397, one county per test (see test_relay.py).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pika
+import pika.exceptions
+import pytest
+
+from hub.bootstrap import handlers_for, node_for
+from hub.intake import on_case_escalated
+from nodes.bootstrap import Node
+from nodes.config import NodeConfig
+from nodes.domain import commands
+from nodes.messaging.consumer import Consumer, Trust
+from nodes.messaging.relay import Relay
+from nodes.messaging.runtime import make_consumer, tree_for
+from nodes.messaging.transport import Delivery, KombuTransport
+from nodes.service import CaseService, PartyInput
+from nodes.store.sqlite_store import SqliteStore
+from protocol.areas import Tier
+from protocol.envelope import Envelope, decode
+from protocol.reference import CaseSource, EscalationReason
+from protocol.routing import down_key, node_key
+from protocol.topology import (
+    DELIVERY_LIMIT,
+    EXCHANGE_DOWN,
+    EXCHANGE_UP,
+    QUEUE_DEAD,
+    QUEUE_QUARANTINE,
+    node_queue,
+    node_queue_name,
+)
+
+pytestmark = pytest.mark.broker
+
+SALT = "integration-salt"
+PARTIES = [PartyInput("applicant", "王某", id_number="33068119800101123X", phone="13900000001"),
+           PartyInput("respondent", "赵某", phone="0575-87654321")]
+
+
+# --------------------------------------------------------------------------- helpers
+
+def delete_queues(url: str, names: list[str]) -> None:
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        channel = connection.channel()
+        for name in names:
+            channel.queue_delete(name)
+    finally:
+        connection.close()
+
+
+def ready_count(url: str, queue: str, expected: int = 0, wait: float = 5.0) -> int:
+    """The queue's ready count once it equals `expected` (acks are asynchronous), else the last."""
+    deadline = time.monotonic() + wait
+    while True:
+        connection = pika.BlockingConnection(pika.URLParameters(url))
+        try:
+            count = connection.channel().queue_declare(queue, passive=True).method.message_count
+        finally:
+            connection.close()
+        if count == expected or time.monotonic() > deadline:
+            return int(count)
+        time.sleep(0.1)
+
+
+def take_ours(url: str, queue: str, node_id: str | None = None,
+              message_ids: set[str] | None = None) -> list[tuple[pika.BasicProperties, bytes]]:
+    """Take (ack) from a shared queue only the messages of this test, leave everyone else's."""
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    ours = []
+    try:
+        channel = connection.channel()
+        for _ in range(channel.queue_declare(queue, passive=True).method.message_count):
+            method, props, body = channel.basic_get(queue, auto_ack=False)
+            if method is None:
+                break
+            headers = props.headers or {}
+            if (node_id is not None and headers.get("x-node") == node_id) or \
+                    (message_ids is not None and props.message_id in message_ids):
+                ours.append((props, body))
+                channel.basic_ack(method.delivery_tag)
+    finally:
+        connection.close()  # what we did not ack goes back to the queue
+    return ours
+
+
+def publish(url: str, exchange: str, key: str, body: bytes, message_id: str | None = None,
+            user_id: str | None = "") -> None:
+    """A foreign publisher (pika, not our transport); user_id '' means the connection's user."""
+    params = pika.URLParameters(url)
+    connection = pika.BlockingConnection(params)
+    try:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        props = pika.BasicProperties(
+            delivery_mode=2, content_type="application/json", message_id=message_id,
+            user_id=params.credentials.username if user_id == "" else user_id)
+        channel.basic_publish(exchange, key, body, properties=props, mandatory=True)
+    finally:
+        if connection.is_open:
+            connection.close()
+
+
+def pump(transport: KombuTransport, queue: str, consumer: Consumer,
+         done: Callable[[], bool], limit: float = 20.0) -> None:
+    deadline = time.monotonic() + limit
+    while not done():
+        assert time.monotonic() < deadline, "consumer did not get there in time"
+        transport.consume(queue, consumer.handle, timeout=0.3)
+
+
+def escalate_cmd(case: Any, actor: Any, at: Any) -> None:
+    commands.escalate(case, actor, at, reason=EscalationReason.CROSS_AREA, consent_given=True)
+
+
+@dataclass
+class Net:
+    url: str
+    county: str
+    township: str
+    village: str
+    hub: Node
+    transport: KombuTransport  # the hub consumer's
+    villages: dict[str, Node]
+
+    @property
+    def queue(self) -> str:
+        return node_queue_name(self.township)
+
+    def village_node(self, code: str, tmp_path: Path) -> Node:
+        if code not in self.villages:
+            self.villages[code] = node_for(NodeConfig(
+                node_id=code, tier=Tier.VILLAGE, database=tmp_path / f"{code}.db",
+                broker_url=self.url, party_hash_salt=SALT))
+        return self.villages[code]
+
+    def escalate_from(self, code: str, tmp_path: Path, url: str | None = None) -> str:
+        """Record and escalate a case at a village, and relay it to the broker."""
+        node = self.village_node(code, tmp_path)
+        case = node.service.new_case(source=CaseSource.APPLICATION, dispute_type="03",
+                                     facts="宅基地边界纠纷（测试）", parties=PARTIES)
+        node.service.act(case.case_id, escalate_cmd)
+        transport = KombuTransport(url or self.url)
+        try:
+            Relay(node.store, transport, code, node.service.clock.now).drain()
+        finally:
+            transport.close()
+        return case.case_id
+
+    def escalation_body(self, code: str, case_id: str) -> bytes:
+        node = self.villages[code]
+        row = node.store.db.execute(
+            "SELECT body FROM outbox WHERE case_id = ? AND exchange = ? ORDER BY id DESC",
+            [case_id, EXCHANGE_UP]).fetchone()
+        return bytes(row[0])
+
+    def quarantine_rows(self) -> list[dict[str, Any]]:
+        cursor = self.hub.store.db.execute(
+            "SELECT reason, routing_key, user_id, body FROM quarantine ORDER BY id")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def make_net(url: str, tmp_path: Path, county: str) -> Net:
+    county_id = f"3397{county}000000"
+    township, village = f"3397{county}101000", f"3397{county}101201"
+    delete_queues(url, [node_queue_name(n) for n in (county_id, township)])
+    transport = KombuTransport(url)
+    # The county's queue takes the villages' reports, so nothing of ours goes unroutable.
+    transport.declare([node_queue(township, Tier.TOWNSHIP), node_queue(county_id, Tier.COUNTY)])
+    hub = node_for(NodeConfig(node_id=township, tier=Tier.TOWNSHIP, database=tmp_path / "t.db",
+                              broker_url=url, party_hash_salt=SALT))
+    return Net(url, county_id, township, village, hub, transport, {})
+
+
+@pytest.fixture
+def net(amqp_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Net]:
+    n = make_net(amqp_url, tmp_path, request.param)
+    try:
+        yield n
+    finally:
+        n.transport.close()
+        n.hub.close()
+        for node in n.villages.values():
+            node.close()
+        delete_queues(amqp_url, [node_queue_name(x) for x in (n.county, n.township)])
+        take_ours(amqp_url, QUEUE_QUARANTINE, node_id=n.township)
+
+
+def fresh_id(body: bytes, **changes: Any) -> tuple[bytes, str]:
+    """The same envelope with a new message id (and any other top-level changes)."""
+    data = json.loads(body)
+    data.update(message_id=str(uuid.uuid4()), **changes)
+    return json.dumps(data, ensure_ascii=False).encode(), data["message_id"]
+
+
+# --------------------------------------------------------------------------- tests
+
+@pytest.mark.parametrize("net", ["21"], indirect=True)
+def test_escalation_applied_once_duplicate_acked(net: Net, tmp_path: Path) -> None:
+    consumer = make_consumer(net.hub, handlers_for, net.transport)
+    case_id = net.escalate_from(net.village, tmp_path)
+    pump(net.transport, net.queue, consumer, lambda: consumer.applied == 1)
+
+    row = net.hub.store.case_rows()[0]
+    assert (row["case_id"], row["state"], row["tier"]) == (case_id, "REGISTERED", "township")
+    assert (row["origin_node"], row["escalated_from"]) == (net.village, net.village)
+    parties = net.hub.store.parties(case_id)
+    assert [(p.role, p.name, p.id_number, p.phone) for p in parties] == \
+        [(p.role, p.name, p.id_number, p.phone) for p in PARTIES]
+    assert [p.party_hash for p in parties] == \
+        [p.party_hash for p in net.villages[net.village].store.parties(case_id)]
+    events_before = len(net.hub.store.load_events(case_id))
+
+    # A foreign publisher re-sends the identical message (same body, same message id).
+    body = net.escalation_body(net.village, case_id)
+    publish(net.url, EXCHANGE_UP, node_key(net.village), body, str(decode(body).message_id))
+    pump(net.transport, net.queue, consumer, lambda: consumer.duplicates == 1)
+    # An old event of the same case under a new message id is recorded but not applied again.
+    stale, _ = fresh_id(body)
+    publish(net.url, EXCHANGE_UP, node_key(net.village), stale)
+    pump(net.transport, net.queue, consumer, lambda: consumer.stale == 1)
+
+    assert (consumer.applied, consumer.duplicates, consumer.stale, consumer.quarantined) == \
+        (1, 1, 1, 0)
+    assert len(net.hub.store.load_events(case_id)) == events_before
+    assert len(net.hub.store.case_rows()) == 1
+    inbox = net.hub.store.db.execute("SELECT count(*) FROM inbox").fetchone()[0]
+    assert inbox == 2  # the applied one and the stale one; the duplicate adds nothing
+    assert ready_count(net.url, net.queue) == 0
+
+
+@pytest.mark.parametrize("net", ["22"], indirect=True)
+def test_invalid_messages_quarantined_and_queue_keeps_moving(net: Net, tmp_path: Path) -> None:
+    consumer = make_consumer(net.hub, handlers_for, net.transport)
+    village = net.village_node(net.village, tmp_path)
+    first = village.service.new_case(source=CaseSource.APPLICATION, dispute_type="03",
+                                     facts="宅基地边界纠纷（测试）", parties=PARTIES)
+    village.service.act(first.case_id, escalate_cmd)
+    valid = next(r.body for r in village.store.unsent() if r.exchange == EXCHANGE_UP)
+
+    data = json.loads(valid)
+    mismatch = {**data, "schema_name": "case_decision", "message_id": str(uuid.uuid4())}
+    bad = [
+        (b'{"message_id": "', "not valid UTF-8 JSON"),
+        (fresh_id(valid, schema_version="2.0")[0], "unsupported major version 2"),
+        (json.dumps(mismatch).encode(), "does not match payload type"),
+        (fresh_id(valid, sender="339722101999")[0], "village part 999 is outside 001-399"),
+    ]
+    for body, _ in bad:
+        publish(net.url, EXCHANGE_UP, node_key(net.village), body)
+    # Valid traffic behind the bad messages, published by the village's own relay.
+    transport = KombuTransport(net.url)
+    try:
+        Relay(village.store, transport, net.village, village.service.clock.now).drain()
+    finally:
+        transport.close()
+
+    pump(net.transport, net.queue, consumer,
+         lambda: consumer.applied == 1 and consumer.quarantined == len(bad))
+    assert net.hub.store.load_case(first.case_id).state.value == "REGISTERED"  # type: ignore[union-attr]
+    assert ready_count(net.url, net.queue) == 0
+
+    local = net.quarantine_rows()
+    print("LOCAL", [r["reason"][:40] for r in local])
+    assert len(local) == len(bad)
+    for row, (body, reason) in zip(local, bad, strict=True):
+        assert reason in row["reason"] and row["body"] == body
+        assert row["routing_key"] == node_key(net.village) and row["user_id"] == "guest"
+    on_broker = take_ours(net.url, QUEUE_QUARANTINE, node_id=net.township)
+    assert [body for _, body in on_broker] == [body for body, _ in bad]
+    for (props, _), row in zip(on_broker, local, strict=True):
+        assert props.headers["x-reason"] == row["reason"][:500]
+        assert props.headers["x-routing-key"] == node_key(net.village)
+
+
+@pytest.mark.parametrize("net", ["23"], indirect=True)
+def test_senders_that_may_not_speak_are_quarantined(net: Net, tmp_path: Path) -> None:
+    consumer = make_consumer(net.hub, handlers_for, net.transport)
+    neighbour = net.village[:-3] + "202"
+
+    # 1. A broker user that is another valid node: in-process Trust with a fake delivery.
+    node = net.village_node(net.village, tmp_path)
+    case = node.service.new_case(source=CaseSource.APPLICATION, dispute_type="03",
+                                 facts="宅基地边界纠纷（测试）", parties=PARTIES)
+    node.service.act(case.case_id, escalate_cmd)
+    body = next(r.body for r in node.store.unsent() if r.exchange == EXCHANGE_UP)
+    forged = FakeMessage()
+    consumer.handle(Delivery(body, EXCHANGE_UP, node_key(net.village), neighbour, {}, forged))
+    assert forged.acked and consumer.quarantined == 1 and consumer.applied == 0
+    assert f"forged sender: broker user '{neighbour}' published as {net.village}" in \
+        net.quarantine_rows()[-1]["reason"]
+    trust = Trust(net.township, tree_for(net.hub.config))
+    assert trust.check(decode(body), Delivery(body, EXCHANGE_UP, node_key(net.village),
+                                              net.village, {}, None)) is None
+
+    # 2. The shared 'guest' user where validated node users are required (real broker).
+    strict = make_consumer(net.hub, handlers_for, net.transport, require_user_id=True)
+    shared, _ = fresh_id(body)
+    publish(net.url, EXCHANGE_UP, node_key(net.village), shared)
+    pump(net.transport, net.queue, strict, lambda: strict.quarantined == 1)
+    assert "shared broker user 'guest' is not accepted here" in net.quarantine_rows()[-1]["reason"]
+
+    # 3. A village of another township, delivered here by an extra binding.
+    stranger = f"{net.county[:6]}102201"
+    channel_conn = pika.BlockingConnection(pika.URLParameters(net.url))
+    try:
+        channel_conn.channel().queue_bind(net.queue, EXCHANGE_UP, node_key(stranger))
+    finally:
+        channel_conn.close()
+    stranger_case = net.escalate_from(stranger, tmp_path)
+    pump(net.transport, net.queue, consumer, lambda: consumer.quarantined == 2)
+    assert f"{stranger} is not a child of {net.township}" in net.quarantine_rows()[-1]["reason"]
+
+    # 4. A child's escalation on the wrong exchange (the down binding of this hub).
+    wrong, _ = fresh_id(body)
+    publish(net.url, EXCHANGE_DOWN, down_key(net.township), wrong)
+    pump(net.transport, net.queue, consumer, lambda: consumer.quarantined == 3)
+    assert "case_escalated arrived on fengqiao.down, expected fengqiao.up" in \
+        net.quarantine_rows()[-1]["reason"]
+
+    assert consumer.applied == strict.applied == 0
+    assert net.hub.store.case_rows() == []
+    assert net.hub.store.load_case(stranger_case) is None
+    assert ready_count(net.url, net.queue) == 0
+    on_broker = take_ours(net.url, QUEUE_QUARANTINE, node_id=net.township)
+    assert len(on_broker) == 4
+    assert on_broker[0][0].headers["x-user-id"] == neighbour
+
+
+@pytest.mark.parametrize("net", ["24"], indirect=True)
+def test_poison_message_dead_lettered_after_delivery_limit(net: Net, tmp_path: Path) -> None:
+    attempts: list[str] = []
+    poison: list[str] = []
+
+    def flaky(service: CaseService) -> dict[str, Callable[[SqliteStore, Envelope], None]]:
+        def on_escalated(store: SqliteStore, env: Envelope) -> None:
+            if env.case_id in poison:
+                attempts.append(str(env.message_id))
+                raise RuntimeError("bug in this node's handler")
+            on_case_escalated(service, store, env)
+        return {"case_escalated": on_escalated}
+
+    consumer = make_consumer(net.hub, flaky, net.transport)
+    poison.append(net.escalate_from(net.village, tmp_path))
+    good = net.escalate_from(net.village, tmp_path)
+    poison_id = str(decode(net.escalation_body(net.village, poison[0])).message_id)
+
+    dead: list[tuple[pika.BasicProperties, bytes]] = []
+
+    def dead_lettered() -> bool:
+        dead.extend(take_ours(net.url, QUEUE_DEAD, message_ids={poison_id}))
+        return bool(dead) and consumer.applied == 1
+
+    pump(net.transport, net.queue, consumer, dead_lettered, limit=30)
+    assert len(attempts) >= DELIVERY_LIMIT and set(attempts) == {poison_id}
+    assert len(dead) == 1 and decode(dead[0][1]).case_id == poison[0]
+    assert dead[0][0].headers.get("x-first-death-reason") == "delivery_limit"
+    assert dead[0][0].headers.get("x-first-death-queue") == net.queue
+    assert [r["case_id"] for r in net.hub.store.case_rows()] == [good]
+    assert consumer.quarantined == 0
+    assert net.hub.store.db.execute("SELECT message_id FROM inbox").fetchall() == \
+        [(str(decode(net.escalation_body(net.village, good)).message_id),)]
+    assert ready_count(net.url, net.queue) == 0
+
+
+class FakeMessage:
+    def __init__(self) -> None:
+        self.acked = self.requeued = False
+
+    def ack(self) -> None:
+        self.acked = True
+
+    def reject(self, requeue: bool) -> None:
+        self.requeued = requeue
+
+
+# --------------------------------------------------------------------------- private broker
+
+@pytest.mark.fault
+def test_validated_node_user_accepted_forged_one_quarantined(private_rabbit: Any,
+                                                             tmp_path: Path) -> None:
+    """With one broker user per node (as deploy/ sets up), RabbitMQ validates user_id and the hub
+    trusts it: the village's own user passes `require_user_id`, another node's user is forged.
+
+    Users are created on a private broker: the shared one's users are not ours to change."""
+    guest_url = private_rabbit.amqp_url
+    net = make_net(guest_url, tmp_path, "25")
+    forger = f"{net.county[:6]}101202"
+    port = private_rabbit.amqp_port
+    for user in (net.village, forger):
+        private_rabbit.ctl("add_user", user, f"pw-{user}")
+        private_rabbit.ctl("set_permissions", "-p", "/", user, "", "fengqiao\\..*", "")
+    own_url = f"amqp://{net.village}:pw-{net.village}@127.0.0.1:{port}/%2F"
+    forger_url = f"amqp://{forger}:pw-{forger}@127.0.0.1:{port}/%2F"
+    try:
+        consumer = make_consumer(net.hub, handlers_for, net.transport, require_user_id=True)
+        case_id = net.escalate_from(net.village, tmp_path, url=own_url)
+        pump(net.transport, net.queue, consumer, lambda: consumer.applied == 1)
+        assert net.hub.store.load_case(case_id) is not None
+
+        body, _ = fresh_id(net.escalation_body(net.village, case_id), seq=99)
+        with pytest.raises(pika.exceptions.ChannelClosedByBroker) as refused:
+            publish(forger_url, EXCHANGE_UP, node_key(net.village), body, user_id=net.village)
+        assert refused.value.reply_code == 406  # RabbitMQ validates user_id itself
+        publish(forger_url, EXCHANGE_UP, node_key(net.village), body)
+        pump(net.transport, net.queue, consumer, lambda: consumer.quarantined == 1)
+        row = net.quarantine_rows()[-1]
+        assert row["user_id"] == forger
+        assert f"forged sender: broker user '{forger}' published as {net.village}" in row["reason"]
+        assert consumer.applied == 1 and len(net.hub.store.load_events(case_id)) == 1
+    finally:
+        net.transport.close()
+        net.hub.close()
+        for node in net.villages.values():
+            node.close()
