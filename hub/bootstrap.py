@@ -17,7 +17,7 @@ from protocol.areas import Tier
 
 def hub_node(config: NodeConfig) -> Node:
     node = bootstrap(config)
-    hub_migrations.apply(node.store.db)
+    node.store.migrate(hub_migrations)
     return node
 
 

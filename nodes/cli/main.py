@@ -99,7 +99,9 @@ def main(argv: list[str] | None = None,
         if os.environ.get("FENGQIAO_DEBUG") == "1":
             import structlog  # only here: it is slow to import and rarely needed
 
-            structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+            from nodes.logs import configure
+
+            configure()
             structlog.get_logger("fengqiao.cli").exception("internal error", argv=argv)
         sys.stderr.write(t("internal", ctx.lang if ctx else lang, kind=type(exc).__name__) + "\n")
         return 1

@@ -27,7 +27,8 @@ def open_case(case_id: str, actor: Actor, at: datetime, *, tier: str, source: Ca
     _need(bool(facts.strip()), "必须填写纠纷事实", "the facts of the dispute are required")
     _need(people_involved >= 1, "涉及人数至少为1", "people involved must be at least 1")
     if grid_id is not None:
-        _need(len(grid_id) == 15 and grid_id.isascii() and grid_id.isdigit() and grid_id[:12] == actor.node_id,
+        well_formed = len(grid_id) == 15 and grid_id.isascii() and grid_id.isdigit()
+        _need(well_formed and grid_id[:12] == actor.node_id,
               f"网格编号 {grid_id} 应为本村12位代码加3位序号",
               f"grid id {grid_id} must be this village's 12-digit code plus a 3-digit number")
     case = Case(case_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -149,18 +150,29 @@ class KombuTransport:
     def consume(self, queue_name: str, handler: Callable[[Delivery], None],
                 timeout: float) -> None:
         """Hand deliveries to `handler` for about `timeout` seconds, returning early when quiet,
-        so the caller's loop can look at its stop flag."""
-        def on_message(message: Any) -> None:
-            handler(self._delivery(message))
+        so the caller's loop can look at its stop flag.
+
+        Deliveries are queued by the callback and handled outside `drain_events`: a handler that
+        publishes (a quarantine copy) waits for its confirm on this connection, and that wait
+        dispatches the next prefetched delivery; handled inside the callback, a burst of bad
+        messages nested one handler in another until RecursionError."""
+        pending: deque[Any] = deque()
         try:
             channel = self._producer_or_connect().channel
             with Consumer(channel, queues=[Queue(queue_name, no_declare=True)],
-                          on_message=on_message, prefetch_count=PREFETCH):
+                          on_message=pending.append, prefetch_count=PREFETCH):
                 deadline = time.monotonic() + timeout
                 while time.monotonic() < deadline:
-                    self.connection.drain_events(timeout=max(0.01, deadline - time.monotonic()))
-        except TimeoutError:
-            return
+                    if pending:
+                        handler(self._delivery(pending.popleft()))
+                        continue
+                    try:
+                        self.connection.drain_events(
+                            timeout=max(0.01, deadline - time.monotonic()))
+                    except TimeoutError:
+                        break
+            while pending:  # delivered before the cancel took effect: still ours to settle
+                handler(self._delivery(pending.popleft()))
         except self._errors() as exc:
             self.close()
             raise TransportError(f"consume failed: {exc}") from exc

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database
+from sqlite_utils import Database, Migrations
 
 from nodes.domain.case import Case, CaseEvent
 from nodes.domain.states import Action
@@ -59,7 +59,13 @@ class SqliteStore:
         self.db.execute(f"PRAGMA synchronous={synchronous}")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        migrations.apply(self.db)
+        self.migrate(migrations)
+
+    def migrate(self, migration_set: Migrations) -> None:
+        """Apply pending migrations under the write lock, so two threads or processes opening
+        the same new file cannot both try to create its tables."""
+        with self.atomic():
+            migration_set.apply(self.db)
 
     def close(self) -> None:
         self.db.conn.close()

@@ -48,6 +48,7 @@ from protocol.topology import (
 pytestmark = pytest.mark.broker
 
 SALT = "integration-salt"
+BURST = 150  # more than the consumer's prefetch of 100
 PARTIES = [PartyInput("applicant", "王某", id_number="33068119800101123X", phone="13900000001"),
            PartyInput("respondent", "赵某", phone="0575-87654321")]
 
@@ -114,6 +115,19 @@ def publish(url: str, exchange: str, key: str, body: bytes, message_id: str | No
     finally:
         if connection.is_open:
             connection.close()
+
+
+def publish_many(url: str, exchange: str, key: str, bodies: list[bytes]) -> None:
+    params = pika.URLParameters(url)
+    connection = pika.BlockingConnection(params)
+    try:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        props = pika.BasicProperties(delivery_mode=2, user_id=params.credentials.username)
+        for body in bodies:
+            channel.basic_publish(exchange, key, body, properties=props, mandatory=True)
+    finally:
+        connection.close()
 
 
 def pump(transport: KombuTransport, queue: str, consumer: Consumer,
@@ -264,6 +278,10 @@ def test_invalid_messages_quarantined_and_queue_keeps_moving(net: Net, tmp_path:
     ]
     for body, _ in bad:
         publish(net.url, EXCHANGE_UP, node_key(net.village), body)
+    # A burst larger than the prefetch: each quarantine copy waits for its confirm while more
+    # deliveries arrive (this once nested handlers until RecursionError).
+    burst = [f'{{"burst": {i}'.encode() for i in range(BURST)]
+    publish_many(net.url, EXCHANGE_UP, node_key(net.village), burst)
     # Valid traffic behind the bad messages, published by the village's own relay.
     transport = KombuTransport(net.url)
     try:
@@ -272,18 +290,18 @@ def test_invalid_messages_quarantined_and_queue_keeps_moving(net: Net, tmp_path:
         transport.close()
 
     pump(net.transport, net.queue, consumer,
-         lambda: consumer.applied == 1 and consumer.quarantined == len(bad))
+         lambda: consumer.applied == 1 and consumer.quarantined == len(bad) + BURST)
     assert net.hub.store.load_case(first.case_id).state.value == "REGISTERED"  # type: ignore[union-attr]
     assert ready_count(net.url, net.queue) == 0
 
     local = net.quarantine_rows()
-    print("LOCAL", [r["reason"][:40] for r in local])
-    assert len(local) == len(bad)
-    for row, (body, reason) in zip(local, bad, strict=True):
+    assert len(local) == len(bad) + BURST
+    assert [row["body"] for row in local[len(bad):]] == burst
+    for row, (body, reason) in zip(local[:len(bad)], bad, strict=True):
         assert reason in row["reason"] and row["body"] == body
         assert row["routing_key"] == node_key(net.village) and row["user_id"] == "guest"
     on_broker = take_ours(net.url, QUEUE_QUARANTINE, node_id=net.township)
-    assert [body for _, body in on_broker] == [body for body, _ in bad]
+    assert [body for _, body in on_broker] == [row["body"] for row in local]
     for (props, _), row in zip(on_broker, local, strict=True):
         assert props.headers["x-reason"] == row["reason"][:500]
         assert props.headers["x-routing-key"] == node_key(net.village)

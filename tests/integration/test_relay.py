@@ -26,9 +26,9 @@ from nodes.messaging.transport import KombuTransport, TransportError
 from nodes.service import PartyInput
 from protocol.areas import Tier
 from protocol.envelope import decode
+from protocol.reference import CaseSource, EscalationReason
 from protocol.routing import escalation_key, report_key
 from protocol.topology import EXCHANGE_REPORT, EXCHANGE_UP, node_queue, node_queue_name
-from protocol.reference import CaseSource, EscalationReason
 
 pytestmark = pytest.mark.broker
 

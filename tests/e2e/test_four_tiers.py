@@ -1,0 +1,136 @@
+"""A village, a township, a county and a city, each its own `fengqiao` service process on a real
+RabbitMQ. A case is escalated step by step to the city, settled there, and every decision comes
+back down; staff work through the command line exactly as they would at their desks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nodes.messaging.transport import KombuTransport
+from protocol.areas import tier_of
+from protocol.topology import node_queue, node_queue_name
+
+pytestmark = pytest.mark.broker
+
+# A branch of the tree used by no other test (台州 codes; sample data).
+CITY, COUNTY, TOWNSHIP, VILLAGE = "331000000000", "331002000000", "331002101000", "331002101201"
+FENGQIAO = str(Path(sys.executable).parent / "fengqiao")
+WAIT_S = 60.0
+
+
+def cli(config: Path, *args: str) -> Any:
+    done = subprocess.run([FENGQIAO, "--config", str(config), *args, "--json"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def wait_for(what: str, check: Any) -> Any:
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def case_at(config: Path, case_id: str) -> dict[str, Any] | None:
+    done = subprocess.run([FENGQIAO, "--config", str(config), "case", "show", case_id, "--json"],
+                          capture_output=True, text=True, timeout=60)
+    return json.loads(done.stdout) if done.returncode == 0 else None
+
+
+@pytest.fixture
+def network(tmp_path: Path, amqp_url: str) -> Iterator[dict[str, Path]]:
+    configs: dict[str, Path] = {}
+    for code in (CITY, COUNTY, TOWNSHIP, VILLAGE):
+        folder = tmp_path / code
+        subprocess.run([FENGQIAO, "node", "init", "--code", code, "--dir", str(folder),
+                        "--broker-url", amqp_url, "--salt", "e2e-shared-salt-0001"],
+                       check=True, capture_output=True, timeout=60)
+        configs[code] = folder / "fengqiao.toml"
+    transport = KombuTransport(amqp_url)  # the topology, as deploy/ would load it
+    transport.declare([node_queue(code, tier_of(code)) for code in configs])
+    for code in configs:
+        transport.connection.default_channel.queue_purge(node_queue_name(code))
+    logs = {code: (tmp_path / f"{code}.log").open("w") for code in configs}
+    procs = {code: subprocess.Popen(
+        [FENGQIAO, "node" if code == VILLAGE else "hub", "run", "--config", str(path)],
+        stdout=logs[code], stderr=subprocess.STDOUT,
+        env={**os.environ, "FENGQIAO_LOG_LEVEL": "INFO"}) for code, path in configs.items()}
+    try:
+        yield configs
+        for proc in procs.values():
+            proc.send_signal(signal.SIGTERM)
+        for code, proc in procs.items():
+            assert proc.wait(timeout=45) == 0, (tmp_path / f"{code}.log").read_text()
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+        for log in logs.values():
+            log.close()
+        transport.close()
+
+
+def test_case_escalated_to_city_and_decided_there(network: dict[str, Path]) -> None:
+    village, township, county, city = (network[c] for c in (VILLAGE, TOWNSHIP, COUNTY, CITY))
+    case_id = cli(village, "case", "new", "--type", "07", "--facts", "两村山林边界争议",
+                  "--applicant", "王某甲:330106199001011234:13800000001",
+                  "--respondent", "李某乙::13900000002", "--people", "3")["case_id"]
+    for step in (["accept", "--consent"], ["mediate"],
+                 ["terminate", "--reason", "未达成协议", "--remedies-notified"],
+                 ["escalate", "--reason", "cross_area", "--consent"]):
+        cli(village, "case", step[0], case_id, *step[1:])
+
+    for here in (township, county):  # each hub registers it, then passes it up with consent
+        wait_for("registration", lambda here=here: (case_at(here, case_id) or {}).get("state")
+                 == "REGISTERED")
+        cli(here, "case", "escalate", case_id, "--reason", "major_matter", "--consent")
+
+    wait_for("city registration", lambda: (case_at(city, case_id) or {}).get("state")
+             == "REGISTERED")
+    for step in (["accept", "--consent"], ["mediate"],
+                 ["agree", "--form", "oral", "--terms", "按原界桩划界"], ["perform"], ["close"]):
+        cli(city, "case", step[0], case_id, *step[1:])
+
+    def village_heard_city_closed() -> bool:
+        shown = case_at(village, case_id) or {}
+        return any(e.get("action") == "decision_above" and "closed" in json.dumps(e)
+                   and CITY in json.dumps(e) for e in shown.get("events", []))
+    wait_for("the city's decision at the village", village_heard_city_closed)
+
+    states = {code: case_at(path, case_id)["state"] for code, path in network.items()}
+    assert states == {VILLAGE: "ESCALATED", TOWNSHIP: "ESCALATED", COUNTY: "ESCALATED",
+                      CITY: "CLOSED"}
+    # The city's own parties table holds the dossier's parties; nothing else was duplicated.
+    with sqlite3.connect(network[CITY].parent / "fengqiao.db") as db:
+        assert db.execute("SELECT count(*) FROM parties WHERE case_id = ?",
+                          [case_id]).fetchone()[0] == 2
+        reports = " ".join(str(r) for r in db.execute("SELECT * FROM reports"))
+    for personal in ("王某甲", "330106199001011234", "13800000001", "李某乙"):
+        assert personal not in reports
+
+    def flow() -> dict[str, Any] | None:
+        tiers = {t["tier"]: t for t in cli(city, "hub", "flow")["tiers"]}
+        return tiers if tiers["city"]["settled"] == 1 else None
+    tiers = wait_for("the city's flow table", flow)
+    assert [tiers[t]["registered"] for t in ("village", "township", "county", "city")] \
+        == [1, 1, 1, 1]
+    assert [tiers[t]["escalated"] for t in ("village", "township", "county", "city")] \
+        == [1, 1, 1, 0]
+    assert tiers["city"]["local_resolution_rate"] == 1.0
+    assert tiers["township"]["transit_mean_s"] is not None
