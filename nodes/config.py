@@ -42,6 +42,11 @@ class NodeConfig(BaseModel):
     party_hash_salt: str = Field(min_length=8)
     vintage_year: int = Field(default=2024, ge=1980, le=2100)
     lang: str = Field(default="zh", pattern="^(zh|en)$")
+    # Security (issue 4). require_user_id: accept only messages whose broker-validated user id is
+    # the sender's node id (one RabbitMQ user per node; off for the embedded transport and tests).
+    require_user_id: bool = False
+    # Key for personal data at rest; if unset, the environment variable FENGQIAO_DATA_KEY is used.
+    data_key: str | None = None
 
     @field_validator("tier")
     @classmethod

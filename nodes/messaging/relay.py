@@ -58,6 +58,9 @@ class Relay:
                 self._mark(confirmed)
             raise
         self._mark(confirmed)
+        for row in rows[: len(confirmed)]:
+            log.debug("relay.confirmed", node_id=self.node_id, case_id=row.case_id,
+                      message_id=row.message_id, schema=row.schema_name)
         return len(confirmed)
 
     def _mark(self, ids: list[int]) -> None:

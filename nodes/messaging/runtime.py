@@ -67,7 +67,7 @@ class NodeRuntime:
     def __init__(self, config: NodeConfig, handlers: HandlersFactory,
                  node_factory: NodeFactory = bootstrap, require_user_id: bool = False) -> None:
         self.config, self.handlers, self.node_factory = config, handlers, node_factory
-        self.require_user_id = require_user_id
+        self.require_user_id = require_user_id or config.require_user_id
         self.stop_event = threading.Event()
         self.wake = threading.Event()
         self.threads: list[threading.Thread] = []
