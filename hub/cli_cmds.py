@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,9 @@ from hub.flow import Station, TierFlow, flow_json
 from hub.flow_render import render_flow
 from nodes.cli.context import Ctx, bilingual, open_node
 from nodes.cli.parser import group, leaf
+from nodes.cli.run_cmds import run_node
 from nodes.config import load_config
 from nodes.logs import configure
-from nodes.messaging.runtime import NodeRuntime, serve
 from protocol.areas import Tier
 
 
@@ -28,21 +29,10 @@ def register_hub(subparsers: Any) -> None:
     p = leaf(hub, "run", "运行上级中心收发服务（Ctrl-C 或 SIGTERM 安全停止）/ run the hub's relay "
              "and consumer as a service (Ctrl-C or SIGTERM stops cleanly)")
     p.add_argument("--log-json", action="store_true", help="JSON 日志 / JSON log lines")
-    p.set_defaults(handler=run_service)
+    p.set_defaults(handler=partial(run_node, hub=True, handlers=handlers_for, factory=node_for))
     flow = leaf(hub, "flow", "跨层级流转统计 / the cross-tier flow table (county and city hubs)")
     flow.add_argument("--json", action="store_true", help="JSON 输出 / JSON output")
     flow.set_defaults(handler=show_flow)
-
-
-def run_service(args: argparse.Namespace, ctx: Ctx) -> int:
-    if not ctx.config_path.is_file():
-        raise bilingual("config_missing", path=ctx.config_path)
-    config = load_config(ctx.config_path)
-    if config.tier is Tier.VILLAGE:
-        raise bilingual("hub_run_village")
-    configure(json=args.log_json or None)
-    serve(NodeRuntime(config, handlers_for, node_for))
-    return 0
 
 
 def show_flow(args: argparse.Namespace, ctx: Ctx) -> int:

@@ -1,12 +1,14 @@
 """`fengqiao node run`: a village station's relay and consumer as a service.
 
-Hubs run `fengqiao hub run` instead (it adds what only hubs handle); a station keeps recording
-cases with the CLI while this runs, and what must travel leaves when the broker is reachable.
+Hubs run `fengqiao hub run` (registered by `hub/`, which passes its own handlers to `run_node`);
+a station keeps recording cases with the CLI while this runs, and what must travel leaves when the
+broker is reachable.
 """
 
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from typing import Any
 
 from nodes.bootstrap import bootstrap
@@ -15,7 +17,7 @@ from nodes.cli.parser import group, leaf
 from nodes.config import load_config
 from nodes.inbound import node_handlers
 from nodes.logs import configure
-from nodes.messaging.runtime import NodeRuntime, serve
+from nodes.messaging.runtime import HandlersFactory, NodeFactory, NodeRuntime, serve
 from protocol.areas import Tier
 
 
@@ -24,15 +26,20 @@ def register(subparsers: Any) -> None:
     p = leaf(nodes, "run", "运行村站收发服务（Ctrl-C 或 SIGTERM 安全停止）/ run the station's relay "
              "and consumer as a service (Ctrl-C or SIGTERM stops cleanly)")
     p.add_argument("--log-json", action="store_true", help="JSON 日志 / JSON log lines")
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=partial(run_node, hub=False, handlers=node_handlers,
+                                   factory=bootstrap))
 
 
-def run(args: argparse.Namespace, ctx: Ctx) -> int:
+def run_node(args: argparse.Namespace, ctx: Ctx, *, hub: bool, handlers: HandlersFactory,
+             factory: NodeFactory) -> int:
+    """Load the config, check it is the right kind of node, serve until SIGTERM or Ctrl-C."""
     if not ctx.config_path.is_file():
         raise bilingual("config_missing", path=ctx.config_path)
     config = load_config(ctx.config_path)
-    if config.tier is not Tier.VILLAGE:
+    if hub and config.tier is Tier.VILLAGE:
+        raise bilingual("hub_run_village")
+    if not hub and config.tier is not Tier.VILLAGE:
         raise bilingual("node_run_hub", tier=config.tier.value)
     configure(json=args.log_json or None)
-    serve(NodeRuntime(config, node_handlers, bootstrap))
+    serve(NodeRuntime(config, handlers, factory))
     return 0
