@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hub.flow import Station, TierFlow
+from nodes.cli.table import render
 from protocol.areas import TIER_LABELS_ZH, Tier
 
 HEAD = {
@@ -17,14 +18,13 @@ def _pct(rate: float | None) -> str:
 
 
 def render_flow(rows: list[TierFlow], stations: list[Station], lang: str = "zh") -> str:
-    head = HEAD[lang]
-    lines = ["  ".join(f"{h:>10}" for h in head)]
+    body = []
     for r in rows:
         name = TIER_LABELS_ZH[Tier(r.tier)] if lang == "zh" else r.tier
         transit = "—" if r.transit_mean_s is None else f"{r.transit_mean_s:.3f}"
-        cells = (name, r.registered, r.settled, r.escalated, r.returned, r.referred_out,
-                 _pct(r.local_resolution_rate), transit)
-        lines.append("  ".join(f"{c!s:>10}" for c in cells))
+        body.append([name, str(r.registered), str(r.settled), str(r.escalated), str(r.returned),
+                     str(r.referred_out), _pct(r.local_resolution_rate), transit])
+    lines = [render(HEAD[lang], body)]
     silent = [s for s in stations if s.silent]
     waiting = sum(s.outbox_depth for s in stations)
     if lang == "zh":
