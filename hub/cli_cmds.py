@@ -1,4 +1,4 @@
-"""Command groups that need hub code: `hub run`, `hub flow`, `demo`, `deploy`.
+"""Command groups that need hub code: `hub run`, `hub flow`, `demo` (`deploy` is in `deploy_cmds`).
 
 They live in `hub/` because hub code sits above nodes (dependencies point one way); `hub.main`
 adds them to the groups of `nodes.cli.main`.
@@ -7,7 +7,6 @@ adds them to the groups of `nodes.cli.main`.
 from __future__ import annotations
 
 import argparse
-import json
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,6 @@ from hub.flow_render import render_flow
 from nodes.cli.context import Ctx, bilingual, open_node
 from nodes.cli.parser import group, leaf
 from nodes.cli.run_cmds import run_node
-from nodes.config import load_config
 from nodes.logs import configure
 from protocol.areas import Tier
 
@@ -92,19 +90,3 @@ def run_demo(args: argparse.Namespace, ctx: Ctx) -> int:
     ctx.say(("数据目录：" if zh else "files: ") + str(result["workdir"]))
     return 0
 
-
-def register_deploy(subparsers: Any) -> None:
-    deploy = group(subparsers, "deploy", "部署 / deployment helpers")
-    p = leaf(deploy, "definitions", "导出 RabbitMQ definitions / print RabbitMQ definitions JSON "
-             "for the nodes whose configs are given")
-    p.add_argument("configs", nargs="+", type=Path, help="节点配置文件 / node config files")
-    p.add_argument("--vhost", default="fengqiao")
-    p.set_defaults(handler=export_definitions)
-
-
-def export_definitions(args: argparse.Namespace, ctx: Ctx) -> int:
-    from protocol.definitions import definitions
-
-    nodes = [(c.node_id, c.tier) for c in (load_config(p) for p in args.configs)]
-    ctx.say(json.dumps(definitions(nodes, args.vhost), ensure_ascii=False, indent=2))
-    return 0

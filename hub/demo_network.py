@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nodes.bootstrap import Node
+from nodes.crypto import new_key
 from nodes.domain import commands
 from nodes.domain.states import CaseState
 from nodes.service import PartyInput
@@ -41,7 +42,8 @@ def sample_network() -> list[NodeSpec]:
 
 
 def write_configs(directory: Path, broker_url: str, salt: str | None = None) -> dict[str, Path]:
-    """One folder and TOML file per node, as `fengqiao node init` would write them."""
+    """One folder and TOML file per node, as `fengqiao node init` would write them (each node with
+    its own freshly generated data key)."""
     salt = salt or secrets.token_hex(16)
     paths: dict[str, Path] = {}
     for spec in sample_network():
@@ -51,7 +53,7 @@ def write_configs(directory: Path, broker_url: str, salt: str | None = None) -> 
         path.write_text(
             f'# {SAMPLE_NOTE}\nnode_id = "{spec.node_id}"\ntier = "{spec.tier.value}"\n'
             f'name = "{spec.name}"\ndatabase = "fengqiao.db"\nbroker_url = "{broker_url}"\n'
-            f'party_hash_salt = "{salt}"\n', encoding="utf-8")
+            f'party_hash_salt = "{salt}"\ndata_key = "{new_key()}"\n', encoding="utf-8")
         paths[spec.node_id] = path
     return paths
 

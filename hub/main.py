@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from hub import cli_cmds
+from bench.cli import register_bench
+from hub import cli_cmds, deploy_cmds
 from nodes.cli import main as nodes_main
 
 
 def main(argv: list[str] | None = None) -> int:
     groups = (*nodes_main.GROUPS, cli_cmds.register_hub, cli_cmds.register_demo,
-              cli_cmds.register_deploy)
+              deploy_cmds.register_deploy, register_bench)
     return nodes_main.main(argv, groups)
 
 

@@ -2,6 +2,12 @@
 
 Every transition becomes a lifecycle report (no personal data). An escalation also carries the
 dossier up to the parent. This is the single place that decides; the outbox holds exactly this.
+
+Accusations (检举控告, DOMAIN §4): the accuser's identity must never reach the accused unit. Only
+the dossier carries identity, and it only goes up, so an accusation is never escalated to the
+accused node; what goes down (CaseDecision) carries no party data at all, and a hub never hands
+an accusation back down to the accused node to handle. Both refusals are DomainErrors raised
+before anything is written.
 """
 
 from __future__ import annotations
@@ -9,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from nodes.domain.case import Case, CaseEvent
+from nodes.domain.case import Case, CaseEvent, DomainError
 from nodes.domain.states import Action, CaseState, is_note
 from nodes.store.sqlite_store import OutboxRow, PartyRow
 from protocol.areas import Tier
@@ -24,10 +30,35 @@ def travels_as_report(event: CaseEvent) -> bool:
     return not is_note(event.action)
 
 
+def accused_of(case: Case) -> str | None:
+    """The accused unit's node id if the case is an accusation, else None."""
+    return str(case.facts["accused_node"]) if case.facts.get("accusation") else None
+
+
+def check_accusation_route(case: Case, event: CaseEvent, parent: str | None) -> None:
+    """Refuse to send an accusation up to, or hand it down to, the accused node."""
+    accused = accused_of(case)
+    if accused is None:
+        return
+    if event.action is Action.ESCALATE and parent == accused:
+        raise DomainError(
+            f"检举控告案件不能上报给被检举控告单位 {accused}；请移交纪检监察等有权机关"
+            "（refer-out --to organ）",
+            f"an accusation cannot be escalated to the accused unit {accused}; refer it to the "
+            "competent organ instead (refer-out --to organ)")
+    if event.action is Action.HAND_DOWN and case.facts.get("escalated_from") == accused:
+        raise DomainError(
+            f"检举控告案件不能交办给被检举控告单位 {accused}，检举控告人的身份和材料不得"
+            "转给被检举控告的单位",
+            f"an accusation cannot be handed down to the accused unit {accused}: the accuser's "
+            "identity and materials must never reach the accused")
+
+
 def outbox_rows_for(case: Case, events: Sequence[CaseEvent], node_id: str, tier: Tier,
-                    parties: Sequence[PartyRow]) -> list[OutboxRow]:
+                    parties: Sequence[PartyRow], parent: str | None = None) -> list[OutboxRow]:
     rows: list[OutboxRow] = []
     for event in events:
+        check_accusation_route(case, event, parent)
         if travels_as_report(event):
             rows.append(_row(EXCHANGE_REPORT, report_key(node_id),
                              _report(case, event, node_id, tier, parties)))
@@ -107,6 +138,7 @@ def _escalation(case: Case, event: CaseEvent, node_id: str, tier: Tier,
         people_involved=case.facts["people_involved"],
         reason=EscalationReason(event.data["escalation_reason"]), reason_text=event.reason,
         consent=True, red_flag=case.red_flag, registered_at=case.events[0].at, history=history,
+        accusation=accused_of(case) is not None, accused_node=accused_of(case),
     )
     return make_envelope(payload, sender=node_id, case_id=case.case_id, seq=event.seq,
                          sent_at=event.at)

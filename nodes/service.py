@@ -2,6 +2,10 @@
 
 This is where "write, then send" (DESIGN §4 rule 1) is kept: nothing reaches the outbox unless the
 event that caused it commits, and a failure anywhere in between leaves the file unchanged.
+
+Personal data goes to `parties` only (sealed by the store); events and reports get the salted
+`party_hash` at most. An accusation (检举控告) records its accused unit in the opening event, so
+`nodes.outbound` can keep the accuser's identity away from it wherever the case travels.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from nodes.domain.case import SHANGHAI, Actor, Case, DomainError, Rules, local_d
 from nodes.domain.commands import open_case
 from nodes.outbound import outbox_rows_for
 from nodes.store.sqlite_store import PartyRow, SqliteStore
-from protocol.areas import Tier
+from protocol.areas import AreaCodeError, Tier, default_parent, validate_code
 from protocol.reference import CaseSource
 from protocol.reference import dispute_type as lookup_dispute_type
 
@@ -68,15 +72,35 @@ def check_party(p: PartyInput) -> None:
         raise DomainError(f"电话号码 {p.phone} 格式不正确", f"phone {p.phone!r} is not valid")
 
 
+def accusation_facts(accusation: bool, accused: str | None) -> dict[str, object]:
+    """What the opening event records about an accusation: the flag and the accused unit's code."""
+    if not accusation and accused is None:
+        return {}
+    if not accusation:
+        raise DomainError("只有检举控告案件才能指定被检举控告单位（--accusation）",
+                          "an accused unit is only recorded for an accusation (--accusation)")
+    if accused is None:
+        raise DomainError("检举控告案件须指明被检举控告单位的区划代码（--accused）",
+                          "an accusation needs the accused unit's area code (--accused)")
+    try:
+        code = validate_code(accused.strip())
+    except AreaCodeError as exc:
+        raise DomainError(f"被检举控告单位的区划代码「{accused}」无效", str(exc)) from None
+    return {"accusation": True, "accused_node": code}
+
+
 class CaseService:
     def __init__(self, store: SqliteStore, clock: Clock, *, node_id: str, tier: Tier,
-                 rules: Rules, salt: str) -> None:
+                 rules: Rules, salt: str, parent: str | None = None) -> None:
         self.store, self.clock, self.node_id, self.tier = store, clock, node_id, tier
         self.rules, self.salt = rules, salt
+        # Where an escalation goes: the configured parent, else the one derived from the code.
+        self.parent = parent or (None if tier is Tier.CITY else default_parent(node_id))
 
     def new_case(self, *, source: CaseSource, dispute_type: str, facts: str,
                  parties: Sequence[PartyInput], people_involved: int | None = None,
-                 grid_id: str | None = None, role: str = "mediator") -> Case:
+                 grid_id: str | None = None, role: str = "mediator", accusation: bool = False,
+                 accused: str | None = None) -> Case:
         try:
             lookup_dispute_type(dispute_type)
         except KeyError:
@@ -86,6 +110,7 @@ class CaseService:
             raise DomainError("至少登记一名当事人", "at least one party is required")
         for p in parties:
             check_party(p)
+        extra = accusation_facts(accusation, accused)
         now = self.clock.now()
         rows = [PartyRow(p.role, p.name.strip(), party_hash(self.salt, p), p.id_number,
                          p.phone, p.address) for p in parties]
@@ -94,7 +119,8 @@ class CaseService:
             case_id = f"{self.node_id}-{local_date(now).year}-{number:05d}"
             case = open_case(case_id, Actor(self.node_id, role), now, tier=self.tier.value,
                              source=source, dispute_type=dispute_type, facts=facts,
-                             people_involved=people_involved or len(parties), grid_id=grid_id)
+                             people_involved=people_involved or len(parties), grid_id=grid_id,
+                             extra=extra)
             self.commit(case, rows, new=True)
         return case
 
@@ -111,7 +137,8 @@ class CaseService:
     def commit(self, case: Case, parties: Sequence[PartyRow], new: bool = False) -> None:
         """Save pending events, their outbox rows and (for a new case) its parties; call inside atomic."""
         events = list(case.pending)
-        outbox = outbox_rows_for(case, events, self.node_id, self.tier, parties)
+        outbox = outbox_rows_for(case, events, self.node_id, self.tier, parties,
+                                 parent=self.parent)
         self.store.save(case)
         if new:
             self.store.add_parties(case.case_id, parties)

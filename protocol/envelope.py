@@ -14,10 +14,10 @@ from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from protocol.messages import MAX_SHORT, Model, NodeId, Payload
+from protocol.messages import MAX_INT, MAX_SHORT, Model, NodeId, Payload
 
 PROTOCOL_MAJOR = 1
-PROTOCOL_MINOR = 0
+PROTOCOL_MINOR = 1  # 1.1: CaseEscalated.accusation, accused_node
 PROTOCOL_VERSION = f"{PROTOCOL_MAJOR}.{PROTOCOL_MINOR}"
 MAX_MESSAGE_BYTES = 1_000_000  # far above any real dossier; bounds what a hostile sender can cost
 
@@ -25,10 +25,10 @@ MAX_MESSAGE_BYTES = 1_000_000  # far above any real dossier; bounds what a hosti
 class Envelope(Model):
     message_id: uuid.UUID
     schema_name: Annotated[str, Field(max_length=MAX_SHORT)]
-    schema_version: Annotated[str, Field(pattern=r"^\d{1,4}\.\d{1,4}$")]
+    schema_version: Annotated[str, Field(pattern=r"^[0-9]{1,4}\.[0-9]{1,4}$")]
     sender: NodeId
     case_id: Annotated[str, Field(max_length=64, pattern=r"^[0-9A-Za-z-]+$")] | None = None
-    seq: int = Field(ge=0)
+    seq: int = Field(ge=0, le=MAX_INT)
     sent_at: datetime
     payload: Payload
 
@@ -86,7 +86,8 @@ def decode(body: bytes | str) -> Envelope:
     if len(raw) > MAX_MESSAGE_BYTES:
         raise DecodeError(f"message is {len(raw)} bytes, above the limit of {MAX_MESSAGE_BYTES}")
     try:
-        data = json.loads(raw)
+        # Decode as UTF-8 ourselves: json.loads(bytes) would also take UTF-16/32 and a BOM.
+        data = json.loads(raw.decode("utf-8"))
     except ValueError as exc:  # bad UTF-8 or JSON, or an integer too long to convert
         raise DecodeError(f"not valid UTF-8 JSON: {exc}") from None
     except RecursionError:

@@ -12,9 +12,10 @@ from nodes.cli.case_render import list_json, list_text, show_json, show_text
 from nodes.cli.context import Ctx, bilingual, open_node
 from nodes.cli.i18n import t
 from nodes.cli.labels import state_label
-from nodes.cli.parser import current_language, group, leaf, positive_int
+from nodes.cli.parser import current_language, group, leaf
 from nodes.domain.states import CaseState
 from nodes.service import CaseNotFound, PartyInput
+from protocol.messages import MAX_PARTIES, MAX_PEOPLE, MAX_SHORT
 from protocol.reference import DISPUTE_TYPES, DISPUTE_TYPES_VERSION, CaseSource
 
 _ROLES = {"applicant": "applicant", "申请人": "applicant", "respondent": "respondent",
@@ -52,6 +53,9 @@ def party(value: str, role: str | None = None) -> PartyInput:
         role = _ROLES.get(parts.pop(0).lower()) if len(parts) > 1 else None
     if role is None or not parts or not parts[0]:
         raise argparse.ArgumentTypeError(t("party_bad", current_language(), value=value))
+    if any(len(p) > MAX_SHORT for p in parts):  # an escalation could not carry it
+        raise argparse.ArgumentTypeError(t("party_too_long", current_language(), value=value[:40],
+                                           limit=MAX_SHORT))
     rest: list[str | None] = [p or None for p in parts[1:]] + [None, None, None]
     id_number = rest[0].upper() if rest[0] else None
     return PartyInput(role, parts[0], id_number, rest[1], rest[2])
@@ -62,6 +66,14 @@ def _party_of(role: str) -> Callable[[str], PartyInput]:
         return party(value, role)
     parse.__name__ = role
     return parse
+
+
+def people_count(value: str) -> int:
+    """--people: 1 to the most an escalation can carry (a larger count could never go up)."""
+    if not value.strip().isdigit() or not 1 <= int(value) <= MAX_PEOPLE:
+        raise argparse.ArgumentTypeError(t("people_bad", current_language(), value=value,
+                                           limit=MAX_PEOPLE))
+    return int(value)
 
 
 def grid_id(value: str) -> str:
@@ -89,7 +101,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--source", choices=_SOURCES, default="application",
                    help="来源 / source (default: application)")
     p.add_argument("--grid-id", type=grid_id, help="15位网格编号 / 15-digit grid id")
-    p.add_argument("--people", type=positive_int,
+    p.add_argument("--people", type=people_count,
                    help="涉及人数（默认为当事人数）/ people involved (default: number of parties)")
     p.add_argument("--party", dest="parties", action="append", type=party, default=[],
                    metavar="ROLE:NAME[:ID[:PHONE[:ADDR]]]", help="当事人 / party (repeatable)")
@@ -97,6 +109,11 @@ def register(subparsers: Any) -> None:
                         ("respondent", "被申请人 / respondent")):
         p.add_argument(f"--{role}", dest="parties", action="append", help=label,
                        metavar="NAME[:ID[:PHONE[:ADDR]]]", type=_party_of(role))
+    p.add_argument("--accusation", action="store_true",
+                   help="检举控告（检举控告人身份不得转给被检举控告单位）/ an accusation (the "
+                        "accuser's identity never goes to the accused)")
+    p.add_argument("--accused", metavar="CODE",
+                   help="被检举控告单位的12位区划代码 / 12-digit area code of the accused unit")
     p.set_defaults(handler=new)
 
     p = leaf(cases, "list", "案件列表 / list cases", json=True)
@@ -116,12 +133,15 @@ def register(subparsers: Any) -> None:
 def new(args: argparse.Namespace, ctx: Ctx) -> int:
     if not args.parties:
         raise bilingual("no_party")
+    if len(args.parties) > MAX_PARTIES:
+        raise bilingual("too_many_parties", limit=MAX_PARTIES)
     with open_node(ctx) as node:
         source = CaseSource(args.source)
         case = node.service.new_case(
             source=source, dispute_type=args.dispute_type, facts=args.facts,
             parties=args.parties, people_involved=args.people, grid_id=args.grid_id,
-            role="grid_worker" if source is CaseSource.GRID_REPORT else "mediator")
+            role="grid_worker" if source is CaseSource.GRID_REPORT else "mediator",
+            accusation=args.accusation, accused=args.accused)
     assert case.state is not None
     if args.json:
         ctx.emit_json({"case_id": case.case_id, "state": case.state.value})

@@ -67,6 +67,15 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "date_bad": ("「{value}」不是有效日期，应为 YYYY-MM-DD",
                  "{value!r} is not a date (YYYY-MM-DD)"),
     "int_bad": ("「{value}」不是正整数", "{value!r} is not a positive whole number"),
+    "arg_not_text": ("参数 {value} 含有无法识别的字符（不是 UTF-8 文本，或含空字符）",
+                     "argument {value} is not valid text (not UTF-8, or it contains a NUL)"),
+    "arg_too_long": ("{option} 超过 {limit} 字的上限（共 {length} 字）",
+                     "{option} is longer than the limit of {limit} characters ({length})"),
+    "party_too_long": ("当事人参数「{value}」中有一项超过 {limit} 字",
+                       "party {value!r} has a part longer than {limit} characters"),
+    "people_bad": ("涉及人数「{value}」应为 1 至 {limit} 的整数",
+                   "people involved {value!r} must be a whole number from 1 to {limit}"),
+    "too_many_parties": ("一个案件最多登记 {limit} 名当事人", "a case has at most {limit} parties"),
     "type_bad": ("纠纷类型「{value}」无效；可选：{choices}",
                  "unknown dispute type {value!r}; valid: {choices}"),
     "state_bad": ("状态「{value}」无效；可选：{choices}",
@@ -134,6 +143,45 @@ _MESSAGES: dict[str, tuple[str, str]] = {
                       "red flag: recorded, reported to the police"),
     "show_events": ("办理经过：", "history:"),
     "none": ("无", "none"),
+    # --- personal data and audit (issue 4) -------------------------------------------------
+    "init_data_key": ("重要：{path} 中的 data_key 用于加密当事人个人信息，请妥善保管并另行备份；"
+                      "丢失密钥即永久丢失当事人姓名、身份证号和电话。",
+                      "important: data_key in {path} encrypts the parties' personal data; keep it "
+                      "safe and back it up separately - losing it loses the names, ID numbers and "
+                      "phones for good."),
+    "new_key_note": ("把上面一行写入节点配置文件（每个节点一个密钥）；请另行备份，丢失密钥即丢失"
+                     "个人信息。已有加密数据的节点不能换用新密钥。",
+                     "put the line above into the node's config file (one key per node); back it "
+                     "up separately - losing it loses the personal data. A node whose data is "
+                     "already encrypted cannot switch to a new key."),
+    "audit_no_chain": ("数据库 {path} 尚无哈希链；用本版本打开一次（任一 fengqiao 命令）即可建立",
+                       "the database {path} has no hash chain yet; open it once with this "
+                       "version (any fengqiao command) to create it"),
+    "audit_intact": ("事件日志哈希链完整：共 {rows} 条记录，链头 {head}",
+                     "event log hash chain intact: {rows} rows, head {head}"),
+    "audit_broken": ("事件日志哈希链断裂，第一处断点：{where}：{what}",
+                     "event log hash chain broken, first broken link: {where}: {what}"),
+    "audit_where": ("案件 {case_id} 第 {seq} 号事件（行 {row}）",
+                    "case {case_id}, seq {seq} (row {row})"),
+    "audit_hash_missing": ("该行没有哈希值", "the row has no hash"),
+    "audit_link": ("prev_hash 与前一行的哈希不符（前面有记录被删除、插入或改动），"
+                   "应为 {expected}，实为 {found}",
+                   "prev_hash is not the previous row's hash (a row before it was deleted, "
+                   "inserted or changed): expected {expected}, found {found}"),
+    "audit_content": ("该行内容已被改动：记录的哈希为 {expected}，按现内容计算为 {found}",
+                      "the row's content was changed: its stored hash is {expected}, its "
+                      "content now hashes to {found}"),
+    "audit_fields": ("；与当时发出的上报不符的字段：{fields}",
+                     "; fields that differ from the report sent at the time: {fields}"),
+    "audit_head": ("链头记录为 {expected}，实际为 {found}（末尾的记录被删除，或链头被改动）",
+                   "the chain head records {expected} but the log has {found} (rows removed from "
+                   "the end, or the head altered)"),
+    "audit_seq_gap": ("案件事件编号不连续：应有 {expected}，实有 {found}",
+                      "the case's events are not numbered without gaps: expected {expected}, "
+                      "found {found}"),
+    "audit_projection": ("案件表与事件日志不符：应为 {expected}，实为 {found}",
+                         "the cases table disagrees with the event log: expected {expected}, "
+                         "found {found}"),
 }
 
 

@@ -18,19 +18,21 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from nodes.calendar_loader import CalendarError
-from nodes.cli import case_cmds, node_cmds, protocol_cmds, run_cmds
-from nodes.cli.context import Ctx, clock_from_env, config_path_from
+from nodes.cli import audit_cmds, case_cmds, node_cmds, protocol_cmds, run_cmds
+from nodes.cli.context import Ctx, bilingual, clock_from_env, config_path_from
 from nodes.cli.i18n import DEFAULT_LANG, LANGS, env_lang, t
 from nodes.cli.parser import Parser, common_options, prescan_lang, set_language
 from nodes.config import ConfigError
 from nodes.domain.case import DomainError
 from protocol.areas import AreaCodeError
+from protocol.messages import MAX_TEXT
 
 GROUPS: tuple[Callable[[Any], None], ...] = (
     node_cmds.register,
     run_cmds.register,
     case_cmds.register,
     protocol_cmds.register,
+    audit_cmds.register,
 )
 
 
@@ -66,6 +68,23 @@ def _make_ctx(args: argparse.Namespace, lang: str) -> Ctx:
                clock=clock_from_env(lang))
 
 
+def _check_text(argv: Sequence[str]) -> None:
+    """Bytes that are not UTF-8 reach sys.argv as lone surrogates (a GBK terminal, say), which
+    SQLite and stdout cannot encode: refuse them, and NUL, before anything reads them."""
+    for arg in argv:
+        if "\x00" in arg or any("\ud800" <= ch <= "\udfff" for ch in arg):
+            raise bilingual("arg_not_text", value=ascii(arg)[:60])
+
+
+def _check_lengths(args: argparse.Namespace) -> None:
+    """No single value longer than the protocol's text limit: a case holding one could never
+    be escalated (its dossier would not validate), an internal error at the worst moment."""
+    for name, value in vars(args).items():
+        if isinstance(value, str) and len(value) > MAX_TEXT:
+            raise bilingual("arg_too_long", option="--" + name.replace("_", "-"), limit=MAX_TEXT,
+                            length=len(value))
+
+
 def main(argv: list[str] | None = None,
          groups: Sequence[Callable[[Any], None]] = GROUPS) -> int:
     """Run one command; `hub.main` passes the full set of groups (hub, demo, deploy)."""
@@ -77,10 +96,12 @@ def main(argv: list[str] | None = None,
     set_language(lang)
     ctx: Ctx | None = None
     try:
+        _check_text(argv)
         try:
             args = build_parser(groups).parse_args(argv)
         except SystemExit as exc:  # --help (0) or a usage error already printed (2)
             return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+        _check_lengths(args)
         ctx = _make_ctx(args, lang)
         handler: Callable[[argparse.Namespace, Ctx], int] = args.handler
         return handler(args, ctx)

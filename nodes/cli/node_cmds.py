@@ -20,6 +20,7 @@ from nodes.cli.labels import tier_label
 from nodes.cli.node_files import HOLIDAYS_README, InitSettings, config_text
 from nodes.cli.parser import group, leaf, positive_int
 from nodes.config import ConfigError, NodeConfig
+from nodes.crypto import new_key
 from nodes.store.sqlite_store import SqliteStore
 from protocol.areas import AreaCodeError, Tier, default_parent, tier_of, validate_code
 
@@ -100,7 +101,7 @@ def init(args: argparse.Namespace, ctx: Ctx) -> int:
         raise bilingual("salt_short")
     settings = InitSettings(code, tier, args.name.strip(), parent,
                             None if tier is Tier.CITY else default_parent(code),
-                            args.broker_url, salt, args.target_days)
+                            args.broker_url, salt, args.target_days, data_key=new_key())
     text = config_text(settings)
     _validate(text)
     path = _target(args, ctx)
@@ -132,6 +133,7 @@ def init(args: argparse.Namespace, ctx: Ctx) -> int:
     ctx.say(t("init_db_kept" if existed else "init_db", lang, path=db_path.resolve()))
     ctx.say(t("init_holidays", lang, path=holidays.resolve()))
     ctx.say(t("init_salt", lang))
+    ctx.say(t("init_data_key", lang, path=path.resolve()))
     ctx.say(t("init_next", lang, dir=folder.resolve(), path=path.resolve()))
     return 0
 

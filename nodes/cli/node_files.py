@@ -36,6 +36,7 @@ class InitSettings:
     target_days: int = 30
     database: str = "fengqiao.db"
     calendar_dir: str = "holidays"
+    data_key: str | None = None  # fresh per node (nodes.crypto.new_key)
 
 
 def config_text(s: InitSettings) -> str:
@@ -70,6 +71,19 @@ max_extension_days = 30
 # All nodes of one network should share the same salt so repeat parties can be found across
 # villages; keep it secret. Change it here, before the first case, to the network's salt.
 party_hash_salt = {toml_str(s.salt)}
+{_data_key_block(s.data_key)}"""
+
+
+def _data_key_block(key: str | None) -> str:
+    if key is None:
+        return ""
+    return f"""
+# 个人信息加密密钥（本节点专用，已随机生成）。请妥善保管并与数据库分开备份：
+# 丢失密钥即永久丢失当事人姓名、身份证号、电话和地址，任何人都无法恢复。
+# Key that encrypts personal data at rest (this node's own, generated at random). Keep it
+# secret and back it up apart from the database: lose it and the parties' names, ID numbers,
+# phones and addresses are lost for good. May instead come from FENGQIAO_DATA_KEY.
+data_key = {toml_str(key)}
 """
 
 

@@ -69,6 +69,13 @@ class Parser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
         super().__init__(*args, **kwargs)
 
+    def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> Any:
+        # Python 3.11's argparse drops a "--" even when it is an option's own value, so
+        # `--note=--` or `--party=--` reached the handlers as [] (an internal error, exit 1).
+        if action.option_strings and action.nargs is None and arg_strings == ["--"]:
+            return self._get_value(action, "--")
+        return super()._get_values(action, arg_strings)
+
     def error(self, message: str) -> NoReturn:
         lang = current_language()
         sys.stderr.write(t("error_prefix", lang) + message + t("usage_hint", lang, prog=self.prog)

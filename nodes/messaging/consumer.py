@@ -5,6 +5,11 @@
   quarantined with its reason (locally and on the broker's quarantine queue) and acked.
 - Anything else that goes wrong is requeued; the quorum queue's delivery limit dead-letters a
   message that keeps crashing us, so one poison message never blocks the queue.
+- A requeued ordered message (escalation, decision) comes back after deliveries already on their
+  way; applied first, a later one of the same stream would make it "stale" and it would be
+  dropped. So its stream (sender, case, kind) waits: later messages of that stream are given back
+  too, and the stream's messages are then applied only in the order they were first given back.
+  A message on its last delivery (the next give-back would dead-letter it) never waits.
 """
 
 from __future__ import annotations
@@ -20,13 +25,15 @@ from nodes.messaging.transport import Delivery
 from nodes.store.sqlite_store import SqliteStore
 from protocol.areas import AreaTree
 from protocol.envelope import DecodeError, Envelope, decode
+from protocol.messages import CaseDecision, CaseEscalated, Heartbeat, LifecycleReport
 from protocol.routing import node_key
-from protocol.topology import EXCHANGE_DOWN, EXCHANGE_REPORT, EXCHANGE_UP
+from protocol.topology import DELIVERY_LIMIT, EXCHANGE_DOWN, EXCHANGE_REPORT, EXCHANGE_UP
 
 log = structlog.get_logger("fengqiao.consumer")
 
 Handler = Callable[[SqliteStore, Envelope], None]
 ORDERED = frozenset({"case_escalated", "case_decision"})  # stale ones are recorded, not applied
+Stream = tuple[str, str, str]  # (sender, case id, schema): one sender's ordered messages on a case
 EXPECTED_EXCHANGE = {
     "case_escalated": EXCHANGE_UP, "case_decision": EXCHANGE_DOWN,
     "supervision_order": EXCHANGE_DOWN, "lifecycle_report": EXCHANGE_REPORT,
@@ -67,6 +74,25 @@ class Trust:
         if kind in ("lifecycle_report", "heartbeat") and env.sender != self.node_id \
                 and not self.tree.is_under(env.sender, self.node_id):
             return f"{env.sender} is not in the subtree of {self.node_id}"
+        return self._payload_check(env)
+
+    def _payload_check(self, env: Envelope) -> str | None:
+        """Payload fields a handler relies on must agree with the (checked) sender: the hub trusts
+        the broker's user and the routing key, never a payload field on its own (DESIGN §3)."""
+        payload = env.payload
+        if isinstance(payload, LifecycleReport | Heartbeat) and payload.node_id != env.sender:
+            return f"{payload.type} is about {payload.node_id} but was sent by {env.sender}"
+        if isinstance(payload, CaseEscalated | CaseDecision | LifecycleReport):
+            if env.case_id is None:  # the handlers need one (they assert it: a requeue loop)
+                return f"{payload.type} without a case_id"
+            origin = payload.origin_node
+            if not env.case_id.startswith(origin + "-"):
+                return f"case {env.case_id} was not opened at its origin node {origin}"
+            # A case travels along its origin's chain of ancestors only: an escalation or a report
+            # comes from the origin or a tier above it, a decision goes down toward the origin.
+            holder = self.node_id if isinstance(payload, CaseDecision) else env.sender
+            if origin != holder and not self.tree.is_under(origin, holder):
+                return f"origin node {origin} is not in the subtree of {holder}"
         return None
 
 
@@ -76,7 +102,8 @@ class Consumer:
                  quarantine_out: Callable[[bytes, str, Delivery], None] | None = None) -> None:
         self.store, self.handlers, self.trust, self.now = store, handlers, trust, now
         self.quarantine_out = quarantine_out
-        self.applied = self.duplicates = self.quarantined = self.stale = 0
+        self.applied = self.duplicates = self.quarantined = self.stale = self.held_back = 0
+        self.waiting: dict[Stream, list[str]] = {}  # stream -> ids given back, in stream order
 
     def handle(self, delivery: Delivery) -> None:
         try:
@@ -88,6 +115,10 @@ class Consumer:
             reason = f"this node does not accept {env.schema_name}"
         if reason is not None:
             return self._quarantine(delivery, reason, env)
+        stream = (env.sender, env.case_id, env.schema_name) \
+            if env.schema_name in ORDERED and env.case_id is not None else None
+        if stream is not None and self._held_back(stream, str(env.message_id), delivery):
+            return None
         try:
             outcome = self._apply(env)
         except DomainError as exc:
@@ -95,12 +126,40 @@ class Consumer:
         except Exception:
             log.exception("consumer.apply_failed", node_id=self.trust.node_id,
                           case_id=env.case_id, message_id=str(env.message_id))
+            if stream is not None:
+                self._wait_for(stream, str(env.message_id), not _last_delivery(delivery))
             delivery.requeue()
             return None
         delivery.ack()
         log.debug("consumer." + outcome, node_id=self.trust.node_id, case_id=env.case_id,
                   message_id=str(env.message_id), schema=env.schema_name)
         return None
+
+    def _held_back(self, stream: Stream, message_id: str, delivery: Delivery) -> bool:
+        """Give `delivery` back if its stream waits for another message given back before it."""
+        given_back = self.waiting.get(stream)
+        if not given_back:
+            return False
+        if given_back[0] == message_id or _last_delivery(delivery):  # its turn, or no more tries
+            self._wait_for(stream, message_id, False)
+            return False
+        if message_id not in given_back:
+            given_back.append(message_id)
+        self.held_back += 1
+        delivery.requeue()
+        log.debug("consumer.held_back", node_id=self.trust.node_id, case_id=stream[1],
+                  message_id=message_id, waiting_for=given_back[0])
+        return True
+
+    def _wait_for(self, stream: Stream, message_id: str, wait: bool) -> None:
+        """Put a failed message first in its stream's line (`wait`), or take it out of the line."""
+        given_back = self.waiting.setdefault(stream, [])
+        if message_id in given_back:
+            given_back.remove(message_id)
+        if wait:
+            given_back.insert(0, message_id)
+        if not given_back:
+            del self.waiting[stream]
 
     def _apply(self, env: Envelope) -> str:
         message_id = str(env.message_id)
@@ -130,3 +189,9 @@ class Consumer:
         log.warning("consumer.quarantined", node_id=self.trust.node_id, reason=reason,
                     message_id=str(env.message_id) if env else None,
                     routing_key=delivery.routing_key)
+
+
+def _last_delivery(delivery: Delivery) -> bool:
+    """On a quorum queue a message given back once more after this delivery is dead-lettered
+    (RabbitMQ counts the give-backs in `x-delivery-count`: none, then 1 .. DELIVERY_LIMIT)."""
+    return int(delivery.headers.get("x-delivery-count") or 0) >= DELIVERY_LIMIT

@@ -2,6 +2,12 @@
 
 A lost broker is a normal state: the relay backs off (capped exponential, with jitter) and tries
 again, while the node goes on recording cases into the same outbox.
+
+A batch is read, published and marked in one turn: the transport keeps up to `PUBLISH_WINDOW`
+messages of the batch in flight (pipelined confirms, see `transport`), returns the rows whose own
+confirms arrived, and the relay marks exactly those sent in one transaction. So the cost of a
+round trip and of a SQLite commit is paid per batch, not per message, while a failure half-way
+still marks only the confirmed prefix and the rest goes again, in order, on the next turn.
 """
 
 from __future__ import annotations
@@ -53,9 +59,8 @@ class Relay:
         try:
             confirmed = self.transport.publish(rows)
         except TransportError as exc:
-            confirmed = getattr(exc, "confirmed", [])
-            if confirmed:
-                self._mark(confirmed)
+            if exc.confirmed:  # the prefix whose own confirms arrived before the failure
+                self._mark(exc.confirmed)
             raise
         self._mark(confirmed)
         for row in rows[: len(confirmed)]:

@@ -6,8 +6,15 @@ CONNECT_TIMEOUT_S = 5.0       # a broker that does not answer in this long count
 CONFIRM_TIMEOUT_S = 10.0      # a publish not confirmed in this long is retried later
 HEARTBEAT_S = 30              # AMQP heartbeat: notice a dead TCP link without traffic
 PREFETCH = 100                # unacked deliveries a consumer may hold
-RELAY_BATCH = 200             # outbox rows published per round
-RELAY_IDLE_S = 0.05           # how long an idle relay waits before looking at the outbox again
+PUBLISH_WINDOW = 100          # messages a relay may have written and not yet seen confirmed
+RELAY_BATCH = 200             # outbox rows read, published and marked sent per round
+# Deliveries a node service applies in one SQLite transaction (one fsync) when they are already
+# waiting; 20 makes the fsync a small share of each apply while the first of a batch waits at most
+# for 19 more applies (a few tens of ms) before its commit and ack.
+CONSUME_BATCH = 20
+# How long an idle relay waits before looking at the outbox again. Writers in the same process
+# wake it at once (NodeRuntime.wake); this only bounds how late it sees another process's commit.
+RELAY_IDLE_S = 0.05
 CONSUME_SLICE_S = 0.5         # a consumer returns to its loop at least this often (to see stop)
 BACKOFF_START_S = 0.5         # first wait after a lost broker
 BACKOFF_MAX_S = 30.0          # waits double up to this cap

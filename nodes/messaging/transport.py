@@ -2,11 +2,26 @@
 
 Every call has a timeout and every failure of the link comes out as `TransportError`, so the relay
 and the consumer can back off and reconnect instead of hanging or crashing (DESIGN §4 rule 4).
+
+Publisher confirms are pipelined (issue 5). kombu's `confirm_publish` option makes py-amqp wait for
+each message's confirm before it writes the next one: one network round trip, and one quorum-queue
+commit on the broker, per message. Here the channel is put in confirm mode once (`confirm_select`),
+messages are written back to back with up to `PUBLISH_WINDOW` unconfirmed, and the broker's
+`basic.ack`/`basic.nack` frames are matched to them by delivery tag (the channel numbers its
+publishes 1, 2, 3, ...; an ack with `multiple` settles every tag up to its own). The rules stay as
+they were: messages leave in order on one channel; a row counts as confirmed only when the ack for
+ITS tag has arrived; each message must be confirmed within `CONFIRM_TIMEOUT_S` of being written;
+on any failure the caller gets the confirmed prefix and nothing after it. Why not pika's
+`SelectConnection`: it would mean a second AMQP client with its own I/O loop in every node, while
+this is a few lines on the connection kombu already has. Why not "publish the batch, then wait":
+the window keeps the broker busy while earlier confirms come back, and bounds what is in flight.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import select
 import socket
 import time
 from collections import deque
@@ -21,9 +36,11 @@ from kombu.messaging import Consumer, Producer
 from nodes.messaging.settings import (
     CONFIRM_TIMEOUT_S,
     CONNECT_TIMEOUT_S,
+    CONSUME_BATCH,
     HEARTBEAT_S,
     MEMORY_POLL_S,
     PREFETCH,
+    PUBLISH_WINDOW,
 )
 from nodes.store.sqlite_store import OutboxRow
 from protocol.topology import EXCHANGES, SHARED_QUEUES, ExchangeSpec, QueueSpec
@@ -31,6 +48,10 @@ from protocol.topology import EXCHANGES, SHARED_QUEUES, ExchangeSpec, QueueSpec
 
 class TransportError(Exception):
     """The broker could not be reached or did not confirm in time: back off and retry."""
+
+    def __init__(self, message: str, confirmed: Sequence[int] = ()) -> None:
+        super().__init__(message)
+        self.confirmed = list(confirmed)  # outbox ids confirmed before the failure, in order
 
 
 @dataclass(frozen=True)
@@ -50,6 +71,67 @@ class Delivery:
         self.message.reject(requeue=True)
 
 
+class _HeldMessage:
+    """A delivery's message whose ack waits for `AcksAfterCommit.send`; a reject goes at once."""
+
+    def __init__(self, message: Any, acks: AcksAfterCommit) -> None:
+        self.message, self.acks = message, acks
+
+    def ack(self) -> None:
+        self.acks.held.append(self.message)
+
+    def reject(self, requeue: bool) -> None:
+        self.message.reject(requeue=requeue)
+
+
+class AcksAfterCommit:
+    """Acks of a batch of deliveries handled inside one SQLite transaction, sent after its commit.
+
+    Deliveries come in delivery-tag order and each is settled before the next batch starts, so
+    when the batch has committed one `basic.ack` with `multiple` on the highest held tag acks the
+    batch: the tags below it are either held here or were already rejected (and a settled tag is
+    not touched by a later multiple ack). If the commit fails nothing is acked, and the caller
+    closes the channel, which gives every unacked delivery back to the queue.
+    """
+
+    def __init__(self) -> None:
+        self.held: list[Any] = []
+
+    def hold(self, delivery: Delivery) -> Delivery:
+        return dataclasses.replace(delivery, message=_HeldMessage(delivery.message, self))
+
+    def send(self) -> None:
+        if self.held:
+            self.held[-1].ack(multiple=True)
+            self.held.clear()
+
+
+class _Confirms:
+    """Publisher-confirm bookkeeping of one channel: which delivery tags await their ack."""
+
+    def __init__(self) -> None:
+        self.next_tag = 1
+        self.unconfirmed: dict[int, float] = {}  # tag -> when written; oldest first
+        self.nacked: set[int] = set()
+
+    def on_ack(self, tag: int, multiple: bool) -> None:
+        for settled in self._settled(tag, multiple):
+            del self.unconfirmed[settled]
+
+    def on_nack(self, tag: int, multiple: bool) -> None:
+        for settled in self._settled(tag, multiple):
+            del self.unconfirmed[settled]
+            self.nacked.add(settled)
+
+    def _settled(self, tag: int, multiple: bool) -> list[int]:
+        if multiple:
+            return [t for t in self.unconfirmed if t <= tag]
+        return [tag] if tag in self.unconfirmed else []
+
+    def confirmed(self, tag: int) -> bool:
+        return tag not in self.unconfirmed and tag not in self.nacked
+
+
 def _exchange(spec: ExchangeSpec) -> Exchange:
     return Exchange(spec.name, type=spec.type, durable=spec.durable, arguments=spec.arguments)
 
@@ -59,17 +141,21 @@ _LINK_ERRORS: tuple[type[BaseException], ...] = (OSError, socket.timeout, Connec
 
 
 class KombuTransport:
-    def __init__(self, url: str, *, confirm_timeout: float = CONFIRM_TIMEOUT_S) -> None:
+    def __init__(self, url: str, *, confirm_timeout: float = CONFIRM_TIMEOUT_S,
+                 window: int = PUBLISH_WINDOW) -> None:
         self.url = url
         self.is_memory = url.startswith("memory://")
+        # No `confirm_publish`: confirms are requested and awaited here, pipelined (see above).
+        # write_timeout bounds every socket write (publish, ack) that has no timeout of its own.
         options: dict[str, Any] = ({"polling_interval": MEMORY_POLL_S} if self.is_memory
-                                   else {"confirm_publish": True})
+                                   else {"write_timeout": confirm_timeout})
         self.connection = Connection(url, connect_timeout=CONNECT_TIMEOUT_S,
                                      heartbeat=0 if self.is_memory else HEARTBEAT_S,
                                      transport_options=options)
-        self.confirm_timeout = confirm_timeout
+        self.confirm_timeout, self.window = confirm_timeout, window
         self.user_id: str | None = None if self.is_memory else self.connection.userid
         self._producer: Producer | None = None
+        self._confirms = _Confirms()
 
     def _errors(self) -> tuple[type[BaseException], ...]:
         return (*_LINK_ERRORS, *self.connection.connection_errors,
@@ -78,7 +164,13 @@ class KombuTransport:
     def connect(self) -> None:
         try:
             self.connection.ensure_connection(max_retries=1, timeout=CONNECT_TIMEOUT_S)
-            self._producer = Producer(self.connection.channel())
+            channel = self.connection.channel()
+            if not self.is_memory:
+                channel.confirm_select()
+                self._confirms = confirms = _Confirms()
+                channel.events["basic_ack"].add(confirms.on_ack)
+                channel.events["basic_nack"].add(confirms.on_nack)
+            self._producer = Producer(channel)
         except Exception as exc:  # kombu raises OperationalError and friends
             self.close()
             raise TransportError(f"cannot reach broker: {exc.__class__.__name__}") from exc
@@ -106,51 +198,106 @@ class KombuTransport:
                      bindings=[binding(_EXCHANGES[ex], routing_key=key)
                                for ex, key in spec.bindings])
 
-    def publish(self, rows: Sequence[OutboxRow]) -> list[int]:
-        """Publish in order, persistent, each confirmed; return the ids confirmed before any failure.
-
-        On a failure the confirmed prefix is still returned (via TransportError.confirmed), so the
-        relay marks exactly those rows sent and republishes the rest later.
-        """
-        confirmed: list[int] = []
+    def _write(self, body: bytes, exchange: str, routing_key: str, headers: dict[str, Any],
+               message_id: str | None = None, persistent: bool = True) -> int:
+        """Write one message (no waiting for its confirm); returns its delivery tag (0 when the
+        embedded transport, which has no confirms, has already taken it)."""
         producer = self._producer_or_connect()
+        if self.is_memory:
+            producer.publish(body, exchange=exchange, routing_key=routing_key,
+                             content_type="application/json", content_encoding="utf-8",
+                             delivery_mode=2 if persistent else 1, message_id=message_id,
+                             headers=headers, retry=False)
+            return 0
+        properties: dict[str, Any] = {"delivery_mode": 2 if persistent else 1,
+                                      "user_id": self.user_id}
+        if message_id is not None:
+            properties["message_id"] = message_id
+        channel = producer.channel
+        message = channel.prepare_message(body, 0, "application/json", "utf-8", headers,
+                                          properties)
+        tag = self._confirms.next_tag
+        self._confirms.next_tag += 1
+        self._confirms.unconfirmed[tag] = time.monotonic()
+        channel.basic_publish(message, exchange=exchange, routing_key=routing_key,
+                              timeout=self.confirm_timeout)
+        return tag
+
+    def _await_confirms(self, limit: int) -> None:
+        """Read the broker's confirms until at most `limit` messages await theirs; TimeoutError
+        if the oldest of them has waited `confirm_timeout` since it was written."""
+        confirms = self._confirms
+        while len(confirms.unconfirmed) > limit:
+            oldest = next(iter(confirms.unconfirmed.values()))
+            remaining = oldest + self.confirm_timeout - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no confirm within {self.confirm_timeout:.0f} s")
+            self.connection.drain_events(timeout=remaining)
+
+    def publish(self, rows: Sequence[OutboxRow]) -> list[int]:
+        """Publish in order, persistent, each confirmed; return the ids of the rows confirmed.
+
+        On a failure (link lost, confirm timed out, broker nack) the TransportError carries the
+        confirmed prefix (`.confirmed`): rows up to the first one whose own ack had not arrived.
+        The relay marks exactly those sent and publishes the rest again later.
+        """
+        tags: list[int] = []
         try:
             for row in rows:
-                producer.publish(
-                    row.body, exchange=row.exchange, routing_key=row.routing_key,
-                    content_type="application/json", content_encoding="utf-8",
-                    delivery_mode=2, message_id=row.message_id, user_id=self.user_id,
-                    headers={"schema": row.schema_name}, confirm_timeout=self.confirm_timeout,
-                    timeout=self.confirm_timeout, retry=False,
-                )
-                assert row.id is not None
-                confirmed.append(row.id)
+                if not self.is_memory:
+                    self._await_confirms(self.window - 1)
+                tags.append(self._write(row.body, row.exchange, row.routing_key,
+                                        {"schema": row.schema_name}, row.message_id))
+            if not self.is_memory:
+                self._await_confirms(0)
+            if self._confirms.nacked:
+                raise TransportError("the broker refused (nacked) a message")
         except Exception as exc:
+            confirmed = self._confirmed_prefix(rows, tags)
             self.close()
-            error = TransportError(f"publish failed after {len(confirmed)} confirmed: "
-                                   f"{exc.__class__.__name__}: {exc}")
-            error.confirmed = confirmed  # type: ignore[attr-defined]
-            raise error from exc
+            raise TransportError(f"publish failed after {len(confirmed)} confirmed: "
+                                 f"{exc.__class__.__name__}: {exc}", confirmed) from exc
+        return self._confirmed_prefix(rows, tags)
+
+    def _confirmed_prefix(self, rows: Sequence[OutboxRow], tags: list[int]) -> list[int]:
+        confirmed: list[int] = []
+        for row, tag in zip(rows, tags, strict=False):
+            if not self._confirms.confirmed(tag):
+                break
+            assert row.id is not None
+            confirmed.append(row.id)
         return confirmed
 
     def publish_raw(self, exchange: str, routing_key: str, body: bytes,
                     headers: dict[str, Any] | None = None, persistent: bool = True) -> None:
-        """For heartbeats and quarantine copies, which are not outbox rows."""
+        """For heartbeats and quarantine copies, which are not outbox rows: one message,
+        confirmed before this returns."""
         try:
-            self._producer_or_connect().publish(
-                body, exchange=exchange, routing_key=routing_key,
-                content_type="application/json", content_encoding="utf-8",
-                delivery_mode=2 if persistent else 1, user_id=self.user_id,
-                headers=headers or {}, confirm_timeout=self.confirm_timeout,
-                timeout=self.confirm_timeout, retry=False)
+            tag = self._write(body, exchange, routing_key, headers or {}, persistent=persistent)
+            if not self.is_memory:
+                self._await_confirms(0)
+            if not self._confirms.confirmed(tag):
+                raise TransportError("the broker refused (nacked) the message")
         except Exception as exc:
             self.close()
             raise TransportError(f"publish to {exchange} failed: {exc}") from exc
 
     def consume(self, queue_name: str, handler: Callable[[Delivery], None],
                 timeout: float) -> None:
-        """Hand deliveries to `handler` for about `timeout` seconds, returning early when quiet,
-        so the caller's loop can look at its stop flag.
+        """Hand deliveries to `handler` one at a time for about `timeout` seconds, returning early
+        when quiet, so the caller's loop can look at its stop flag."""
+        def one_by_one(batch: list[Delivery]) -> None:
+            for delivery in batch:
+                handler(delivery)
+        self.consume_batches(queue_name, one_by_one, timeout, max_batch=1)
+
+    def consume_batches(self, queue_name: str, handler: Callable[[list[Delivery]], None],
+                        timeout: float, max_batch: int = CONSUME_BATCH) -> None:
+        """Like `consume`, but hand over what has already arrived, up to `max_batch` deliveries
+        at a time, so the caller can apply them in one transaction (see `AcksAfterCommit`).
+
+        A batch is what is waiting now, never what might come: the socket is read while it has
+        data ready, and a lone delivery is handed over at once, so batching adds no wait.
 
         Deliveries are queued by the callback and handled outside `drain_events`: a handler that
         publishes (a quarantine copy) waits for its confirm on this connection, and that wait
@@ -164,7 +311,8 @@ class KombuTransport:
                 deadline = time.monotonic() + timeout
                 while time.monotonic() < deadline:
                     if pending:
-                        handler(self._delivery(pending.popleft()))
+                        self._read_ready(pending, max_batch)
+                        handler(self._take(pending, max_batch))
                         continue
                     try:
                         self.connection.drain_events(
@@ -172,10 +320,24 @@ class KombuTransport:
                     except TimeoutError:
                         break
             while pending:  # delivered before the cancel took effect: still ours to settle
-                handler(self._delivery(pending.popleft()))
+                handler(self._take(pending, max_batch))
         except self._errors() as exc:
             self.close()
             raise TransportError(f"consume failed: {exc}") from exc
+
+    def _read_ready(self, pending: deque[Any], max_batch: int) -> None:
+        """Take in deliveries already on the socket (no waiting), up to `max_batch` pending."""
+        if self.is_memory or max_batch <= 1:
+            return
+        sock = self.connection.connection.transport.sock
+        while len(pending) < max_batch and select.select([sock], [], [], 0)[0]:
+            try:
+                self.connection.drain_events(timeout=self.confirm_timeout)
+            except TimeoutError:
+                return
+
+    def _take(self, pending: deque[Any], max_batch: int) -> list[Delivery]:
+        return [self._delivery(pending.popleft()) for _ in range(min(len(pending), max_batch))]
 
     def drain_queue(self, queue_name: str, handler: Callable[[Delivery], None],
                     limit: int = 10_000) -> int:
@@ -202,5 +364,6 @@ class KombuTransport:
 
     def close(self) -> None:
         self._producer = None
+        self._confirms = _Confirms()
         with contextlib.suppress(Exception):  # closing a dead link must not raise
             self.connection.release()

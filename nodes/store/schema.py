@@ -1,12 +1,15 @@
 """Schema of a node's SQLite file, as sqlite-utils migrations (applied in order, each once).
 
-Personal data lives only in `parties`; `case_events` is append-only (triggers refuse UPDATE and
-DELETE), and `cases` is a projection rebuilt from it in the same transaction as each event.
+Personal data lives only in `parties` (sealed with the node's key since m004); `case_events` is
+append-only (triggers refuse UPDATE and DELETE) and hash-chained (m003), and `cases` is a
+projection rebuilt from it in the same transaction as each event.
 """
 
 from __future__ import annotations
 
 from sqlite_utils import Database, Migrations
+
+from nodes.store.chain import CHAINED_COLUMNS, GENESIS, link_hash
 
 migrations = Migrations("fengqiao.node")
 
@@ -123,3 +126,44 @@ def m002_orders(db: Database) -> None:
         )"""
     )
     db.execute("CREATE INDEX inbox_stream ON inbox(sender, case_id, schema_name, seq)")
+
+
+NO_UPDATE_TRIGGER = """CREATE TRIGGER case_events_no_update BEFORE UPDATE ON case_events
+    BEGIN SELECT RAISE(ABORT, 'case_events is append-only'); END"""
+
+
+@migrations()
+def m003_event_chain(db: Database) -> None:
+    """Hash-chain the event log and backfill existing rows in insertion (rowid) order.
+
+    The backfill has to update rows, so the append-only trigger is dropped for the length of this
+    transaction and put back before it commits.
+    """
+    db.execute("ALTER TABLE case_events ADD COLUMN prev_hash TEXT")
+    db.execute("ALTER TABLE case_events ADD COLUMN hash TEXT")
+    db.execute(
+        """CREATE TABLE event_chain (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            length INTEGER NOT NULL,
+            head TEXT NOT NULL
+        )"""
+    )
+    db.execute("DROP TRIGGER case_events_no_update")
+    cursor = db.execute(f"SELECT rowid, {', '.join(CHAINED_COLUMNS)} FROM case_events ORDER BY rowid")
+    names = [d[0] for d in cursor.description]
+    prev, length = GENESIS, 0
+    for values in cursor.fetchall():
+        row = dict(zip(names, values, strict=True))
+        digest = link_hash(prev, row)
+        db.execute("UPDATE case_events SET prev_hash = ?, hash = ? WHERE rowid = ?",
+                   [prev, digest, row["rowid"]])
+        prev, length = digest, length + 1
+    db.execute(NO_UPDATE_TRIGGER)
+    db.execute("INSERT INTO event_chain (id, length, head) VALUES (1, ?, ?)", [length, prev])
+
+
+@migrations()
+def m004_parties_sealed(db: Database) -> None:
+    """Mark which party rows are sealed. Rows from before are 0 and get sealed, in place, the first
+    time the node opens the file with its key (`nodes.store.personal.seal_plaintext`)."""
+    db.execute("ALTER TABLE parties ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0")

@@ -3,6 +3,10 @@
 Every write happens inside `atomic()`: a case's events, its projection row, its parties and the
 outbox rows those events cause commit together or not at all (DESIGN §4 rules 1, 2 and 5).
 One store object per thread: sqlite3 connections are not shared across threads.
+
+Personal data is sealed with the node's key (`cipher`) before it reaches SQLite and opened on the
+way out (`nodes.store.personal`); a store without a key can do everything except write or read
+it. Each event is appended to the node's hash chain (`nodes.store.chain`) as it is saved.
 """
 
 from __future__ import annotations
@@ -18,8 +22,11 @@ from typing import Any
 
 from sqlite_utils import Database, Migrations
 
+from nodes.crypto import DataCipher
 from nodes.domain.case import Case, CaseEvent
 from nodes.domain.states import Action
+from nodes.store import personal
+from nodes.store.chain import GENESIS, link_hash
 from nodes.store.schema import migrations
 
 BUSY_TIMEOUT_MS = 10_000  # a relay and a consumer thread share the file; wait, don't fail
@@ -50,8 +57,10 @@ class PartyRow:
 
 
 class SqliteStore:
-    def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL",
+                 cipher: DataCipher | None = None) -> None:
         self.path = Path(path)
+        self.cipher = cipher
         conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000,
                                check_same_thread=False)
         self.db = Database(conn)
@@ -60,6 +69,20 @@ class SqliteStore:
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         self.migrate(migrations)
+        if cipher is not None:
+            try:
+                self._seal_plaintext(cipher)
+            except BaseException:  # a wrong key: refuse the file, leave no connection behind
+                conn.close()
+                raise
+
+    def _seal_plaintext(self, cipher: DataCipher) -> None:
+        """Check the key against the file, then seal any personal data written before encryption."""
+        with self.atomic():
+            personal.check_key(self.db, cipher)
+            sealed = personal.seal_plaintext(self.db, cipher)
+        if sealed:  # best effort: push the rewritten pages home and empty the WAL
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def migrate(self, migration_set: Migrations) -> None:
         """Apply pending migrations under the write lock, so two threads or processes opening
@@ -124,26 +147,56 @@ class SqliteStore:
             self.db.table("cases").insert(row)
         else:
             self.db.table("cases").update(case.case_id, row)
-        self.db.conn.executemany(
-            "INSERT INTO case_events (case_id, seq, action, state_after, at, node_id, "
-            "actor_role, reason, data) VALUES (?,?,?,?,?,?,?,?,?)",
-            [(e.case_id, e.seq, e.action.value, str(case.state_after[e.seq]), e.at.isoformat(),
-              e.node_id, e.actor_role, e.reason,
-              json.dumps(e.data, ensure_ascii=False, default=str)) for e in case.pending])
+        self._append_events([
+            {"case_id": e.case_id, "seq": e.seq, "action": e.action.value,
+             "state_after": str(case.state_after[e.seq]), "at": e.at.isoformat(),
+             "node_id": e.node_id, "actor_role": e.actor_role, "reason": e.reason,
+             "data": json.dumps(e.data, ensure_ascii=False, default=str)}
+            for e in case.pending])
         case.pending.clear()
 
-    def add_parties(self, case_id: str, parties: Sequence[PartyRow]) -> None:
-        for p in parties:
+    def _append_events(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert events, each linked to the chain head; runs inside the write transaction, so
+        no other writer can move the head between reading and updating it."""
+        head = self.db.execute("SELECT length, head FROM event_chain WHERE id = 1").fetchone()
+        length, prev = (int(head[0]), str(head[1])) if head else (0, GENESIS)
+        for row in rows:
+            digest = link_hash(prev, row)
             self.db.execute(
-                "INSERT INTO parties (case_id, role, name, id_number, phone, address, party_hash)"
-                " VALUES (?,?,?,?,?,?,?)",
-                [case_id, p.role, p.name, p.id_number, p.phone, p.address, p.party_hash])
+                "INSERT INTO case_events (case_id, seq, action, state_after, at, node_id, "
+                "actor_role, reason, data, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                [row["case_id"], row["seq"], row["action"], row["state_after"], row["at"],
+                 row["node_id"], row["actor_role"], row["reason"], row["data"], prev, digest])
+            prev, length = digest, length + 1
+        self.db.execute("INSERT INTO event_chain (id, length, head) VALUES (1, ?, ?) "
+                        "ON CONFLICT(id) DO UPDATE SET length = excluded.length, "
+                        "head = excluded.head", [length, prev])
+
+    def add_parties(self, case_id: str, parties: Sequence[PartyRow]) -> None:
+        """Seal name, ID number, phone and address; without a key, refuse (never plaintext)."""
+        for p in parties:
+            sealed = personal.seal_fields(self.cipher, case_id, {
+                "name": p.name, "id_number": p.id_number, "phone": p.phone, "address": p.address})
+            self.db.execute(
+                "INSERT INTO parties (case_id, role, name, id_number, phone, address, party_hash,"
+                " sealed) VALUES (?,?,?,?,?,?,?,1)",
+                [case_id, p.role, sealed["name"], sealed["id_number"], sealed["phone"],
+                 sealed["address"], p.party_hash])
 
     def parties(self, case_id: str) -> list[PartyRow]:
+        """The case's parties, opened with the node's key (PersonalDataError if it cannot)."""
         rows = self.db.execute(
-            "SELECT role, name, party_hash, id_number, phone, address FROM parties "
+            "SELECT role, name, party_hash, id_number, phone, address, sealed FROM parties "
             "WHERE case_id = ? ORDER BY id", [case_id]).fetchall()
-        return [PartyRow(*row) for row in rows]
+        out = []
+        for role, name, party_hash, id_number, phone, address, sealed in rows:
+            values = {"name": name, "id_number": id_number, "phone": phone, "address": address}
+            if sealed:
+                values = {k: personal.open_field(self.cipher, case_id, k, v)
+                          for k, v in values.items()}
+            out.append(PartyRow(role, str(values["name"]), party_hash, values["id_number"],
+                                values["phone"], values["address"]))
+        return out
 
     def next_case_number(self, year: int) -> int:
         self.db.execute(
@@ -166,19 +219,29 @@ class SqliteStore:
 
     # --- outbox -------------------------------------------------------------------------------
     def add_outbox(self, rows: Sequence[OutboxRow]) -> None:
+        """Dossiers (personal data) are sealed at rest like `parties`; the rest stay as they are."""
         for r in rows:
+            body = personal.seal_body(self.cipher, r.schema_name, r.message_id, r.body)
             self.db.execute(
                 "INSERT INTO outbox (message_id, case_id, seq, exchange, routing_key, "
                 "schema_name, body, created_at) VALUES (?,?,?,?,?,?,?,?)",
                 [r.message_id, r.case_id, r.seq, r.exchange, r.routing_key, r.schema_name,
-                 r.body, r.created_at])
+                 body, r.created_at])
 
     def unsent(self, limit: int = 500) -> list[OutboxRow]:
+        """Unsent rows in order, bodies opened, ready to publish."""
         rows = self.db.execute(
             "SELECT message_id, case_id, seq, exchange, routing_key, schema_name, body, "
             "created_at, id, attempts FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?",
             [limit]).fetchall()
-        return [OutboxRow(*row) for row in rows]
+        return [OutboxRow(m, c, q, e, k, s, personal.open_body(self.cipher, m, bytes(b)), at, i, n)
+                for m, c, q, e, k, s, b, at, i, n in rows]
+
+    def outbox_body(self, message_id: str) -> bytes | None:
+        """One outbox row's body as it was (or will be) published, sent or not."""
+        row = self.db.execute("SELECT body FROM outbox WHERE message_id = ?",
+                              [message_id]).fetchone()
+        return None if row is None else personal.open_body(self.cipher, message_id, bytes(row[0]))
 
     def outbox_depth(self) -> int:
         return int(self.db.execute(

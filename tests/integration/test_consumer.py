@@ -24,6 +24,7 @@ from hub.bootstrap import handlers_for, node_for
 from hub.intake import on_case_escalated
 from nodes.bootstrap import Node
 from nodes.config import NodeConfig
+from nodes.crypto import new_key
 from nodes.domain import commands
 from nodes.messaging.consumer import Consumer, Trust
 from nodes.messaging.relay import Relay
@@ -160,7 +161,7 @@ class Net:
         if code not in self.villages:
             self.villages[code] = node_for(NodeConfig(
                 node_id=code, tier=Tier.VILLAGE, database=tmp_path / f"{code}.db",
-                broker_url=self.url, party_hash_salt=SALT))
+                broker_url=self.url, party_hash_salt=SALT, data_key=new_key()))
         return self.villages[code]
 
     def escalate_from(self, code: str, tmp_path: Path, url: str | None = None) -> str:
@@ -179,9 +180,11 @@ class Net:
     def escalation_body(self, code: str, case_id: str) -> bytes:
         node = self.villages[code]
         row = node.store.db.execute(
-            "SELECT body FROM outbox WHERE case_id = ? AND exchange = ? ORDER BY id DESC",
+            "SELECT message_id FROM outbox WHERE case_id = ? AND exchange = ? ORDER BY id DESC",
             [case_id, EXCHANGE_UP]).fetchone()
-        return bytes(row[0])
+        body = node.store.outbox_body(row[0])  # sealed at rest; as published
+        assert body is not None
+        return body
 
     def quarantine_rows(self) -> list[dict[str, Any]]:
         cursor = self.hub.store.db.execute(
@@ -198,7 +201,7 @@ def make_net(url: str, tmp_path: Path, county: str) -> Net:
     # The county's queue takes the villages' reports, so nothing of ours goes unroutable.
     transport.declare([node_queue(township, Tier.TOWNSHIP), node_queue(county_id, Tier.COUNTY)])
     hub = node_for(NodeConfig(node_id=township, tier=Tier.TOWNSHIP, database=tmp_path / "t.db",
-                              broker_url=url, party_hash_salt=SALT))
+                              broker_url=url, party_hash_salt=SALT, data_key=new_key()))
     return Net(url, county_id, township, village, hub, transport, {})
 
 

@@ -20,6 +20,7 @@ from hub.bootstrap import handlers_for, node_for
 from hub.flow import flow_table, stations
 from nodes.bootstrap import Node
 from nodes.config import NodeConfig
+from nodes.crypto import new_key
 from nodes.domain import commands as c
 from nodes.domain.case import local_date
 from nodes.domain.states import Action
@@ -65,7 +66,7 @@ class Chain:
                  sinks: list[tuple[str, Tier]] = ()) -> None:  # type: ignore[assignment]
         self.url = url
         self.configs = {code: NodeConfig(node_id=code, tier=tier, database=tmp_path / f"{code}.db",
-                                         broker_url=url, party_hash_salt=SALT)
+                                         broker_url=url, party_hash_salt=SALT, data_key=new_key())
                         for code, tier in nodes}
         self.queues = [node_queue_name(code) for code, _ in (*nodes, *sinks)]
         delete_queues(url, self.queues)

@@ -19,6 +19,7 @@ import pytest
 
 from nodes.bootstrap import Node, bootstrap
 from nodes.config import NodeConfig
+from nodes.crypto import new_key
 from nodes.domain import commands
 from nodes.domain.case import local_date
 from nodes.messaging.relay import Relay
@@ -77,7 +78,8 @@ def network(amqp_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> It
     transport.declare([node_queue(township, Tier.TOWNSHIP), node_queue(county, Tier.COUNTY)])
     transport.close()
     node = bootstrap(NodeConfig(node_id=village, tier=Tier.VILLAGE, database=tmp_path / "v.db",
-                                broker_url=amqp_url, party_hash_salt="integration-salt"))
+                                broker_url=amqp_url, party_hash_salt="integration-salt",
+                                data_key=new_key()))
     try:
         yield {"node": node, "county": county, "township": township, "village": village}
     finally:

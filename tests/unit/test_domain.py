@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from nodes.crypto import DataCipher, new_key
 from nodes.domain import commands as cmd
 from nodes.domain.case import Actor, Case, CaseEvent, DomainError, IllegalTransition, Rules
 from nodes.domain.states import (
@@ -722,7 +723,8 @@ class CaseMachine(RuleBasedStateMachine):
         super().__init__()
         self.dir = Path(tempfile.mkdtemp(prefix="fq-domain-"))
         # Durability is tested in test_store.py; skip fsync here to keep the run short.
-        self.store = SqliteStore(self.dir / "node.db", synchronous="OFF")
+        self.store = SqliteStore(self.dir / "node.db", synchronous="OFF",
+                                 cipher=DataCipher(new_key()))
         self.clock = FakeClock(T0)
         self.case: Case | None = None
         self.node = VILLAGE
@@ -840,8 +842,10 @@ class CaseMachine(RuleBasedStateMachine):
 
         reports: list[int] = []
         escalations: list[int] = []
-        for message_id, seq, schema, body in self.store.db.execute(
-                "SELECT message_id, seq, schema_name, body FROM outbox ORDER BY id"):
+        for message_id, seq, schema in self.store.db.execute(
+                "SELECT message_id, seq, schema_name FROM outbox ORDER BY id").fetchall():
+            body = self.store.outbox_body(message_id)  # a dossier is sealed at rest
+            assert body is not None
             env = decode(body)
             assert str(env.message_id) == message_id
             assert env.seq == seq and env.case_id == case.case_id and env.sender == self.node

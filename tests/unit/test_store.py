@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from nodes.config import ConfigError, load_config
+from nodes.crypto import DataCipher, new_key
 from nodes.domain import commands as cmd
 from nodes.domain.case import Rules
 from nodes.service import CaseService, PartyInput
@@ -32,6 +33,7 @@ NAME, ID_NUMBER, PHONE, ADDRESS = "张三", "330681199001011234", "13800000000",
 OTHER = PartyInput("respondent", "李四", None, "057187654321")
 PARTY = PartyInput("applicant", NAME, ID_NUMBER, PHONE, ADDRESS)
 SECRETS = (NAME, ID_NUMBER, PHONE, ADDRESS, "李四", "057187654321")
+CIPHER = DataCipher(new_key())  # personal data is sealed at rest (tests/unit/test_crypto.py)
 
 
 @dataclass
@@ -49,7 +51,7 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def store(db_path: Path) -> Any:
-    s = SqliteStore(db_path)
+    s = SqliteStore(db_path, cipher=CIPHER)
     yield s
     s.close()
 
@@ -92,7 +94,7 @@ def test_wal_and_synchronous_full(store: SqliteStore, db_path: Path) -> None:
 
 
 def test_migrations_are_idempotent(db_path: Path) -> None:
-    first = SqliteStore(db_path)
+    first = SqliteStore(db_path, cipher=CIPHER)
     case_id = open_case(service_for(first))
     applied = first.db.execute(
         "SELECT migration_set, name FROM _sqlite_migrations ORDER BY id").fetchall()
@@ -100,7 +102,7 @@ def test_migrations_are_idempotent(db_path: Path) -> None:
     first.close()
     before = dump(db_path)
     for _ in range(2):
-        again = SqliteStore(db_path)
+        again = SqliteStore(db_path, cipher=CIPHER)
         assert again.db.execute(
             "SELECT migration_set, name FROM _sqlite_migrations ORDER BY id").fetchall() == applied
         assert again.load_case(case_id) is not None
@@ -173,23 +175,30 @@ def test_personal_data_only_in_parties_and_the_escalation_dossier(store: SqliteS
         assert not _leaks(_texts(body)), _leaks(_texts(body))
         assert set(decode(body).payload.party_hashes) == hashes  # type: ignore[union-attr]
 
-    # The escalation is the dossier: it must carry the parties, by design.
-    (body,) = store.db.execute(
-        "SELECT body FROM outbox WHERE schema_name = 'case_escalated'").fetchone()
+    # The escalation is the dossier: it must carry the parties, by design (sealed while it waits
+    # in the outbox, in the clear in the message itself).
+    (message_id, sealed) = store.db.execute(
+        "SELECT message_id, body FROM outbox WHERE schema_name = 'case_escalated'").fetchone()
+    assert not _leaks(_texts(sealed))
+    body = store.outbox_body(message_id)
+    assert body is not None
     payload = decode(body).payload
     assert isinstance(payload, CaseEscalated)
     applicant = payload.parties[0]
     assert (applicant.name, applicant.id_number, applicant.phone, applicant.address) == (
         NAME, ID_NUMBER, PHONE, ADDRESS)
 
+    # On disk the parties are sealed; through the store they read back as entered.
     party_rows = store.db.execute(
         "SELECT name, id_number, phone, address FROM parties ORDER BY id").fetchall()
-    assert party_rows == [(NAME, ID_NUMBER, PHONE, ADDRESS), ("李四", None, "057187654321", None)]
+    assert not _leaks(" ".join(_texts(v) for row in party_rows for v in row))
+    assert [(p.name, p.id_number, p.phone, p.address) for p in store.parties(case_id)] == [
+        (NAME, ID_NUMBER, PHONE, ADDRESS), ("李四", None, "057187654321", None)]
 
 
 def test_party_hash_is_salted(db_path: Path, tmp_path: Path) -> None:
-    a = SqliteStore(db_path)
-    b = SqliteStore(tmp_path / "other.db")
+    a = SqliteStore(db_path, cipher=CIPHER)
+    b = SqliteStore(tmp_path / "other.db", cipher=CIPHER)
     try:
         id_a = open_case(service_for(a))
         other = CaseService(b, FixedClock(), node_id=VILLAGE, tier=Tier.VILLAGE, rules=Rules(),
@@ -275,7 +284,7 @@ def test_second_store_in_another_thread_sees_committed_data(
     found: dict[str, Any] = {}
 
     def reader() -> None:
-        other = SqliteStore(db_path)
+        other = SqliteStore(db_path, cipher=CIPHER)
         try:
             case = other.load_case(case_id)
             found["state"] = case.state if case else None
@@ -301,7 +310,7 @@ def _outbox_row(seq: int) -> OutboxRow:
 def test_uncommitted_writes_are_invisible_to_another_store(
     store: SqliteStore, db_path: Path
 ) -> None:
-    other = SqliteStore(db_path)
+    other = SqliteStore(db_path, cipher=CIPHER)
     try:
         with store.atomic():
             store.add_outbox([_outbox_row(1)])

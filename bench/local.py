@@ -1,0 +1,73 @@
+"""Node-local recording against bare sqlite3, on the same disk with the same settings.
+
+Node side: `CaseService.new_case` on a village node's store (WAL, synchronous=FULL, as
+`SqliteStore` opens it): validation, the domain's REGISTER event, and one `BEGIN IMMEDIATE`
+transaction that bumps the case number and writes the case row, its event, two parties and the
+lifecycle report's outbox row, then COMMIT (one WAL fsync).
+
+Bare side: `sqlite3` with the same pragmas (journal_mode=WAL, synchronous=FULL) and the same
+per-case transaction boundary: BEGIN IMMEDIATE, one INSERT of a ~1 KiB row (about what a case and
+its report weigh), COMMIT. One fsync per case on both sides, so the ratio is what the node's own
+work costs on top of the fsync, not batching on one side against none on the other.
+
+The loops alternate (bare, node, bare, node, ...) so that both see the same disk and page cache.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+from bench.worker import FACTS, PARTIES, SALT
+from hub.bootstrap import node_for
+from nodes.config import NodeConfig
+from nodes.crypto import new_key
+from protocol.areas import Tier
+from protocol.reference import CaseSource
+
+BARE_ROW = "x" * 1024
+
+
+def bare_loop(path: Path, count: int) -> float:
+    """Seconds for `count` single-row transactions with the node's pragmas."""
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("CREATE TABLE IF NOT EXISTS cases (id INTEGER PRIMARY KEY, body TEXT)")
+        began = time.perf_counter()
+        for _ in range(count):
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO cases (body) VALUES (?)", (BARE_ROW,))
+            conn.execute("COMMIT")
+        return time.perf_counter() - began
+    finally:
+        conn.close()
+
+
+def node_loop(code: str, folder: Path, count: int, key: str) -> float:
+    """Seconds for `count` cases recorded through the node's service."""
+    node = node_for(NodeConfig(node_id=code, tier=Tier.VILLAGE, database=folder / f"{code}.db",
+                               party_hash_salt=SALT, data_key=key))
+    try:
+        began = time.perf_counter()
+        for _ in range(count):
+            node.service.new_case(source=CaseSource.APPLICATION, dispute_type="03", facts=FACTS,
+                                  parties=PARTIES)
+        return time.perf_counter() - began
+    finally:
+        node.close()
+
+
+def measure(code: str, folder: Path, count: int, rounds: int) -> dict[str, float]:
+    folder.mkdir(parents=True, exist_ok=True)
+    bare_s = node_s = 0.0
+    key = new_key()
+    for _ in range(rounds):
+        bare_s += bare_loop(folder / "bare.db", count)
+        node_s += node_loop(code, folder, count, key)
+    bare = count * rounds / bare_s
+    node = count * rounds / node_s
+    return {"local_cases_per_s": round(node, 1), "bare_sqlite_per_s": round(bare, 1),
+            "local_ratio": round(node / bare, 3)}

@@ -1,0 +1,243 @@
+"""One bench run: raw baseline, pipeline (throughput, then latency at half load), drain, node-local.
+
+The phases run one after another, never side by side, so each has the machine (2 cores shared
+with RabbitMQ) to itself. Pipeline and drain share one hub process, whose peak RSS therefore
+covers both. Every wait on a child is bounded; whatever happens, the children are stopped and the
+bench's queues deleted (`Topology.tear_down`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import shutil
+import socket
+import tempfile
+import time
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import local, settings
+from bench.procs import Child, ChildError, peak_rss_mb
+from bench.raw import declare_queue
+from bench.topology import Topology
+
+START_DELAY_S = 0.5  # children get their go a little ahead, so all start on the same tick
+
+
+@dataclass(frozen=True)
+class Workload:
+    raw_messages: int = settings.RAW_MESSAGES
+    villages: int = settings.VILLAGES
+    pipeline_cases: int = settings.PIPELINE_CASES
+    latency_seconds: float = settings.LATENCY_SECONDS
+    drain_cases: int = settings.DRAIN_CASES
+    local_cases: int = settings.LOCAL_CASES
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile (no interpolation: p99 is a latency some case really had)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def dead_url(url: str) -> str:
+    """The broker's URL with a local port nothing listens on: the relay's connect is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    parts = urllib.parse.urlsplit(url)
+    auth = parts.netloc.rpartition("@")[0]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{auth}@127.0.0.1:{port}"))
+
+
+class Run:
+    def __init__(self, url: str, work: Workload, workdir: Path) -> None:
+        self.url, self.work, self.workdir = url, work, workdir
+        self.topo = Topology(url, work.villages)
+        self.children: list[Child] = []
+        self.rss: dict[str, float] = {}
+        self.applied_total = 0
+
+    def child(self, name: str, *args: str) -> Child:
+        child = Child(name, list(args), self.workdir)
+        self.children.append(child)
+        return child
+
+    def node(self, name: str, role: str, code: str, url: str, *extra: str) -> Child:
+        child = self.child(name, role, "--code", code, "--dir", str(self.workdir), "--broker", url,
+                           *extra)
+        child.expect("started", settings.READY_TIMEOUT_S)
+        return child
+
+    def stop(self, child: Child) -> None:
+        child.send("stop")
+        self.rss[child.name] = child.expect("stopped", settings.STOP_TIMEOUT_S)["rss_mb"]
+
+    def raw(self) -> dict[str, Any]:
+        count, queue = self.work.raw_messages, self.topo.raw_queue
+        declare_queue(self.url, queue)
+        consumer = self.child("raw-consumer", "raw-consumer", "--broker", self.url, "--queue",
+                              queue, "--count", str(count))
+        consumer.expect("ready", settings.READY_TIMEOUT_S)
+        publisher = self.child("raw-publisher", "raw-publisher", "--broker", self.url, "--queue",
+                               queue, "--count", str(count), "--size",
+                               str(settings.RAW_BODY_BYTES), "--in-flight",
+                               str(settings.RAW_IN_FLIGHT))
+        publisher.send("go", start_at=time.monotonic() + START_DELAY_S)
+        pub = publisher.expect("published", settings.PHASE_TIMEOUT_S)
+        con = consumer.expect("consumed", settings.PHASE_TIMEOUT_S)
+        if pub["nacked"]:
+            raise ChildError(f"the broker nacked {pub['nacked']} raw messages")
+        self.rss.update({"raw-publisher": pub["rss_mb"], "raw-consumer": con["rss_mb"]})
+        return {"raw_msgs_per_s": round(count / (con["last"] - pub["start"]), 1),
+                "raw_publish_per_s": round(count / (pub["end"] - pub["start"]), 1)}
+
+    def record(self, villages: list[Child], per_village: int, rate: float | None,
+               start_at: float) -> dict[str, float]:
+        """Let every village record and escalate; returns case id -> village commit time."""
+        for i, village in enumerate(villages):
+            stagger = i / rate if rate else 0.0  # paced villages take turns, not bursts
+            village.send("record", count=per_village, rate=rate / len(villages) if rate else None,
+                         start_at=start_at + stagger)
+        commits: dict[str, float] = {}
+        for village in villages:
+            commits.update(village.expect("recorded", settings.PHASE_TIMEOUT_S)["commits"])
+        return commits
+
+    def applied(self, hub: Child, count: int) -> dict[str, float]:
+        """Wait until the hub has committed `count` more escalations; their hub commit times."""
+        self.applied_total += count
+        hub.send("wait_applied", total=self.applied_total, timeout=settings.PHASE_TIMEOUT_S)
+        answer = hub.expect("applied", settings.PHASE_TIMEOUT_S + 10)
+        if answer["total"] < self.applied_total:
+            raise ChildError(f"hub applied {answer['total']} of {self.applied_total} escalations")
+        return dict(answer["commits"])
+
+    def pipeline(self, hub: Child) -> dict[str, Any]:
+        villages = [self.node(f"village-{i + 1}", "village", code, self.url)
+                    for i, code in enumerate(self.topo.villages)]
+        per_village = max(1, self.work.pipeline_cases // len(villages))
+        start = time.monotonic() + START_DELAY_S
+        recorded = self.record(villages, per_village, None, start)
+        at_hub = self.applied(hub, len(recorded))
+        flat_out = len(recorded)
+        cases_per_s = flat_out / (max(at_hub.values()) - start)
+        self.topo.purge_sink()
+
+        rate = settings.LATENCY_LOAD * cases_per_s
+        per_village = max(1, round(rate * self.work.latency_seconds / len(villages)))
+        recorded = self.record(villages, per_village, rate, time.monotonic() + START_DELAY_S)
+        at_hub = self.applied(hub, len(recorded))
+        latencies = [(at_hub[case] - at) * 1000 for case, at in recorded.items()]
+        for village in villages:
+            self.stop(village)
+        self.topo.purge_sink()
+        return {"pipeline_cases_per_s": round(cases_per_s, 1),
+                "pipeline_cases": flat_out,
+                "latency_rate_cases_per_s": round(rate, 1),
+                "latency_cases": len(latencies),
+                "latency_p50_ms": round(percentile(latencies, 50), 2),
+                "latency_p99_ms": round(percentile(latencies, 99), 2),
+                "latency_max_ms": round(max(latencies), 2)}
+
+    def drain(self, hub: Child) -> dict[str, Any]:
+        count = self.work.drain_cases
+        village = self.node("village-drain", "village", self.topo.drain_village,
+                            dead_url(self.url), "--offline")
+        village.send("record", count=count, start_at=time.monotonic())
+        queued = village.expect("recorded", settings.PHASE_TIMEOUT_S)["depth"]
+        village.send("reconnect", broker=self.url)
+        reconnected = village.expect("reconnected", settings.READY_TIMEOUT_S)["at"]
+        village.send("wait_outbox_empty", timeout=settings.PHASE_TIMEOUT_S)
+        empty = village.expect("outbox_empty", settings.PHASE_TIMEOUT_S + 10)
+        at_hub = self.applied(hub, count)
+        self.stop(village)
+        self.topo.purge_sink()
+        return {"drain_cases": count, "drain_outbox_rows": queued,
+                "drain_cases_per_s": round(count / (max(at_hub.values()) - reconnected), 1),
+                "drain_relay_s": round(empty["at"] - reconnected, 2)}
+
+    def execute(self) -> dict[str, Any]:
+        figures: dict[str, Any] = {}
+        self.topo.set_up()
+        figures.update(self.raw())
+        hub = self.node("hub", "hub", self.topo.township, self.url)
+        figures.update(self.pipeline(hub))
+        figures.update(self.drain(hub))
+        self.stop(hub)
+        figures.update(local.measure(self.topo.villages[0], self.workdir / "local",
+                                     self.work.local_cases, settings.LOCAL_ROUNDS))
+        return figures
+
+
+def cpu_busy_pct(seconds: float = 1.0) -> float | None:
+    """How busy the whole machine is right now (Linux /proc/stat), before the bench adds to it:
+    on a shared 2-core machine other work moves every figure, so the report says how much."""
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:9]]
+        return sum(fields), fields[3] + fields[4]  # total, idle + iowait
+    try:
+        total0, idle0 = sample()
+        time.sleep(seconds)
+        total1, idle1 = sample()
+    except OSError:
+        return None
+    return round(100 * (1 - (idle1 - idle0) / max(1, total1 - total0)), 1)
+
+
+def machine() -> dict[str, Any]:
+    return {"cpus": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(), "processor": platform.processor() or None,
+            "load_avg_1m": round(os.getloadavg()[0], 2), "cpu_busy_before_pct": cpu_busy_pct()}
+
+
+def run(url: str, work: Workload, keep: Path | None = None) -> dict[str, Any]:
+    """The whole bench; the result holds every figure, the targets and whether each was met."""
+    began = time.monotonic()
+    host = machine()
+    workdir = keep or Path(tempfile.mkdtemp(prefix="fengqiao-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    bench = Run(url, work, workdir)
+    finished = False
+    try:
+        figures = bench.execute()
+        finished = True
+    finally:
+        for child in bench.children:
+            child.close(settings.STOP_TIMEOUT_S)
+        left = bench.topo.tear_down()
+        if keep is None and finished:  # after a failure the children's logs are kept
+            shutil.rmtree(workdir, ignore_errors=True)
+    villages = [mb for name, mb in bench.rss.items() if name.startswith("village")]
+    figures.update(
+        pipeline_ratio=round(figures["pipeline_cases_per_s"] / figures["raw_msgs_per_s"], 3),
+        drain_ratio=round(figures["drain_cases_per_s"] / figures["raw_msgs_per_s"], 3),
+        node_peak_rss_mb=max(villages), rss_mb={**bench.rss, "driver": peak_rss_mb()})
+    return {**figures, "targets": targets(figures), "workload": work.__dict__,
+            "machine": host, "broker": _safe(url),
+            "broker_version": bench.topo.broker_version, "queues_left": left,
+            "seconds": round(time.monotonic() - began, 1)}
+
+
+def targets(f: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    checks = {"pipeline_ratio": (f["pipeline_ratio"], ">=", settings.TARGET_PIPELINE_RATIO),
+              "drain_ratio": (f["drain_ratio"], ">=", settings.TARGET_DRAIN_RATIO),
+              "latency_p99_ms": (f["latency_p99_ms"], "<=", settings.TARGET_P99_MS),
+              "node_peak_rss_mb": (f["node_peak_rss_mb"], "<=", settings.TARGET_NODE_RSS_MB),
+              "local_ratio": (f["local_ratio"], ">=", settings.TARGET_LOCAL_RATIO)}
+    return {key: {"value": value, "target": f"{op} {goal}",
+                  "met": value >= goal if op == ">=" else value <= goal}
+            for key, (value, op, goal) in checks.items()}
+
+
+def _safe(url: str) -> str:
+    """The broker URL without its password, for the report."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    user = parts.username or ""
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}@{host}" if user else host))

@@ -1,0 +1,388 @@
+"""`fengqiao deploy`: RabbitMQ definitions for the nodes whose configs are given, and applying them to
+a running broker through the management HTTP API (stdlib urllib: no new dependency).
+
+- `deploy definitions CONFIGS... [--with-users [--secrets-out FILE]]` prints the definitions JSON.
+  With users, each node gets a broker user named by its node id with its permissions and topic
+  permissions; `--secrets-out` keeps one random password per node in FILE (mode 0600, passwords
+  already in it are kept) and puts only their salted hashes into the JSON.
+- `deploy apply --management-url http://admin:pw@host:15672 CONFIGS... [--secrets FILE]` imports the
+  same document (POST /api/definitions), then reads everything back, because RabbitMQ silently keeps
+  an existing queue or exchange whose arguments differ. Without `--secrets` users are not sent at
+  all: a user entry without a password hash would clear that user's password on the broker.
+
+Every failure is one sentence and exit 2 (`CliError`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import sys
+import tempfile
+import tomllib
+import urllib.error
+import urllib.parse
+import urllib.request
+from base64 import b64encode
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nodes.cli.context import CliError, Ctx
+from nodes.cli.parser import group, leaf
+from nodes.config import NodeConfig, load_config
+from protocol.areas import AreaCodeError, AreaTree, Tier, validate_code
+from protocol.definitions import DEFAULT_VHOST, definitions, hash_password
+
+MANAGEMENT_ENV = "FENGQIAO_MANAGEMENT_URL"
+DEFAULT_TIMEOUT_S = 30.0
+SECRETS_HEADER = """\
+# fengqiao broker passwords: one RabbitMQ user per node, named by its node id.
+# SECRET. Never commit this file. Give each node only its own password, in its config:
+#   broker_url = "amqp://<node id>:<password>@<broker host>:5672/{vhost}"
+# Regenerating with the same file keeps these passwords and adds new nodes.
+"""
+
+
+def _fail(zh: str, en: str) -> CliError:
+    return CliError(zh, en)
+
+
+# --------------------------------------------------------------------------- the network
+
+
+@dataclass(frozen=True)
+class Network:
+    nodes: list[tuple[str, Tier]]
+    tree: AreaTree
+
+
+def _vhost_of(url: str) -> str:
+    path = urllib.parse.urlsplit(url).path
+    return "/" if path in ("", "/") else urllib.parse.unquote(path[1:])
+
+
+def load_network(paths: Sequence[Path], vhost: str, users: bool) -> Network:
+    """Configs -> nodes and the network's tree (each config's `parent`/`children` overrides).
+
+    Refused: a node given twice, configs that disagree about a parent, a broker_url on another
+    vhost, and (with users) a broker_url whose user is not the node id, which the consumer's
+    `user_id == sender` check would quarantine."""
+    configs: list[NodeConfig] = [load_config(p) for p in paths]
+    seen: set[str] = set()
+    overrides: dict[str, str | None] = {}
+
+    def attach(child: str, parent: str, where: Path) -> None:
+        if overrides.get(child, parent) != parent:
+            raise _fail(f"{where}：节点 {child} 的上级与其他配置不一致",
+                        f"{where}: the parent of {child} disagrees with another config")
+        overrides[child] = parent
+
+    for path, cfg in zip(paths, configs, strict=True):
+        if cfg.node_id in seen:
+            raise _fail(f"节点 {cfg.node_id} 的配置给了两次（{path}）",
+                        f"node {cfg.node_id} is given twice ({path})")
+        seen.add(cfg.node_id)
+        if cfg.parent is not None:
+            attach(cfg.node_id, cfg.parent, path)
+        for child in cfg.children:
+            attach(child, cfg.node_id, path)
+        url = urllib.parse.urlsplit(cfg.broker_url)
+        if url.scheme not in ("amqp", "amqps"):
+            continue
+        if _vhost_of(cfg.broker_url) != vhost:
+            raise _fail(f"{path}：broker_url 使用虚拟主机「{_vhost_of(cfg.broker_url)}」，"
+                        f"而定义针对「{vhost}」",
+                        f"{path}: broker_url uses vhost {_vhost_of(cfg.broker_url)!r}, "
+                        f"but these definitions are for {vhost!r}")
+        if users and urllib.parse.unquote(url.username or "") != cfg.node_id:
+            raise _fail(f"{path}：broker_url 的用户名必须是节点编号 {cfg.node_id}",
+                        f"{path}: the user in broker_url must be the node id {cfg.node_id} "
+                        f"(the broker validates user_id and hubs trust user_id == sender)")
+    return Network([(c.node_id, c.tier) for c in configs], AreaTree(overrides=overrides))
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+def read_secrets(path: Path) -> dict[str, str]:
+    """`[passwords]` node id -> password from a secrets file; one sentence if it is unusable."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise _fail(f"找不到密码文件 {path}", f"secrets file {path} not found") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise _fail(f"无法读取密码文件 {path}：{exc}", f"cannot read secrets file {path}: {exc}") \
+            from None
+    table = raw.get("passwords", {})
+    ok = isinstance(table, dict) and all(isinstance(v, str) and v for v in table.values())
+    try:
+        ok = ok and all(validate_code(k) for k in table)
+    except AreaCodeError:
+        ok = False
+    if not ok:
+        raise _fail(f"密码文件 {path} 格式不对：应为 [passwords] 下 \"节点编号\" = \"密码\"",
+                    f"secrets file {path}: expected [passwords] with \"<node id>\" = \"<password>\"")
+    return dict(table)
+
+
+def write_secrets(path: Path, passwords: dict[str, str], vhost: str) -> None:
+    """Atomically, readable by the owner only (mode 0600 from creation, then renamed into place)."""
+    body = SECRETS_HEADER.format(vhost=vhost) + "[passwords]\n" + "".join(
+        f'"{node}" = {json.dumps(pw, ensure_ascii=False)}\n' for node, pw in sorted(passwords.items()))
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".fengqiao-secrets-", dir=folder)  # mode 0600
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(body)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise _fail(f"无法写入 {path}：{exc.strerror}", f"cannot write {path}: {exc.strerror}") \
+            from None
+
+
+def passwords_for(nodes: Iterable[str], path: Path) -> tuple[dict[str, str], int]:
+    """Passwords already in `path` (if it exists) plus a new random one for each other node;
+    returns them and how many are new. URL-safe, so they go into broker_url unescaped."""
+    known = read_secrets(path) if path.exists() else {}
+    fresh = {n: secrets.token_urlsafe(24) for n in nodes if n not in known}
+    return {**known, **fresh}, len(fresh)
+
+
+# --------------------------------------------------------------------------- management API
+
+
+class ManagementError(Exception):
+    """The management API refused or could not be reached; str() is the sentence shown."""
+
+
+class Management:
+    """A minimal client of RabbitMQ's management HTTP API: Basic auth, JSON, a timeout per call.
+
+    Credentials come from the URL and are never put into an error message."""
+
+    def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or not parts.username:
+            raise ManagementError("the management URL must look like http://user:password@host:15672")
+        self.user = urllib.parse.unquote(parts.username)
+        password = urllib.parse.unquote(parts.password or "")
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        self.where = f"{host}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+        self.base = f"{parts.scheme}://{self.where}{parts.path.rstrip('/')}"
+        self.auth = "Basic " + b64encode(f"{self.user}:{password}".encode()).decode()
+        self.timeout = timeout
+
+    def call(self, method: str, path: str, body: Any = None, missing_ok: bool = False) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        request.add_header("Authorization", self.auth)
+        request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                text = response.read().decode("utf-8")
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404 and missing_ok:
+                return None
+            raise ManagementError(self._refusal(method, path, exc)) from None
+        except (urllib.error.URLError, OSError) as exc:  # refused, DNS, TLS, timeout
+            reason = getattr(exc, "reason", None) or exc
+            raise ManagementError(f"cannot reach the management API at {self.where} "
+                                  f"within {self.timeout:g} s: {reason}") from None
+        try:
+            return json.loads(text) if text.strip() else None
+        except ValueError:
+            raise ManagementError(f"{method} {path} at {self.where} did not answer JSON: is this "
+                                  f"the management API?") from None
+
+    def _refusal(self, method: str, path: str, exc: urllib.error.HTTPError) -> str:
+        if exc.code == 401:
+            return (f"the management API at {self.where} refused user {self.user!r} "
+                    f"(wrong password, or not allowed to use the management API)")
+        try:
+            detail = json.loads(exc.read().decode("utf-8")).get("reason", "")
+        except (ValueError, OSError, AttributeError):
+            detail = ""
+        if exc.code == 403:
+            return (f"the management API at {self.where} refused {method} {path} for user "
+                    f"{self.user!r}: it needs the administrator tag ({detail or 'forbidden'})")
+        if exc.code == 404 and path == "/api/overview":
+            return f"no RabbitMQ management API at {self.base} (HTTP 404 on /api/overview)"
+        return f"{method} {path} at {self.where} failed with HTTP {exc.code}: {detail or exc.reason}"
+
+
+@dataclass(frozen=True)
+class Applied:
+    version: str
+    created_vhost: bool
+    users: int
+    permissions: int
+    topic_permissions: int
+    queues: int
+
+
+def apply_definitions(api: Management, document: dict[str, Any], vhost: str) -> Applied:
+    """Import `document` and check that the broker now holds exactly what it says.
+
+    Idempotent: importing again changes nothing but the salt of password hashes. Creating the
+    vhost through the API also grants the acting admin full permissions on it; that grant is
+    nobody's intent (an admin account that can read node queues and publish), so it is revoked
+    when this call created the vhost. Users are only sent when the document has them; otherwise
+    every user named in its permissions must already exist."""
+    overview = api.call("GET", "/api/overview")
+    vq = urllib.parse.quote(vhost, safe="")
+    created = api.call("GET", f"/api/vhosts/{vq}", missing_ok=True) is None
+    if "users" not in document:
+        existing = {u["name"] for u in api.call("GET", "/api/users")}
+        missing = sorted({p["user"] for p in document.get("permissions", [])} - existing)
+        if missing:
+            more = f" (and {len(missing) - 1} more users are missing)" if len(missing) > 1 else ""
+            raise ManagementError(f"broker user {missing[0]} does not exist{more}; apply with "
+                                  f"--secrets FILE to create the node users")
+    api.call("POST", "/api/definitions", document)
+    node_users = {u["user"] for u in document.get("permissions", [])}
+    if created and api.user not in node_users:
+        api.call("DELETE", f"/api/permissions/{vq}/{urllib.parse.quote(api.user, safe='')}",
+                 missing_ok=True)
+    verify(api, document, vhost)
+    return Applied(str(overview.get("rabbitmq_version", "?")), created,
+                   len(document.get("users", [])), len(document.get("permissions", [])),
+                   len(document.get("topic_permissions", [])), len(document["queues"]))
+
+
+KEPT = ": RabbitMQ keeps an existing object as it is (delete it, losing its messages, or fix the configs)"
+
+
+def verify(api: Management, document: dict[str, Any], vhost: str) -> None:
+    """Read back what the import should have made; the first difference is the error."""
+    vq = urllib.parse.quote(vhost, safe="")
+    plan: list[tuple[str, str, str, tuple[str, ...], tuple[str, ...], str]] = [
+        # (what, document key, API path, identity fields, compared fields, hint)
+        ("exchange", "exchanges", f"/api/exchanges/{vq}", ("name",),
+         ("type", "durable", "arguments"), KEPT),
+        ("queue", "queues", f"/api/queues/{vq}?columns=name,durable,arguments", ("name",),
+         ("durable", "arguments"), KEPT),
+        ("binding", "bindings", f"/api/bindings/{vq}", ("source", "destination", "routing_key"),
+         (), ""),
+        ("permissions of", "permissions", f"/api/vhosts/{vq}/permissions", ("user",),
+         ("configure", "write", "read"), ""),
+        ("topic permissions of", "topic_permissions", f"/api/vhosts/{vq}/topic-permissions",
+         ("user", "exchange"), ("write", "read"), ""),
+        ("user", "users", "/api/users", ("name",), ("password_hash", "tags"), ""),
+    ]
+    for what, key, path, identity, fields, hint in plan:
+        wanted = document.get(key, [])
+        if not wanted:
+            continue
+        found = {tuple(item[k] for k in identity): item for item in api.call("GET", path)}
+        for item in wanted:
+            name = " / ".join(str(item[k]) for k in identity)
+            there = found.get(tuple(item[k] for k in identity))
+            if there is None:
+                raise ManagementError(f"after the import, {what} {name} is missing in vhost {vhost}")
+            for field in fields:
+                if there.get(field) != item[field]:
+                    raise ManagementError(f"after the import, {what} {name} has {field} "
+                                          f"{there.get(field)!r}, not {item[field]!r}{hint}")
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def register_deploy(subparsers: Any) -> None:
+    deploy = group(subparsers, "deploy", "部署 / deployment helpers")
+    p = leaf(deploy, "definitions", "导出 RabbitMQ definitions / print RabbitMQ definitions JSON "
+             "for the nodes whose configs are given")
+    _common(p)
+    p.add_argument("--with-users", action="store_true",
+                   help="每个节点一个用户及其权限 / one broker user per node, with permissions "
+                        "and topic permissions (no password unless --secrets-out)")
+    p.add_argument("--secrets-out", metavar="FILE", type=Path,
+                   help="密码文件（保留已有密码）/ keep node passwords in FILE (0600; existing "
+                        "ones kept, new nodes get random ones); implies --with-users")
+    p.set_defaults(handler=export_definitions)
+    a = leaf(deploy, "apply", "通过管理接口把定义应用到运行中的 RabbitMQ / apply the definitions "
+             "to a running broker through the management HTTP API (idempotent)")
+    a.add_argument("--management-url", metavar="URL", default=os.environ.get(MANAGEMENT_ENV),
+                   help=f"http://admin:password@host:15672 (default: ${MANAGEMENT_ENV})")
+    _common(a)
+    a.add_argument("--secrets", metavar="FILE", type=Path,
+                   help="密码文件：创建用户或重设密码 / create the node users (or reset their "
+                        "passwords) from FILE; without it users must exist and are left alone")
+    a.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
+                   help=f"每次请求的超时秒数 / seconds per HTTP request (default {DEFAULT_TIMEOUT_S:g})")
+    a.set_defaults(handler=apply_command)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("configs", nargs="+", type=Path, help="节点配置文件 / node config files")
+    p.add_argument("--vhost", default=DEFAULT_VHOST,
+                   help=f"虚拟主机 / vhost (default {DEFAULT_VHOST}; must match the configs' broker_url)")
+    p.add_argument("--predeclared", action="store_true",
+                   help="节点不声明拓扑：不授予 configure / no configure permission: for a broker "
+                        "whose definitions pre-declare everything and nodes that do not declare "
+                        "(today's node runtime declares at start and needs the default)")
+
+
+def export_definitions(args: argparse.Namespace, ctx: Ctx) -> int:
+    with_users = args.with_users or args.secrets_out is not None
+    net = load_network(args.configs, args.vhost, with_users)
+    hashes: dict[str, str] | None = None
+    if args.secrets_out is not None:
+        passwords, fresh = passwords_for((n for n, _ in net.nodes), args.secrets_out)
+        write_secrets(args.secrets_out, passwords, args.vhost)
+        hashes = {n: hash_password(passwords[n]) for n, _ in net.nodes}
+        sys.stderr.write(f"{args.secrets_out}: {len(net.nodes)} node passwords ({fresh} new); "
+                         f"keep it secret, give each node only its own\n")
+    elif with_users:
+        sys.stderr.write("users have no password: import this only into an empty broker, then "
+                         "set passwords (deploy apply --secrets, or rabbitmqctl change_password)\n")
+    doc = definitions(net.nodes, args.vhost, net.tree, with_users=with_users,
+                      password_hashes=hashes, node_declares=not args.predeclared)
+    ctx.say(json.dumps(doc, ensure_ascii=False, indent=2))
+    return 0
+
+
+def apply_command(args: argparse.Namespace, ctx: Ctx) -> int:
+    if not args.management_url:
+        raise _fail(f"请用 --management-url 或环境变量 {MANAGEMENT_ENV} 指定管理接口地址",
+                    f"give the management API with --management-url or ${MANAGEMENT_ENV}")
+    if not args.timeout > 0:
+        raise _fail("--timeout 必须大于 0", "--timeout must be more than 0")
+    net = load_network(args.configs, args.vhost, users=True)
+    hashes = None
+    if args.secrets is not None:
+        passwords = read_secrets(args.secrets)
+        missing = [n for n, _ in net.nodes if n not in passwords]
+        if missing:
+            raise _fail(f"密码文件 {args.secrets} 中没有节点 {missing[0]} 的密码",
+                        f"secrets file {args.secrets} has no password for node {missing[0]}; "
+                        f"add it with deploy definitions --secrets-out {args.secrets}")
+        hashes = {n: hash_password(passwords[n]) for n, _ in net.nodes}
+    doc = definitions(net.nodes, args.vhost, net.tree, with_users=True, password_hashes=hashes,
+                      node_declares=not args.predeclared)
+    if hashes is None:
+        del doc["users"]  # a user entry without a hash would clear that user's password
+    try:
+        api = Management(args.management_url, args.timeout)
+        done = apply_definitions(api, doc, args.vhost)
+    except ManagementError as exc:
+        raise _fail(f"应用定义失败：{exc}", f"applying the definitions failed: {exc}") from None
+    zh = ctx.lang == "zh"
+    ctx.say((f"已应用到 RabbitMQ {done.version}（{api.where}，虚拟主机 {args.vhost}"
+             f"{'，新建' if done.created_vhost else ''}）：用户 {done.users}，权限 {done.permissions}，"
+             f"主题权限 {done.topic_permissions}，队列 {done.queues}；已回读核对") if zh else
+            (f"applied to RabbitMQ {done.version} at {api.where}, vhost {args.vhost}"
+             f"{' (created)' if done.created_vhost else ''}: {done.users} users, "
+             f"{done.permissions} permissions, {done.topic_permissions} topic permissions, "
+             f"{done.queues} queues; read back and checked"))
+    return 0

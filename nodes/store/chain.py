@@ -1,0 +1,30 @@
+"""The hash chain over a node's event log (tamper evidence): one chain per database file.
+
+Every `case_events` row stores `prev_hash` (the previous row's `hash`, in insertion order across
+the whole node, not per case) and `hash = sha256(prev_hash + canonical JSON of the row)`. One
+chain for the whole file means deleting a whole case breaks it as surely as editing one event.
+`event_chain` keeps the head (length and last hash), so rows cut from the end are caught too.
+
+The canonical form hashes the columns exactly as stored (`data` is the stored JSON text, not a
+re-encoding), so any byte changed on disk changes the hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+GENESIS = "0" * 64
+CHAINED_COLUMNS = ("case_id", "seq", "action", "state_after", "at", "node_id", "actor_role",
+                   "reason", "data")
+
+
+def canonical(row: Mapping[str, Any]) -> str:
+    return json.dumps({k: row[k] for k in CHAINED_COLUMNS}, ensure_ascii=False, sort_keys=True,
+                      separators=(",", ":"))
+
+
+def link_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
+    return hashlib.sha256((prev_hash + canonical(row)).encode("utf-8")).hexdigest()

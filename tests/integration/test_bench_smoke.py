@@ -1,0 +1,40 @@
+"""`fengqiao bench` runs end to end on a tiny workload and prints one JSON object with every figure.
+
+A smoke test, not a benchmark: nothing here asserts a rate or a latency (those depend on the
+machine; BENCHMARKS.md records them). It checks that the phases run, that the figures are there
+and are numbers, and that the bench leaves no queue behind on the broker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.broker
+
+KEYS = ("raw_msgs_per_s", "pipeline_cases_per_s", "pipeline_ratio", "drain_cases_per_s",
+        "drain_ratio", "latency_p50_ms", "latency_p99_ms", "node_peak_rss_mb", "local_ratio")
+TINY = ["--raw-messages", "200", "--villages", "1", "--cases", "20", "--latency-seconds", "0.5",
+        "--drain", "20", "--local-cases", "10"]
+
+
+def test_bench_prints_every_figure_as_json(amqp_url: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "hub.main", "bench", "--broker", amqp_url, "--json", *TINY],
+        capture_output=True, text=True, encoding="utf-8", timeout=300,
+        env={**os.environ, "FENGQIAO_LOG_LEVEL": "WARNING"})
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    for key in KEYS:
+        assert isinstance(result[key], int | float) and result[key] > 0, key
+    assert set(result["targets"]) == {"pipeline_ratio", "drain_ratio", "latency_p99_ms",
+                                      "node_peak_rss_mb", "local_ratio"}
+    assert result["latency_cases"] >= 1 and result["drain_outbox_rows"] >= 20
+    assert {"hub", "village-1", "village-drain", "raw-publisher", "raw-consumer"} \
+        <= set(result["rss_mb"])
+    assert result["queues_left"] == []
+    assert "guest:guest" not in done.stdout  # the broker's password is not printed

@@ -1,0 +1,258 @@
+"""Hostile input on a real RabbitMQ (issue 4, item 5; DESIGN §4 rule 3).
+
+A hub's consumer (a county, which also takes its subtree's reports, and a township) drains its
+queue while a foreign pika client publishes the corpus of `tests/hostile/corpus.py` (over 300 bad
+messages, each labelled with what is wrong) interleaved with valid traffic (50 escalations from
+the hub's children, and for the county reports and heartbeats from its subtree). The consumer must
+keep going: nothing escapes `handle`, nothing is requeued or dead-lettered, every bad message is
+quarantined with its reason (local table and the broker's `fengqiao.quarantine` queue, header
+`x-reason`), every valid one is applied exactly once, and the node queue ends empty.
+
+Some corpus messages use a routing key this hub does not bind (another node's key): nothing would
+deliver them, so the test binds the hub's queue to those keys too, as a misconfigured broker would,
+and the consumer itself must catch them. With one broker user per node and topic permissions
+limiting each user to keys under its own path (built separately, see deploy/), RabbitMQ refuses
+such publishes before any queue sees them; the consumer's check is the second line.
+
+Area codes are invented under city 3397, counties 85-88 (not used by the other broker tests). The
+shared quarantine queue is never purged: only messages with this hub's `x-node` header are taken.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pika
+import pytest
+
+from hub.bootstrap import handlers_for, node_for
+from nodes.bootstrap import Node
+from nodes.config import NodeConfig
+from nodes.crypto import new_key
+from nodes.messaging.consumer import Consumer
+from nodes.messaging.runtime import make_consumer
+from nodes.messaging.transport import Delivery, KombuTransport
+from protocol.areas import Tier
+from protocol.topology import (
+    QUEUE_DEAD,
+    QUEUE_QUARANTINE,
+    QUEUE_UNROUTABLE,
+    node_queue,
+    node_queue_name,
+)
+from tests.hostile.corpus import Msg, Net, bindings, categories, corpus, interleave, valid_traffic
+
+pytestmark = pytest.mark.broker
+
+SALT = "hostile-input-salt"
+
+
+# --------------------------------------------------------------------------- broker helpers
+
+def channel_for(url: str) -> tuple[pika.BlockingConnection, pika.adapters.blocking_connection.
+                                   BlockingChannel]:
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    return connection, connection.channel()
+
+
+def delete_queue(url: str, name: str) -> None:
+    connection, channel = channel_for(url)
+    try:
+        channel.queue_delete(name)
+    finally:
+        connection.close()
+
+
+def queue_depth(url: str, name: str, expected: int = 0, wait: float = 5.0) -> int:
+    """Messages in the queue once it equals `expected` (acks are asynchronous), else the last."""
+    deadline = time.monotonic() + wait
+    while True:
+        connection, channel = channel_for(url)
+        try:
+            depth = int(channel.queue_declare(name, passive=True).method.message_count)
+        finally:
+            connection.close()
+        if depth == expected or time.monotonic() > deadline:
+            return depth
+        time.sleep(0.1)
+
+
+def take_ours(url: str, queue: str, *, node_id: str | None = None,
+              message_ids: set[str] | None = None) -> list[tuple[pika.BasicProperties, bytes]]:
+    """Take (ack) from a shared queue only this test's messages; everyone else's go back."""
+    connection, channel = channel_for(url)
+    ours: list[tuple[pika.BasicProperties, bytes]] = []
+    try:
+        for _ in range(channel.queue_declare(queue, passive=True).method.message_count):
+            method, props, body = channel.basic_get(queue, auto_ack=False)
+            if method is None:
+                break
+            headers = props.headers or {}
+            if (node_id is not None and headers.get("x-node") == node_id) or \
+                    (message_ids is not None and props.message_id in message_ids):
+                ours.append((props, body))
+                channel.basic_ack(method.delivery_tag)
+    finally:
+        connection.close()  # what we did not ack goes back to the queue
+    return ours
+
+
+def publish_all(url: str, messages: list[Msg]) -> None:
+    """A foreign publisher: pika, the connection's own user, persistent, each one confirmed."""
+    params = pika.URLParameters(url)
+    connection = pika.BlockingConnection(params)
+    try:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        for msg in messages:
+            props = pika.BasicProperties(delivery_mode=2, content_type="application/json",
+                                         message_id=msg.message_id,
+                                         user_id=params.credentials.username)
+            channel.basic_publish(msg.exchange, msg.routing_key, msg.body, properties=props,
+                                  mandatory=True)
+    finally:
+        connection.close()
+
+
+class Settled:
+    """The kombu message, recording how the consumer settled it."""
+
+    def __init__(self, message: Any) -> None:
+        self.message = message
+        self.calls: list[str] = []
+
+    def ack(self) -> None:
+        self.calls.append("ack")
+        self.message.ack()
+
+    def reject(self, requeue: bool) -> None:
+        self.calls.append("requeue" if requeue else "reject")
+        self.message.reject(requeue=requeue)
+
+
+# --------------------------------------------------------------------------- the hub
+
+@dataclass
+class Hub:
+    url: str
+    net: Net
+    node: Node
+    transport: KombuTransport
+    consumer: Consumer
+
+    @property
+    def queue(self) -> str:
+        return node_queue_name(self.net.hub)
+
+
+@pytest.fixture
+def hub(amqp_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Hub]:
+    net: Net = request.param
+    queue = node_queue_name(net.hub)
+    delete_queue(amqp_url, queue)
+    transport = KombuTransport(amqp_url)
+    transport.declare([node_queue(net.hub, net.hub_tier)])
+    node = node_for(NodeConfig(node_id=net.hub, tier=net.hub_tier, database=tmp_path / "hub.db",
+                               broker_url=amqp_url, party_hash_salt=SALT, data_key=new_key()))
+    consumer = make_consumer(node, handlers_for, transport)
+    ours = {m.message_id for m in corpus(net) + valid_traffic(net)}
+    try:
+        yield Hub(amqp_url, net, node, transport, consumer)
+    finally:
+        transport.close()
+        node.close()
+        delete_queue(amqp_url, queue)  # with the extra bindings
+        take_ours(amqp_url, QUEUE_QUARANTINE, node_id=net.hub)
+        for shared in (QUEUE_DEAD, QUEUE_UNROUTABLE):
+            take_ours(amqp_url, shared, message_ids=ours)
+
+
+# --------------------------------------------------------------------------- the test
+
+@pytest.mark.parametrize("hub", [Net("87", "88", Tier.COUNTY), Net("85", "86", Tier.TOWNSHIP)],
+                         ids=["county", "township"], indirect=True)
+def test_corpus_quarantined_valid_applied_queue_drained(hub: Hub) -> None:
+    bad, valid = corpus(hub.net), valid_traffic(hub.net)
+    assert len(bad) >= 200 and len(categories(bad)) >= 20
+    connection, channel = channel_for(hub.url)
+    try:  # a misconfigured broker: the hub's queue also bound to keys that are not its own
+        for exchange, key in bindings(bad):
+            channel.queue_bind(hub.queue, exchange, key)
+    finally:
+        connection.close()
+
+    started = time.monotonic()
+    publish_all(hub.url, list(interleave(bad, valid)))
+    published = time.monotonic()
+
+    handled: list[Settled] = []
+
+    def handle(delivery: Delivery) -> None:
+        settled = Settled(delivery.message)
+        handled.append(settled)
+        # An exception here fails the test: nothing may escape the consumer.
+        hub.consumer.handle(replace(delivery, message=settled))
+
+    consumer = hub.consumer
+    deadline = time.monotonic() + 120
+    while consumer.quarantined + consumer.applied < len(bad) + len(valid):
+        if time.monotonic() > deadline:
+            lost = take_ours(hub.url, QUEUE_UNROUTABLE,
+                             message_ids={m.message_id for m in bad + valid})
+            pytest.fail(f"consumer stuck at {consumer.quarantined} quarantined, "
+                        f"{consumer.applied} applied; unroutable: {len(lost)}")
+        hub.transport.consume(hub.queue, handle, timeout=0.5)
+    drained = time.monotonic()
+    hub.transport.close()  # unacked deliveries, if any, would now return to the queue
+
+    # Every message handled once and acked once: no requeue, nothing left behind. (A delivery
+    # can still be flagged redelivered when a consume slice ends with prefetched messages that
+    # were never handed to us; those are handled once, later, like any other.)
+    assert (consumer.quarantined, consumer.applied, consumer.duplicates, consumer.stale) == \
+        (len(bad), len(valid), 0, 0)
+    assert len(handled) == len(bad) + len(valid)
+    assert all(s.calls == ["ack"] for s in handled), [s.calls for s in handled if s.calls != ["ack"]]
+    assert queue_depth(hub.url, hub.queue) == 0
+    ours = {m.message_id for m in bad + valid}
+    assert take_ours(hub.url, QUEUE_DEAD, message_ids=ours) == []
+    assert take_ours(hub.url, QUEUE_UNROUTABLE, message_ids=ours) == []
+
+    # Every bad message in the local quarantine table, in order, with the expected reason.
+    db = hub.node.store.db
+    rows = db.execute("SELECT reason, routing_key, user_id, body FROM quarantine ORDER BY id")\
+        .fetchall()
+    assert len(rows) == len(bad)
+    for msg, (reason, routing_key, user_id, body) in zip(bad, rows, strict=True):
+        where = f"{msg.category}/{msg.label}"
+        assert reason and msg.expect in reason, f"{where}: {reason!r}"
+        assert bytes(body) == msg.body, where
+        assert (routing_key, user_id) == (msg.routing_key, "guest"), where
+
+    # ... and on the broker's quarantine queue, with the reason in x-reason.
+    copies = take_ours(hub.url, QUEUE_QUARANTINE, node_id=hub.net.hub)
+    assert len(copies) == len(bad)
+    for (props, body), (reason, routing_key, _, stored) in zip(copies, rows, strict=True):
+        assert body == bytes(stored)
+        assert props.headers["x-reason"] == reason[:500] != ""
+        assert props.headers["x-routing-key"] == routing_key
+
+    # Every valid message applied exactly once.
+    escalations = [m for m in valid if m.category == "escalation"]
+    assert len(escalations) == 50
+    cases = [r["case_id"] for r in hub.node.store.case_rows()]
+    assert sorted(cases) == sorted(str(m.case_id) for m in escalations)
+    inbox = [r[0] for r in db.execute("SELECT message_id FROM inbox")]
+    assert sorted(inbox) == sorted(str(m.valid_id) for m in valid)
+    if hub.net.takes_reports:
+        reports = {r[0] for r in db.execute("SELECT message_id FROM reports")}
+        assert reports == {m.valid_id for m in valid if m.category == "report"}
+        beats = {r[0] for r in db.execute("SELECT node_id FROM heartbeats")}
+        assert len(beats) == len([m for m in valid if m.category == "heartbeat"])
+    print(f"\n{hub.net.hub_tier.value}: {len(bad)} bad + {len(valid)} valid; published in "
+          f"{published - started:.2f}s, drained in {drained - published:.2f}s "
+          f"({sum(1 for s in handled if s.message.delivery_info.get('redelivered'))} flagged "
+          f"redelivered); {categories(bad)}")
