@@ -22,7 +22,7 @@ import pika.channel
 import pika.frame
 import pika.spec
 
-from bench.procs import commands, emit, peak_rss_mb
+from bench.procs import commands, cpu_seconds, emit, peak_rss_mb
 from bench.settings import PHASE_TIMEOUT_S, RAW_PREFETCH
 
 
@@ -95,7 +95,7 @@ def publisher(url: str, queue_name: str, count: int, size: int, in_flight: int) 
         emit("error", error=state["error"] or "connection closed early")
         return
     emit("published", start=state["start"], end=state["end"], nacked=state["nacked"],
-         rss_mb=peak_rss_mb())
+         rss_mb=peak_rss_mb(), cpu_s=cpu_seconds())
 
 
 def consumer(url: str, queue_name: str, count: int) -> None:
@@ -122,4 +122,5 @@ def consumer(url: str, queue_name: str, count: int) -> None:
     if "last" not in state:
         emit("error", error=f"consumed {state['taken']} of {count}")
         return
-    emit("consumed", first=state["first"], last=state["last"], rss_mb=peak_rss_mb())
+    emit("consumed", first=state["first"], last=state["last"], rss_mb=peak_rss_mb(),
+         cpu_s=cpu_seconds())

@@ -13,6 +13,7 @@ import os
 import platform
 import shutil
 import socket
+import sqlite3
 import tempfile
 import time
 import urllib.parse
@@ -60,6 +61,7 @@ class Run:
         self.topo = Topology(url, work.villages)
         self.children: list[Child] = []
         self.rss: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}  # CPU seconds each child used, all phases it lived through
         self.applied_total = 0
 
     def child(self, name: str, *args: str) -> Child:
@@ -75,7 +77,8 @@ class Run:
 
     def stop(self, child: Child) -> None:
         child.send("stop")
-        self.rss[child.name] = child.expect("stopped", settings.STOP_TIMEOUT_S)["rss_mb"]
+        answer = child.expect("stopped", settings.STOP_TIMEOUT_S)
+        self.rss[child.name], self.cpu[child.name] = answer["rss_mb"], answer["cpu_s"]
 
     def raw(self) -> dict[str, Any]:
         count, queue = self.work.raw_messages, self.topo.raw_queue
@@ -93,6 +96,7 @@ class Run:
         if pub["nacked"]:
             raise ChildError(f"the broker nacked {pub['nacked']} raw messages")
         self.rss.update({"raw-publisher": pub["rss_mb"], "raw-consumer": con["rss_mb"]})
+        self.cpu.update({"raw-publisher": pub["cpu_s"], "raw-consumer": con["cpu_s"]})
         return {"raw_msgs_per_s": round(count / (con["last"] - pub["start"]), 1),
                 "raw_publish_per_s": round(count / (pub["end"] - pub["start"]), 1)}
 
@@ -107,6 +111,15 @@ class Run:
         for village in villages:
             commits.update(village.expect("recorded", settings.PHASE_TIMEOUT_S)["commits"])
         return commits
+
+    def settle(self, codes: list[str]) -> None:
+        """Wait (bounded) until these nodes' outboxes are empty, so that a phase does not start
+        while the previous one's tail (the hub's reports, say) is still being published."""
+        deadline = time.monotonic() + settings.PHASE_TIMEOUT_S
+        while any(_unsent(self.workdir / f"{code}.db") for code in codes):
+            if time.monotonic() > deadline:
+                raise ChildError(f"outboxes of {codes} not empty after {settings.PHASE_TIMEOUT_S} s")
+            time.sleep(settings.OUTBOX_POLL_S)
 
     def applied(self, hub: Child, count: int) -> dict[str, float]:
         """Wait until the hub has committed `count` more escalations; their hub commit times."""
@@ -126,6 +139,7 @@ class Run:
         at_hub = self.applied(hub, len(recorded))
         flat_out = len(recorded)
         cases_per_s = flat_out / (max(at_hub.values()) - start)
+        self.settle([self.topo.township, *self.topo.villages])
         self.topo.purge_sink()
 
         rate = settings.LATENCY_LOAD * cases_per_s
@@ -133,6 +147,7 @@ class Run:
         recorded = self.record(villages, per_village, rate, time.monotonic() + START_DELAY_S)
         at_hub = self.applied(hub, len(recorded))
         latencies = [(at_hub[case] - at) * 1000 for case, at in recorded.items()]
+        self.settle([self.topo.township, *self.topo.villages])
         for village in villages:
             self.stop(village)
         self.topo.purge_sink()
@@ -190,6 +205,15 @@ def cpu_busy_pct(seconds: float = 1.0) -> float | None:
     return round(100 * (1 - (idle1 - idle0) / max(1, total1 - total0)), 1)
 
 
+def _unsent(db: Path) -> int:
+    """Outbox rows waiting in a node's file (a read-only look; WAL lets it run beside writers)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    try:
+        return int(conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0])
+    finally:
+        conn.close()
+
+
 def machine() -> dict[str, Any]:
     return {"cpus": os.cpu_count(), "platform": platform.platform(),
             "python": platform.python_version(), "processor": platform.processor() or None,
@@ -217,9 +241,10 @@ def run(url: str, work: Workload, keep: Path | None = None) -> dict[str, Any]:
     figures.update(
         pipeline_ratio=round(figures["pipeline_cases_per_s"] / figures["raw_msgs_per_s"], 3),
         drain_ratio=round(figures["drain_cases_per_s"] / figures["raw_msgs_per_s"], 3),
-        node_peak_rss_mb=max(villages), rss_mb={**bench.rss, "driver": peak_rss_mb()})
+        node_peak_rss_mb=max(villages), rss_mb={**bench.rss, "driver": peak_rss_mb()},
+        cpu_s=bench.cpu)
     return {**figures, "targets": targets(figures), "workload": work.__dict__,
-            "machine": host, "broker": _safe(url),
+            "machine": host, "broker": safe_url(url),
             "broker_version": bench.topo.broker_version, "queues_left": left,
             "seconds": round(time.monotonic() - began, 1)}
 
@@ -235,7 +260,7 @@ def targets(f: dict[str, Any]) -> dict[str, dict[str, Any]]:
             for key, (value, op, goal) in checks.items()}
 
 
-def _safe(url: str) -> str:
+def safe_url(url: str) -> str:
     """The broker URL without its password, for the report."""
     parts = urllib.parse.urlsplit(url)
     host = parts.netloc.rpartition("@")[2]

@@ -41,19 +41,24 @@ class Topology:
 
     def _channel_call(self, name: str, passive: bool = False, delete: bool = False,
                       purge: bool = False) -> bool:
-        """One queue operation on a fresh connection; False if the broker refused it."""
+        """One queue operation on a fresh connection; False if the broker refused it (or, for
+        a delete of a shared queue, if the queue is in use: messages or consumers)."""
         connection = pika.BlockingConnection(pika.URLParameters(self.url))
         try:
             channel = connection.channel()
             if passive:
                 channel.queue_declare(name, passive=True)
             elif delete:
-                channel.queue_delete(name, if_empty=name not in self.own_queues())
+                if name not in self.own_queues():  # quorum queues refuse `if_empty`: look first
+                    ok = channel.queue_declare(name, passive=True).method
+                    if ok.message_count or ok.consumer_count:
+                        return False
+                channel.queue_delete(name)
             elif purge:
                 channel.queue_purge(name)
             return True
-        except pika.exceptions.ChannelClosedByBroker:
-            return False
+        except pika.exceptions.ChannelClosedByBroker as exc:
+            return delete and exc.reply_code == 404  # already gone is as good as deleted
         finally:
             with contextlib.suppress(Exception):
                 connection.close()

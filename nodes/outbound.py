@@ -12,7 +12,7 @@ before anything is written.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from nodes.domain.case import Case, CaseEvent, DomainError
@@ -70,8 +70,22 @@ def outbox_rows_for(case: Case, events: Sequence[CaseEvent], node_id: str, tier:
         if child and decision is not None:
             rows.append(_row(EXCHANGE_DOWN, down_key(child), make_envelope(
                 decision, sender=node_id, case_id=case.case_id, seq=event.seq,
-                sent_at=event.at)))
+                sent_at=event.at, prev_seq=_previous(case, event, _sends_decision))))
     return rows
+
+
+def _sends_decision(event: CaseEvent) -> bool:
+    return event.action in DECISION_OF or event.action in (Action.DECISION_ABOVE, Action.RETURN)
+
+
+def _sends_escalation(event: CaseEvent) -> bool:
+    return event.action is Action.ESCALATE
+
+
+def _previous(case: Case, event: CaseEvent, sends: Callable[[CaseEvent], bool]) -> int:
+    """Seq of the last earlier event that sent a message of the same stream (0: none), so the
+    receiver can apply the stream in order (Envelope.prev_seq)."""
+    return max((e.seq for e in case.events if e.seq < event.seq and sends(e)), default=0)
 
 
 # What a hub's own action means to the tier below it.
@@ -141,4 +155,4 @@ def _escalation(case: Case, event: CaseEvent, node_id: str, tier: Tier,
         accusation=accused_of(case) is not None, accused_node=accused_of(case),
     )
     return make_envelope(payload, sender=node_id, case_id=case.case_id, seq=event.seq,
-                         sent_at=event.at)
+                         sent_at=event.at, prev_seq=_previous(case, event, _sends_escalation))

@@ -17,7 +17,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from protocol.messages import MAX_INT, MAX_SHORT, Model, NodeId, Payload
 
 PROTOCOL_MAJOR = 1
-PROTOCOL_MINOR = 1  # 1.1: CaseEscalated.accusation, accused_node
+PROTOCOL_MINOR = 2  # 1.1: CaseEscalated.accusation, accused_node; 1.2: Envelope.prev_seq
 PROTOCOL_VERSION = f"{PROTOCOL_MAJOR}.{PROTOCOL_MINOR}"
 MAX_MESSAGE_BYTES = 1_000_000  # far above any real dossier; bounds what a hostile sender can cost
 
@@ -29,6 +29,10 @@ class Envelope(Model):
     sender: NodeId
     case_id: Annotated[str, Field(max_length=64, pattern=r"^[0-9A-Za-z-]+$")] | None = None
     seq: int = Field(ge=0, le=MAX_INT)
+    # The seq of the previous message of the same stream (sender, case, schema), 0 for the first:
+    # a receiver applies a stream in order by holding a message back until its predecessor is
+    # applied, instead of guessing from gaps (seq also counts events that send nothing).
+    prev_seq: int | None = Field(default=None, ge=0, le=MAX_INT)
     sent_at: datetime
     payload: Payload
 
@@ -62,7 +66,7 @@ class DecodeError(ValueError):
 
 def make_envelope(
     payload: Any, *, sender: str, case_id: str | None, seq: int, sent_at: datetime,
-    message_id: uuid.UUID | None = None,
+    message_id: uuid.UUID | None = None, prev_seq: int | None = None,
 ) -> Envelope:
     return Envelope(
         message_id=message_id or uuid.uuid4(),
@@ -71,6 +75,7 @@ def make_envelope(
         sender=sender,
         case_id=case_id,
         seq=seq,
+        prev_seq=prev_seq,
         sent_at=sent_at,
         payload=payload,
     )

@@ -5,11 +5,12 @@
   quarantined with its reason (locally and on the broker's quarantine queue) and acked.
 - Anything else that goes wrong is requeued; the quorum queue's delivery limit dead-letters a
   message that keeps crashing us, so one poison message never blocks the queue.
-- A requeued ordered message (escalation, decision) comes back after deliveries already on their
-  way; applied first, a later one of the same stream would make it "stale" and it would be
-  dropped. So its stream (sender, case, kind) waits: later messages of that stream are given back
-  too, and the stream's messages are then applied only in the order they were first given back.
-  A message on its last delivery (the next give-back would dead-letter it) never waits.
+- Ordered messages (escalations, decisions) name their predecessor in the stream (sender, case,
+  kind) by `prev_seq`. One that arrives before its predecessor (a requeue, a redelivery after a
+  crash, a reordering) is acked and held in the `held` table, and applied in the same
+  transaction as the predecessor when that arrives: nothing is dropped as "stale" for arriving
+  late, and the wait survives a restart. A stream that never gets its predecessor shows in
+  `held` (`SqliteStore.held_count`), never as a silent loss.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from protocol.areas import AreaTree
 from protocol.envelope import DecodeError, Envelope, decode
 from protocol.messages import CaseDecision, CaseEscalated, Heartbeat, LifecycleReport
 from protocol.routing import node_key
-from protocol.topology import DELIVERY_LIMIT, EXCHANGE_DOWN, EXCHANGE_REPORT, EXCHANGE_UP
+from protocol.topology import EXCHANGE_DOWN, EXCHANGE_REPORT, EXCHANGE_UP
 
 log = structlog.get_logger("fengqiao.consumer")
 
@@ -103,7 +104,7 @@ class Consumer:
         self.store, self.handlers, self.trust, self.now = store, handlers, trust, now
         self.quarantine_out = quarantine_out
         self.applied = self.duplicates = self.quarantined = self.stale = self.held_back = 0
-        self.waiting: dict[Stream, list[str]] = {}  # stream -> ids given back, in stream order
+        self.released = 0  # held messages applied (or refused) later, with their predecessor
 
     def handle(self, delivery: Delivery) -> None:
         try:
@@ -115,69 +116,71 @@ class Consumer:
             reason = f"this node does not accept {env.schema_name}"
         if reason is not None:
             return self._quarantine(delivery, reason, env)
-        stream = (env.sender, env.case_id, env.schema_name) \
-            if env.schema_name in ORDERED and env.case_id is not None else None
-        if stream is not None and self._held_back(stream, str(env.message_id), delivery):
-            return None
         try:
-            outcome = self._apply(env)
-        except DomainError as exc:
-            return self._quarantine(delivery, f"cannot apply: {exc.en}", env)
+            outcome, refused = self._apply(env, delivery)
         except Exception:
             log.exception("consumer.apply_failed", node_id=self.trust.node_id,
                           case_id=env.case_id, message_id=str(env.message_id))
-            if stream is not None:
-                self._wait_for(stream, str(env.message_id), not _last_delivery(delivery))
-            delivery.requeue()
+            delivery.requeue()  # nothing committed; the delivery limit stops a poison message
             return None
+        for body, why in refused:  # quarantined while applying: copies out after the commit
+            if self.quarantine_out is not None:
+                self.quarantine_out(body, why, delivery)
         delivery.ack()
         log.debug("consumer." + outcome, node_id=self.trust.node_id, case_id=env.case_id,
                   message_id=str(env.message_id), schema=env.schema_name)
         return None
 
-    def _held_back(self, stream: Stream, message_id: str, delivery: Delivery) -> bool:
-        """Give `delivery` back if its stream waits for another message given back before it."""
-        given_back = self.waiting.get(stream)
-        if not given_back:
-            return False
-        if given_back[0] == message_id or _last_delivery(delivery):  # its turn, or no more tries
-            self._wait_for(stream, message_id, False)
-            return False
-        if message_id not in given_back:
-            given_back.append(message_id)
-        self.held_back += 1
-        delivery.requeue()
-        log.debug("consumer.held_back", node_id=self.trust.node_id, case_id=stream[1],
-                  message_id=message_id, waiting_for=given_back[0])
-        return True
-
-    def _wait_for(self, stream: Stream, message_id: str, wait: bool) -> None:
-        """Put a failed message first in its stream's line (`wait`), or take it out of the line."""
-        given_back = self.waiting.setdefault(stream, [])
-        if message_id in given_back:
-            given_back.remove(message_id)
-        if wait:
-            given_back.insert(0, message_id)
-        if not given_back:
-            del self.waiting[stream]
-
-    def _apply(self, env: Envelope) -> str:
-        message_id = str(env.message_id)
+    def _apply(self, env: Envelope, delivery: Delivery) -> tuple[str, list[tuple[bytes, str]]]:
+        """One transaction: dedupe, order, apply, inbox, and release what waited for this one."""
+        refused: list[tuple[bytes, str]] = []
         with self.store.atomic():
-            if self.store.seen(message_id):
+            if self.store.seen(str(env.message_id)):
                 self.duplicates += 1
-                return "duplicate"
-            stale = env.schema_name in ORDERED and env.case_id is not None and \
-                self.store.last_seq(env.sender, env.case_id, env.schema_name) >= env.seq
-            if not stale:
+                return "duplicate", refused
+            stream = _stream(env)
+            if stream is not None:
+                last = self.store.last_seq(*stream)
+                if env.seq <= last:  # this stream already moved past it (replayed under a new id)
+                    self._record(env)
+                    self.stale += 1
+                    return "stale", refused
+                if env.prev_seq is not None and env.prev_seq > last:  # predecessor not here yet
+                    self.store.hold(str(env.message_id), *stream, env.seq, env.prev_seq,
+                                    delivery.body, self.now())
+                    self.held_back += 1
+                    return "held", refused
+            outcome = self._run(env, delivery.body, delivery, refused)
+            while stream is not None and (body := self.store.take_held_after(*stream, env.seq)):
+                env = decode(body)  # it was checked when it arrived
+                self._run(env, body, delivery, refused)
+                self.released += 1
+        return outcome, refused
+
+    def _run(self, env: Envelope, body: bytes, delivery: Delivery,
+             refused: list[tuple[bytes, str]]) -> str:
+        """Apply one message in a savepoint; a rule that forbids it quarantines it instead. Either
+        way it is recorded in the inbox, so its stream moves on and a redelivery is ignored."""
+        try:
+            with self.store.atomic():
                 self.handlers[env.schema_name](self.store, env)
-            self.store.record_inbox(message_id, env.sender, env.case_id, env.seq,
-                                    env.schema_name, self.now())
-        if stale:
-            self.stale += 1
-            return "stale"
-        self.applied += 1
-        return "applied"
+            outcome = "applied"
+            self.applied += 1
+        except DomainError as exc:
+            reason = f"cannot apply: {exc.en}"
+            self.store.quarantine(body, reason, self.now(), delivery.routing_key,
+                                  delivery.user_id)
+            refused.append((body, reason))
+            self.quarantined += 1
+            outcome = "quarantined"
+            log.warning("consumer.quarantined", node_id=self.trust.node_id, reason=reason,
+                        message_id=str(env.message_id), routing_key=delivery.routing_key)
+        self._record(env)
+        return outcome
+
+    def _record(self, env: Envelope) -> None:
+        self.store.record_inbox(str(env.message_id), env.sender, env.case_id, env.seq,
+                                env.schema_name, self.now())
 
     def _quarantine(self, delivery: Delivery, reason: str, env: Envelope | None = None) -> None:
         self.store.quarantine(delivery.body, reason, self.now(), delivery.routing_key,
@@ -191,7 +194,8 @@ class Consumer:
                     routing_key=delivery.routing_key)
 
 
-def _last_delivery(delivery: Delivery) -> bool:
-    """On a quorum queue a message given back once more after this delivery is dead-lettered
-    (RabbitMQ counts the give-backs in `x-delivery-count`: none, then 1 .. DELIVERY_LIMIT)."""
-    return int(delivery.headers.get("x-delivery-count") or 0) >= DELIVERY_LIMIT
+def _stream(env: Envelope) -> Stream | None:
+    """(sender, case, schema) for messages applied in order; None for the rest."""
+    if env.schema_name in ORDERED and env.case_id is not None:
+        return env.sender, env.case_id, env.schema_name
+    return None

@@ -167,3 +167,22 @@ def m004_parties_sealed(db: Database) -> None:
     """Mark which party rows are sealed. Rows from before are 0 and get sealed, in place, the first
     time the node opens the file with its key (`nodes.store.personal.seal_plaintext`)."""
     db.execute("ALTER TABLE parties ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0")
+
+
+@migrations()
+def m005_held(db: Database) -> None:
+    """Ordered messages that arrived before their predecessor (Envelope.prev_seq): acked and kept
+    here, sealed like the outbox when they carry a dossier, until the predecessor is applied."""
+    db.execute(
+        """CREATE TABLE held (
+            message_id TEXT PRIMARY KEY,
+            sender TEXT NOT NULL,
+            case_id TEXT NOT NULL,
+            schema_name TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            prev_seq INTEGER NOT NULL,
+            body BLOB NOT NULL,
+            held_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX held_stream ON held(sender, case_id, schema_name, prev_seq)")

@@ -144,9 +144,16 @@ class SqliteStore:
                 "origin_node", "tier", "dispute_type", "source", "grid_id", "facts",
                 "people_involved", "escalated_from")})
             row["opened_at"] = first.at.isoformat()
-            self.db.table("cases").insert(row)
+            # Plain SQL on this hot path: sqlite-utils' insert()/update() read the table's schema
+            # on every call, which cost a third of a case's recording time (BENCHMARKS.md).
+            columns = ", ".join(row)
+            self.db.execute(f"INSERT INTO cases ({columns}) VALUES ({', '.join('?' * len(row))})",
+                            list(row.values()))
         else:
-            self.db.table("cases").update(case.case_id, row)
+            key = row.pop("case_id")
+            assignments = ", ".join(f"{column} = ?" for column in row)
+            self.db.execute(f"UPDATE cases SET {assignments} WHERE case_id = ?",
+                            [*row.values(), key])
         self._append_events([
             {"case_id": e.case_id, "seq": e.seq, "action": e.action.value,
              "state_after": str(case.state_after[e.seq]), "at": e.at.isoformat(),
@@ -254,8 +261,34 @@ class SqliteStore:
 
     # --- inbox and quarantine -----------------------------------------------------------------
     def seen(self, message_id: str) -> bool:
-        return self.db.execute("SELECT 1 FROM inbox WHERE message_id = ?",
-                               [message_id]).fetchone() is not None
+        """Applied (inbox) or waiting for its predecessor (held): either way, not again."""
+        return self.db.execute(
+            "SELECT 1 FROM inbox WHERE message_id = ? UNION ALL "
+            "SELECT 1 FROM held WHERE message_id = ?", [message_id, message_id]
+        ).fetchone() is not None
+
+    def hold(self, message_id: str, sender: str, case_id: str, schema_name: str, seq: int,
+             prev_seq: int, body: bytes, at: datetime) -> None:
+        sealed = personal.seal_body(self.cipher, schema_name, message_id, body)
+        self.db.execute(
+            "INSERT INTO held (message_id, sender, case_id, schema_name, seq, prev_seq, body, "
+            "held_at) VALUES (?,?,?,?,?,?,?,?)",
+            [message_id, sender, case_id, schema_name, seq, prev_seq, sealed, at.isoformat()])
+
+    def take_held_after(self, sender: str, case_id: str, schema_name: str,
+                        seq: int) -> bytes | None:
+        """Remove and return the held message whose predecessor is `seq`, if one waits."""
+        row = self.db.execute(
+            "SELECT message_id, body FROM held WHERE sender = ? AND case_id = ? AND "
+            "schema_name = ? AND prev_seq = ? ORDER BY seq LIMIT 1",
+            [sender, case_id, schema_name, seq]).fetchone()
+        if row is None:
+            return None
+        self.db.execute("DELETE FROM held WHERE message_id = ?", [row[0]])
+        return personal.open_body(self.cipher, row[0], bytes(row[1]))
+
+    def held_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM held").fetchone()[0])
 
     def record_inbox(self, message_id: str, sender: str, case_id: str | None, seq: int,
                      schema_name: str, at: datetime) -> None:

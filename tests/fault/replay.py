@@ -145,8 +145,9 @@ class Replay:
 
     @property
     def handled(self) -> int:
+        """Deliveries settled: a held one is settled when it is held, not again when released."""
         c = self.consumer
-        return c.applied + c.duplicates + c.stale + c.quarantined
+        return c.applied + c.duplicates + c.stale + c.quarantined + c.held_back - c.released
 
     @property
     def written(self) -> int:
@@ -163,13 +164,15 @@ class Replay:
 def replay(url: str, config: NodeConfig, phases: Sequence[Sequence[Taken]],
            staff_after: Callable[[Node], object] = work_open_cases,
            deadline_s: float = 120.0, handlers: HandlersFactory = handlers_for,
-           unhandled: int = 0) -> Replay:
+           unhandled: int = 0, until: Callable[[], bool] = lambda: True) -> Replay:
     """A fresh hub (new file) takes `phases` one after another through the runtime's own consumer
     loop (`NodeRuntime._consumer_loop`: batches applied in one transaction, acks after commit);
     its staff work the open cases after each phase has committed. Only the consumer thread runs:
     without the relay the hub's own outgoing reports do not come back into its queue, and what
     it would send stays in its outbox, which is part of its state. `unhandled`: deliveries of the
-    last phase expected never to be settled here (dead-lettered)."""
+    last phase expected never to be settled here (dead-lettered); `until`: a further condition
+    to wait for after the last phase, before the consumer stops (stopping closes its channel,
+    which gives back, and so counts a delivery of, whatever it still holds)."""
     purge(url, [node_queue_name(config.node_id)])
     runtime = NodeRuntime(config, handlers, node_for)
     made: list[Consumer] = []
@@ -194,9 +197,10 @@ def replay(url: str, config: NodeConfig, phases: Sequence[Sequence[Taken]],
 
     try:
         for number, phase in enumerate(phases, 1):
-            target = run.handled + len(phase) - (unhandled if number == len(phases) else 0)
+            last = number == len(phases)
+            target = run.handled + len(phase) - (unhandled if last else 0)
             publish_foreign(url, phase)
-            while not (run.handled >= target and committed()):
+            while not (run.handled >= target and committed() and (not last or until())):
                 if time.monotonic() > deadline or not thread.is_alive():
                     raise NotQuiet(f"replay handled {run.handled} of {target} deliveries")
                 time.sleep(0.05)

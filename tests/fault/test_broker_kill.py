@@ -126,6 +126,8 @@ def test_broker_killed_mid_flow_loses_nothing_and_applies_nothing_twice(
         during_outage = sum(1 for r in recorders for t, _ in r.recorded if killed_at <= t <= back_at)
 
         def quiet() -> bool:
+            for service in running:
+                service.check_alive()
             return (db_count(dbs[TOWNSHIP], "SELECT count(*) FROM cases") == len(escalated)
                     and all(outbox_depth(dbs[code]) == 0 for code in [*VILLAGES, TOWNSHIP])
                     and queue_stats(url, node_queue_name(TOWNSHIP))[0] == 0)

@@ -113,9 +113,12 @@ def test_offline_village_backlog_drains_completely_and_in_order(
                 lambda: db_count(hub_db, "SELECT count(*) FROM cases") == len(escalated)
                 and time.monotonic() - link_up_at, "every escalation at the hub", QUIET_DEADLINE_S,
                 every=0.1)
-            wait_quiet(lambda: outbox_depth(village_db) == 0 and outbox_depth(hub_db) == 0
-                       and queue_stats(url, node_queue_name(TOWNSHIP))[0] == 0,
-                       "the backlog draining", QUIET_DEADLINE_S)
+            def drained() -> bool:
+                for service in running:
+                    service.check_alive()
+                return outbox_depth(village_db) == 0 and outbox_depth(hub_db) == 0 \
+                    and queue_stats(url, node_queue_name(TOWNSHIP))[0] == 0
+            wait_quiet(drained, "the backlog draining", QUIET_DEADLINE_S)
             exit_codes = [service.stop() for service in running]
     finally:
         link.close()
