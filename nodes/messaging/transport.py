@@ -155,6 +155,7 @@ class KombuTransport:
         self.confirm_timeout, self.window = confirm_timeout, window
         self.user_id: str | None = None if self.is_memory else self.connection.userid
         self._producer: Producer | None = None
+        self._subscriptions: dict[str, deque[Any]] = {}
         self._confirms = _Confirms()
 
     def _errors(self) -> tuple[type[BaseException], ...]:
@@ -303,27 +304,37 @@ class KombuTransport:
         publishes (a quarantine copy) waits for its confirm on this connection, and that wait
         dispatches the next prefetched delivery; handled inside the callback, a burst of bad
         messages nested one handler in another until RecursionError."""
-        pending: deque[Any] = deque()
         try:
-            channel = self._producer_or_connect().channel
-            with Consumer(channel, queues=[Queue(queue_name, no_declare=True)],
-                          on_message=pending.append, prefetch_count=PREFETCH):
-                deadline = time.monotonic() + timeout
-                while time.monotonic() < deadline:
-                    if pending:
-                        self._read_ready(pending, max_batch)
-                        handler(self._take(pending, max_batch))
-                        continue
-                    try:
-                        self.connection.drain_events(
-                            timeout=max(0.01, deadline - time.monotonic()))
-                    except TimeoutError:
-                        break
-            while pending:  # delivered before the cancel took effect: still ours to settle
-                handler(self._take(pending, max_batch))
+            pending = self._subscription(queue_name)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if pending:
+                    self._read_ready(pending, max_batch)
+                    handler(self._take(pending, max_batch))
+                    continue
+                try:
+                    self.connection.drain_events(timeout=max(0.01, deadline - time.monotonic()))
+                except TimeoutError:
+                    break
         except self._errors() as exc:
             self.close()
             raise TransportError(f"consume failed: {exc}") from exc
+
+    def _subscription(self, queue_name: str) -> deque[Any]:
+        """One basic.consume per queue for the life of the channel, and its waiting deliveries.
+
+        Cancelling at the end of every slice made the broker give the deliveries on their way
+        back, charging each a delivery attempt the node never made (docs/RELIABILITY.md, F3), so
+        the subscription stays until `close()`; a slice ends by returning from `drain_events`.
+        """
+        if queue_name not in self._subscriptions:
+            channel = self._producer_or_connect().channel
+            pending: deque[Any] = deque()
+            consumer = Consumer(channel, queues=[Queue(queue_name, no_declare=True)],
+                                on_message=pending.append, prefetch_count=PREFETCH)
+            consumer.consume()
+            self._subscriptions[queue_name] = pending
+        return self._subscriptions[queue_name]
 
     def _read_ready(self, pending: deque[Any], max_batch: int) -> None:
         """Take in deliveries already on the socket (no waiting), up to `max_batch` pending."""
@@ -363,7 +374,9 @@ class KombuTransport:
                         message.properties.get("user_id"), dict(message.headers or {}), message)
 
     def close(self) -> None:
+        """Drop the link; the broker gives every unacked delivery back to its queue."""
         self._producer = None
+        self._subscriptions = {}
         self._confirms = _Confirms()
         with contextlib.suppress(Exception):  # closing a dead link must not raise
             self.connection.release()

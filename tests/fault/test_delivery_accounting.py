@@ -1,14 +1,14 @@
 """Found while building scenario 4 (issue 4): what a consume-slice boundary does to deliveries on a
 quorum queue.
 
-`KombuTransport.consume_batches` registers a consumer (`basic.consume`) for one slice
-(`CONSUME_SLICE_S`) and cancels it at the end, so that the node's loop can look at its stop flag.
-On RabbitMQ 3.10 the deliveries in flight at that cancel are given back by the broker and charged
+`KombuTransport.consume_batches` used to register a consumer (`basic.consume`) for one slice
+(`CONSUME_SLICE_S`) and cancel it at the end, so that the node's loop could look at its stop flag.
+On RabbitMQ 3.10 the deliveries in flight at that cancel were given back by the broker and charged
 one delivery attempt (`x-delivery-count`), although the node never saw them, let alone failed on
-them; the quorum queue dead-letters a message after DELIVERY_LIMIT such give-backs. This test
-drains a queue the way a node service does (batches, acks after commit, production settings)
-and expects every message to arrive once, first time, in order. Expected to fail until flaw F3
-(docs/RELIABILITY.md) is fixed in the transport.
+them; the quorum queue dead-letters a message after DELIVERY_LIMIT such give-backs (flaw F3,
+docs/RELIABILITY.md). The subscription now lasts as long as the channel. This test drains a queue
+the way a node service does (batches, acks after commit, production settings, several slices)
+and expects every message to arrive once, first time, in order.
 """
 
 from __future__ import annotations
@@ -30,9 +30,6 @@ MESSAGES = 10_000
 QUEUE = "fault.delivery-accounting"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="flaw F3 (docs/RELIABILITY.md): each consume-slice boundary gives "
-                          "in-flight deliveries back, charging them a delivery attempt")
 def test_consume_slices_charge_no_delivery_attempts(private_rabbit: PrivateRabbit) -> None:
     began, url = time.monotonic(), private_rabbit.amqp_url
     connection = pika.BlockingConnection(pika.URLParameters(url))
