@@ -45,6 +45,7 @@ from protocol.topology import (
     node_queue,
     node_queue_name,
 )
+from tests.amqp_helpers import delete_queues
 
 pytestmark = pytest.mark.broker
 
@@ -55,15 +56,6 @@ PARTIES = [PartyInput("applicant", "王某", id_number="33068119800101123X", pho
 
 
 # --------------------------------------------------------------------------- helpers
-
-def delete_queues(url: str, names: list[str]) -> None:
-    connection = pika.BlockingConnection(pika.URLParameters(url))
-    try:
-        channel = connection.channel()
-        for name in names:
-            channel.queue_delete(name)
-    finally:
-        connection.close()
 
 
 def ready_count(url: str, queue: str, expected: int = 0, wait: float = 5.0) -> int:

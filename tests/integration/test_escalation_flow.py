@@ -13,7 +13,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pika
 import pytest
 
 from hub.bootstrap import handlers_for, node_for
@@ -30,6 +29,7 @@ from nodes.service import PartyInput
 from protocol.areas import Tier
 from protocol.reference import CaseSource, EscalationReason
 from protocol.topology import node_queue, node_queue_name
+from tests.amqp_helpers import delete_queues
 
 pytestmark = pytest.mark.broker
 
@@ -37,15 +37,6 @@ SALT = "integration-salt"
 WAIT_S = 30.0
 CITY = "339700000000"
 
-
-def delete_queues(url: str, names: list[str]) -> None:
-    connection = pika.BlockingConnection(pika.URLParameters(url))
-    try:
-        channel = connection.channel()
-        for name in names:
-            channel.queue_delete(name)
-    finally:
-        connection.close()
 
 
 def wait_for(check: Callable[[], Any], what: str, timeout: float = WAIT_S) -> Any:

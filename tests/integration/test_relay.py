@@ -30,6 +30,7 @@ from protocol.envelope import decode
 from protocol.reference import CaseSource, EscalationReason
 from protocol.routing import escalation_key, report_key
 from protocol.topology import EXCHANGE_REPORT, EXCHANGE_UP, node_queue, node_queue_name
+from tests.amqp_helpers import delete_queues
 
 pytestmark = pytest.mark.broker
 
@@ -41,15 +42,6 @@ def codes(county: str) -> tuple[str, str, str]:
     """(county, township, village) under the invented city 3397."""
     return f"3397{county}000000", f"3397{county}101000", f"3397{county}101201"
 
-
-def delete_queues(url: str, names: list[str]) -> None:
-    connection = pika.BlockingConnection(pika.URLParameters(url))
-    try:
-        channel = connection.channel()
-        for name in names:
-            channel.queue_delete(name)
-    finally:
-        connection.close()
 
 
 def take_all(url: str, queue: str) -> list[tuple[pika.BasicProperties, bytes]]:
