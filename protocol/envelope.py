@@ -17,7 +17,8 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from protocol.messages import MAX_INT, MAX_SHORT, Model, NodeId, Payload
 
 PROTOCOL_MAJOR = 1
-PROTOCOL_MINOR = 2  # 1.1: CaseEscalated.accusation, accused_node; 1.2: Envelope.prev_seq
+PROTOCOL_MINOR = 3  # 1.1: CaseEscalated.accusation, accused_node; 1.2: Envelope.prev_seq;
+# 1.3: bundles of envelopes in one broker message (protocol/bundle.py)
 PROTOCOL_VERSION = f"{PROTOCOL_MAJOR}.{PROTOCOL_MINOR}"
 MAX_MESSAGE_BYTES = 1_000_000  # far above any real dossier; bounds what a hostile sender can cost
 

@@ -1,8 +1,15 @@
-"""Small helpers the broker tests share: an independent pika client for clean-up."""
+"""Small helpers the broker tests share: an independent pika client for clean-up, and reading
+the envelopes out of a broker message (one, or a bundle's parts)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from typing import Any
+
 import pika
+
+from protocol.bundle import BUNDLE_HEADER, unpack
 
 
 def delete_queues(url: str, names: list[str]) -> None:
@@ -14,3 +21,18 @@ def delete_queues(url: str, names: list[str]) -> None:
             channel.queue_delete(name)
     finally:
         connection.close()
+
+
+def envelopes_of(body: bytes, headers: Mapping[str, Any] | None,
+                 message_id: str | None) -> list[tuple[str, bytes]]:
+    """(message id, envelope body) for each envelope one broker message carries: itself, or the
+    parts of a bundle (protocol 1.3), whose ids are inside the envelopes."""
+    parts = unpack(body, headers or {})
+    if parts is None:
+        return [(message_id or "", body)]
+    return [(str(json.loads(part)["message_id"]), part) for part in parts]
+
+
+def single_headers(headers: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A bundle's headers as one of its parts would carry them travelling alone."""
+    return {k: v for k, v in (headers or {}).items() if k != BUNDLE_HEADER}

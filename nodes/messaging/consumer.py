@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,9 +23,10 @@ from datetime import datetime
 import structlog
 
 from nodes.domain.case import DomainError
-from nodes.messaging.transport import Delivery
+from nodes.messaging.delivery import Delivery
 from nodes.store.sqlite_store import SqliteStore
 from protocol.areas import AreaTree
+from protocol.bundle import unpack
 from protocol.envelope import DecodeError, Envelope, decode
 from protocol.messages import CaseDecision, CaseEscalated, Heartbeat, LifecycleReport
 from protocol.routing import node_key
@@ -107,6 +109,33 @@ class Consumer:
         self.released = 0  # held messages applied (or refused) later, with their predecessor
 
     def handle(self, delivery: Delivery) -> None:
+        """Handle one broker message: a single envelope, or a bundle of them (protocol 1.3)."""
+        try:
+            parts = unpack(delivery.body, delivery.headers)
+        except DecodeError as exc:  # the framing itself is wrong: the whole message goes
+            return self._quarantine(delivery, str(exc))
+        if parts is None:
+            return self._handle_one(delivery)
+        return self._handle_bundle(delivery, parts)
+
+    def _handle_bundle(self, delivery: Delivery, parts: list[bytes]) -> None:
+        """Each part is handled as if it had come alone (checked, applied or quarantined, recorded
+        in the inbox), all inside one savepoint; the bundle is acked once. If any part must be
+        retried, the savepoint is rolled back and the whole bundle goes back to the queue: parts
+        are never half-applied, and a redelivery finds them all still to do."""
+        outcome = _PartOutcome()
+        try:
+            with self.store.atomic():
+                for part in parts:
+                    self._handle_one(dataclasses.replace(delivery, body=part, message=outcome))
+                    if outcome.requeued:
+                        raise _RetryBundle
+        except _RetryBundle:
+            delivery.requeue()
+            return
+        delivery.ack()
+
+    def _handle_one(self, delivery: Delivery) -> None:
         try:
             env = decode(delivery.body)
         except DecodeError as exc:
@@ -192,6 +221,23 @@ class Consumer:
         log.warning("consumer.quarantined", node_id=self.trust.node_id, reason=reason,
                     message_id=str(env.message_id) if env else None,
                     routing_key=delivery.routing_key)
+
+
+class _RetryBundle(Exception):
+    """A part of a bundle asked to be retried: roll the bundle back and requeue it whole."""
+
+
+class _PartOutcome:
+    """Stands in for the broker message while one part of a bundle is handled."""
+
+    def __init__(self) -> None:
+        self.requeued = False
+
+    def ack(self) -> None:
+        pass  # the bundle is acked once, after all its parts
+
+    def reject(self, requeue: bool) -> None:
+        self.requeued = True
 
 
 def _stream(env: Envelope) -> Stream | None:

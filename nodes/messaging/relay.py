@@ -3,9 +3,10 @@
 A lost broker is a normal state: the relay backs off (capped exponential, with jitter) and tries
 again, while the node goes on recording cases into the same outbox.
 
-A batch is read, published and marked in one turn: the transport keeps up to `PUBLISH_WINDOW`
-messages of the batch in flight (pipelined confirms, see `transport`), returns the rows whose own
-confirms arrived, and the relay marks exactly those sent in one transaction. So the cost of a
+A batch is read, published and marked in one turn: the transport packs rows waiting for the same
+destination into bundles (`bundling`, protocol 1.3), keeps up to `PUBLISH_WINDOW` messages of the
+batch in flight (pipelined confirms, see `transport`), returns the rows whose own message's
+confirm arrived, and the relay marks exactly those sent in one transaction. So the cost of a
 round trip and of a SQLite commit is paid per batch, not per message, while a failure half-way
 still marks only the confirmed prefix and the rest goes again, in order, on the next turn.
 """
@@ -63,7 +64,8 @@ class Relay:
                 self._mark(exc.confirmed)
             raise
         self._mark(confirmed)
-        for row in rows[: len(confirmed)]:
+        done = set(confirmed)
+        for row in (r for r in rows if r.id in done):
             log.debug("relay.confirmed", node_id=self.node_id, case_id=row.case_id,
                       message_id=row.message_id, schema=row.schema_name)
         return len(confirmed)

@@ -26,8 +26,9 @@ from nodes.bootstrap import Node, bootstrap
 from nodes.config import NodeConfig
 from nodes.messaging import settings
 from nodes.messaging.consumer import Consumer, Handler, Trust
+from nodes.messaging.delivery import AcksAfterCommit, Delivery
 from nodes.messaging.relay import Backoff, Relay
-from nodes.messaging.transport import AcksAfterCommit, Delivery, KombuTransport, TransportError
+from nodes.messaging.transport import KombuTransport, TransportError
 from nodes.service import CaseService
 from protocol.areas import AreaTree
 from protocol.envelope import encode, make_envelope

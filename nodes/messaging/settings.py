@@ -8,10 +8,14 @@ HEARTBEAT_S = 30              # AMQP heartbeat: notice a dead TCP link without t
 PREFETCH = 100                # unacked deliveries a consumer may hold
 PUBLISH_WINDOW = 100          # messages a relay may have written and not yet seen confirmed
 RELAY_BATCH = 200             # outbox rows read, published and marked sent per round
-# Deliveries a node service applies in one SQLite transaction (one fsync) when they are already
-# waiting; 20 makes the fsync a small share of each apply while the first of a batch waits at most
-# for 19 more applies (a few tens of ms) before its commit and ack.
-CONSUME_BATCH = 20
+# A backlog travels packed (protocol 1.3): up to this many rows, and bytes, per broker message for
+# one destination. 50 keeps a bundle well under a consumer's batch and a dossier bundle ~100 KiB.
+BUNDLE_ROWS = 50
+BUNDLE_BYTES = 512 * 1024
+# Envelopes a node service applies in one SQLite transaction (one fsync) when they are already
+# waiting (a bundle counts as its parts, and is never split); 50 makes the fsync a small share of
+# each apply while the first of a batch waits for at most 49 more applies before its commit and ack.
+CONSUME_BATCH = 50
 # How long an idle relay waits before looking at the outbox again. Writers in the same process
 # wake it at once (NodeRuntime.wake); this only bounds how late it sees another process's commit.
 RELAY_IDLE_S = 0.05

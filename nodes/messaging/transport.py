@@ -20,19 +20,19 @@ the window keeps the broker busy while earlier confirms come back, and bounds wh
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import select
 import socket
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from kombu.connection import Connection
 from kombu.entity import Exchange, Queue, binding
 from kombu.messaging import Consumer, Producer
 
+from nodes.messaging import bundling
+from nodes.messaging.delivery import Confirms, Delivery
 from nodes.messaging.settings import (
     CONFIRM_TIMEOUT_S,
     CONNECT_TIMEOUT_S,
@@ -43,6 +43,7 @@ from nodes.messaging.settings import (
     PUBLISH_WINDOW,
 )
 from nodes.store.sqlite_store import OutboxRow
+from protocol.bundle import BUNDLE_CONTENT_TYPE, BUNDLE_HEADER, pack, weight
 from protocol.topology import EXCHANGES, SHARED_QUEUES, ExchangeSpec, QueueSpec
 
 
@@ -52,84 +53,6 @@ class TransportError(Exception):
     def __init__(self, message: str, confirmed: Sequence[int] = ()) -> None:
         super().__init__(message)
         self.confirmed = list(confirmed)  # outbox ids confirmed before the failure, in order
-
-
-@dataclass(frozen=True)
-class Delivery:
-    body: bytes
-    exchange: str
-    routing_key: str
-    user_id: str | None
-    headers: dict[str, Any]
-    message: Any  # the kombu message, for ack/reject
-
-    def ack(self) -> None:
-        self.message.ack()
-
-    def requeue(self) -> None:
-        """Give it back: on a quorum queue this counts toward the delivery limit."""
-        self.message.reject(requeue=True)
-
-
-class _HeldMessage:
-    """A delivery's message whose ack waits for `AcksAfterCommit.send`; a reject goes at once."""
-
-    def __init__(self, message: Any, acks: AcksAfterCommit) -> None:
-        self.message, self.acks = message, acks
-
-    def ack(self) -> None:
-        self.acks.held.append(self.message)
-
-    def reject(self, requeue: bool) -> None:
-        self.message.reject(requeue=requeue)
-
-
-class AcksAfterCommit:
-    """Acks of a batch of deliveries handled inside one SQLite transaction, sent after its commit.
-
-    Deliveries come in delivery-tag order and each is settled before the next batch starts, so
-    when the batch has committed one `basic.ack` with `multiple` on the highest held tag acks the
-    batch: the tags below it are either held here or were already rejected (and a settled tag is
-    not touched by a later multiple ack). If the commit fails nothing is acked, and the caller
-    closes the channel, which gives every unacked delivery back to the queue.
-    """
-
-    def __init__(self) -> None:
-        self.held: list[Any] = []
-
-    def hold(self, delivery: Delivery) -> Delivery:
-        return dataclasses.replace(delivery, message=_HeldMessage(delivery.message, self))
-
-    def send(self) -> None:
-        if self.held:
-            self.held[-1].ack(multiple=True)
-            self.held.clear()
-
-
-class _Confirms:
-    """Publisher-confirm bookkeeping of one channel: which delivery tags await their ack."""
-
-    def __init__(self) -> None:
-        self.next_tag = 1
-        self.unconfirmed: dict[int, float] = {}  # tag -> when written; oldest first
-        self.nacked: set[int] = set()
-
-    def on_ack(self, tag: int, multiple: bool) -> None:
-        for settled in self._settled(tag, multiple):
-            del self.unconfirmed[settled]
-
-    def on_nack(self, tag: int, multiple: bool) -> None:
-        for settled in self._settled(tag, multiple):
-            del self.unconfirmed[settled]
-            self.nacked.add(settled)
-
-    def _settled(self, tag: int, multiple: bool) -> list[int]:
-        if multiple:
-            return [t for t in self.unconfirmed if t <= tag]
-        return [tag] if tag in self.unconfirmed else []
-
-    def confirmed(self, tag: int) -> bool:
-        return tag not in self.unconfirmed and tag not in self.nacked
 
 
 def _exchange(spec: ExchangeSpec) -> Exchange:
@@ -156,7 +79,7 @@ class KombuTransport:
         self.user_id: str | None = None if self.is_memory else self.connection.userid
         self._producer: Producer | None = None
         self._subscriptions: dict[str, deque[Any]] = {}
-        self._confirms = _Confirms()
+        self._confirms = Confirms()
 
     def _errors(self) -> tuple[type[BaseException], ...]:
         return (*_LINK_ERRORS, *self.connection.connection_errors,
@@ -168,7 +91,7 @@ class KombuTransport:
             channel = self.connection.channel()
             if not self.is_memory:
                 channel.confirm_select()
-                self._confirms = confirms = _Confirms()
+                self._confirms = confirms = Confirms()
                 channel.events["basic_ack"].add(confirms.on_ack)
                 channel.events["basic_nack"].add(confirms.on_nack)
             self._producer = Producer(channel)
@@ -200,13 +123,14 @@ class KombuTransport:
                                for ex, key in spec.bindings])
 
     def _write(self, body: bytes, exchange: str, routing_key: str, headers: dict[str, Any],
-               message_id: str | None = None, persistent: bool = True) -> int:
+               message_id: str | None = None, persistent: bool = True,
+               content_type: str = "application/json") -> int:
         """Write one message (no waiting for its confirm); returns its delivery tag (0 when the
         embedded transport, which has no confirms, has already taken it)."""
         producer = self._producer_or_connect()
         if self.is_memory:
             producer.publish(body, exchange=exchange, routing_key=routing_key,
-                             content_type="application/json", content_encoding="utf-8",
+                             content_type=content_type, content_encoding="utf-8",
                              delivery_mode=2 if persistent else 1, message_id=message_id,
                              headers=headers, retry=False)
             return 0
@@ -215,7 +139,7 @@ class KombuTransport:
         if message_id is not None:
             properties["message_id"] = message_id
         channel = producer.channel
-        message = channel.prepare_message(body, 0, "application/json", "utf-8", headers,
+        message = channel.prepare_message(body, 0, content_type, "utf-8", headers,
                                           properties)
         tag = self._confirms.next_tag
         self._confirms.next_tag += 1
@@ -238,35 +162,49 @@ class KombuTransport:
     def publish(self, rows: Sequence[OutboxRow]) -> list[int]:
         """Publish in order, persistent, each confirmed; return the ids of the rows confirmed.
 
-        On a failure (link lost, confirm timed out, broker nack) the TransportError carries the
-        confirmed prefix (`.confirmed`): rows up to the first one whose own ack had not arrived.
-        The relay marks exactly those sent and publishes the rest again later.
+        Rows already waiting for one destination travel as bundles (`bundling.plan`); a bundle is
+        one broker message, confirmed as a whole. On a failure (link lost, confirm timed out,
+        broker nack) the TransportError carries the confirmed prefix (`.confirmed`): the rows of
+        the bundles up to the first one whose own ack had not arrived. The relay marks exactly
+        those sent and publishes the rest again later.
         """
+        bundles = bundling.plan(rows)
         tags: list[int] = []
         try:
-            for row in rows:
+            for bundle in bundles:
                 if not self.is_memory:
                     self._await_confirms(self.window - 1)
-                tags.append(self._write(row.body, row.exchange, row.routing_key,
-                                        {"schema": row.schema_name}, row.message_id))
+                tags.append(self._write_bundle(bundle))
             if not self.is_memory:
                 self._await_confirms(0)
             if self._confirms.nacked:
                 raise TransportError("the broker refused (nacked) a message")
         except Exception as exc:
-            confirmed = self._confirmed_prefix(rows, tags)
+            confirmed = self._confirmed_prefix(bundles, tags)
             self.close()
             raise TransportError(f"publish failed after {len(confirmed)} confirmed: "
                                  f"{exc.__class__.__name__}: {exc}", confirmed) from exc
-        return self._confirmed_prefix(rows, tags)
+        return self._confirmed_prefix(bundles, tags)
 
-    def _confirmed_prefix(self, rows: Sequence[OutboxRow], tags: list[int]) -> list[int]:
+    def _write_bundle(self, bundle: bundling.Bundle) -> int:
+        first = bundle[0]
+        headers: dict[str, Any] = {"schema": bundling.schema_of(bundle)}
+        if len(bundle) == 1:  # a lone row travels exactly as in protocol 1.2
+            return self._write(first.body, first.exchange, first.routing_key, headers,
+                               first.message_id)
+        headers[BUNDLE_HEADER] = len(bundle)
+        return self._write(pack([row.body for row in bundle]), first.exchange,
+                           first.routing_key, headers, content_type=BUNDLE_CONTENT_TYPE)
+
+    def _confirmed_prefix(self, bundles: Sequence[bundling.Bundle],
+                          tags: list[int]) -> list[int]:
         confirmed: list[int] = []
-        for row, tag in zip(rows, tags, strict=False):
+        for bundle, tag in zip(bundles, tags, strict=False):
             if not self._confirms.confirmed(tag):
                 break
-            assert row.id is not None
-            confirmed.append(row.id)
+            for row in bundle:
+                assert row.id is not None
+                confirmed.append(row.id)
         return confirmed
 
     def publish_raw(self, exchange: str, routing_key: str, body: bytes,
@@ -337,18 +275,25 @@ class KombuTransport:
         return self._subscriptions[queue_name]
 
     def _read_ready(self, pending: deque[Any], max_batch: int) -> None:
-        """Take in deliveries already on the socket (no waiting), up to `max_batch` pending."""
+        """Take in deliveries already on the socket (no waiting), up to `max_batch` envelopes."""
         if self.is_memory or max_batch <= 1:
             return
         sock = self.connection.connection.transport.sock
-        while len(pending) < max_batch and select.select([sock], [], [], 0)[0]:
+        while _envelopes(pending) < max_batch and select.select([sock], [], [], 0)[0]:
             try:
                 self.connection.drain_events(timeout=self.confirm_timeout)
             except TimeoutError:
                 return
 
     def _take(self, pending: deque[Any], max_batch: int) -> list[Delivery]:
-        return [self._delivery(pending.popleft()) for _ in range(min(len(pending), max_batch))]
+        """At least one delivery, then more while the batch stays within `max_batch` envelopes
+        (a bundle counts as its parts and is never split)."""
+        batch = [self._delivery(pending.popleft())]
+        envelopes = weight(batch[0].headers)
+        while pending and envelopes + weight(pending[0].headers or {}) <= max_batch:
+            batch.append(self._delivery(pending.popleft()))
+            envelopes += weight(batch[-1].headers)
+        return batch
 
     def drain_queue(self, queue_name: str, handler: Callable[[Delivery], None],
                     limit: int = 10_000) -> int:
@@ -377,6 +322,10 @@ class KombuTransport:
         """Drop the link; the broker gives every unacked delivery back to its queue."""
         self._producer = None
         self._subscriptions = {}
-        self._confirms = _Confirms()
+        self._confirms = Confirms()
         with contextlib.suppress(Exception):  # closing a dead link must not raise
             self.connection.release()
+
+
+def _envelopes(pending: deque[Any]) -> int:
+    return sum(weight(message.headers or {}) for message in pending)

@@ -32,6 +32,7 @@ from nodes.service import PartyInput
 from protocol.areas import tier_of
 from protocol.reference import CaseSource, EscalationReason
 from protocol.topology import QueueSpec, node_queue, node_queue_name
+from tests.amqp_helpers import envelopes_of, single_headers
 
 T = TypeVar("T")
 
@@ -224,7 +225,8 @@ class Taken:
 
 
 def take_all(url: str, queue: str, idle_s: float = 1.0, limit_s: float = 120.0) -> list[Taken]:
-    """Consume (and ack) everything in `queue`, in queue order, until it has been idle `idle_s`."""
+    """Consume (and ack) everything in `queue`, in queue order, until it has been idle `idle_s`;
+    a bundle is taken as its envelopes, each as it would travel alone."""
     connection = _connect(url)
     taken: list[Taken] = []
     try:
@@ -234,8 +236,10 @@ def take_all(url: str, queue: str, idle_s: float = 1.0, limit_s: float = 120.0) 
         for method, props, body in channel.consume(queue, inactivity_timeout=idle_s):
             if method is None or time.monotonic() > deadline:
                 break
-            taken.append(Taken(method.exchange, method.routing_key, body, props.message_id or "",
-                               dict(props.headers or {}), props.content_type, props.user_id))
+            for message_id, part in envelopes_of(body, props.headers, props.message_id):
+                taken.append(Taken(method.exchange, method.routing_key, part, message_id,
+                                   single_headers(props.headers), "application/json",
+                                   props.user_id))
             channel.basic_ack(method.delivery_tag)
         channel.cancel()
     finally:

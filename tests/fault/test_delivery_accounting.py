@@ -19,7 +19,8 @@ import pika
 import pytest
 
 from nodes.messaging import settings
-from nodes.messaging.transport import AcksAfterCommit, Delivery, KombuTransport
+from nodes.messaging.delivery import AcksAfterCommit, Delivery
+from nodes.messaging.transport import KombuTransport
 from protocol.topology import QUORUM_ARGUMENTS
 from tests.broker import PrivateRabbit
 from tests.fault.harness import NotQuiet, write_figures

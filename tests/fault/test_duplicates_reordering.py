@@ -34,8 +34,8 @@ import pytest
 from hub.bootstrap import handlers_for
 from nodes.config import load_config
 from nodes.messaging.consumer import Handler
+from nodes.messaging.delivery import Delivery
 from nodes.messaging.runtime import HandlersFactory, make_consumer
-from nodes.messaging.transport import Delivery
 from nodes.service import CaseService
 from nodes.store.sqlite_store import SqliteStore
 from protocol.envelope import Envelope, decode

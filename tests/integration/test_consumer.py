@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,9 +27,10 @@ from nodes.config import NodeConfig
 from nodes.crypto import new_key
 from nodes.domain import commands
 from nodes.messaging.consumer import Consumer, Trust
+from nodes.messaging.delivery import Delivery
 from nodes.messaging.relay import Relay
 from nodes.messaging.runtime import make_consumer, tree_for
-from nodes.messaging.transport import Delivery, KombuTransport
+from nodes.messaging.transport import KombuTransport
 from nodes.service import CaseService, PartyInput
 from nodes.store.sqlite_store import SqliteStore
 from protocol.areas import Tier
@@ -195,20 +196,6 @@ def make_net(url: str, tmp_path: Path, county: str) -> Net:
     hub = node_for(NodeConfig(node_id=township, tier=Tier.TOWNSHIP, database=tmp_path / "t.db",
                               broker_url=url, party_hash_salt=SALT, data_key=new_key()))
     return Net(url, county_id, township, village, hub, transport, {})
-
-
-@pytest.fixture
-def net(amqp_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Net]:
-    n = make_net(amqp_url, tmp_path, request.param)
-    try:
-        yield n
-    finally:
-        n.transport.close()
-        n.hub.close()
-        for node in n.villages.values():
-            node.close()
-        delete_queues(amqp_url, [node_queue_name(x) for x in (n.county, n.township)])
-        take_ours(amqp_url, QUEUE_QUARANTINE, node_id=n.township)
 
 
 def fresh_id(body: bytes, **changes: Any) -> tuple[bytes, str]:

@@ -34,8 +34,9 @@ from nodes.bootstrap import Node
 from nodes.config import NodeConfig
 from nodes.crypto import new_key
 from nodes.messaging.consumer import Consumer
+from nodes.messaging.delivery import Delivery
 from nodes.messaging.runtime import make_consumer
-from nodes.messaging.transport import Delivery, KombuTransport
+from nodes.messaging.transport import KombuTransport
 from protocol.areas import Tier
 from protocol.envelope import decode
 from protocol.topology import (

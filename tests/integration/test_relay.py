@@ -26,11 +26,12 @@ from nodes.messaging.relay import Relay
 from nodes.messaging.transport import KombuTransport, TransportError
 from nodes.service import PartyInput
 from protocol.areas import Tier
+from protocol.bundle import BUNDLE_HEADER
 from protocol.envelope import decode
 from protocol.reference import CaseSource, EscalationReason
 from protocol.routing import escalation_key, report_key
 from protocol.topology import EXCHANGE_REPORT, EXCHANGE_UP, node_queue, node_queue_name
-from tests.amqp_helpers import delete_queues
+from tests.amqp_helpers import delete_queues, envelopes_of
 
 pytestmark = pytest.mark.broker
 
@@ -45,7 +46,8 @@ def codes(county: str) -> tuple[str, str, str]:
 
 
 def take_all(url: str, queue: str) -> list[tuple[pika.BasicProperties, bytes]]:
-    """Everything waiting in `queue`, acked, in queue order (an independent pika client)."""
+    """Every broker message waiting in `queue`, acked, in queue order (an independent pika
+    client); `envelopes` reads the envelopes out of them."""
     connection = pika.BlockingConnection(pika.URLParameters(url))
     taken = []
     try:
@@ -93,6 +95,10 @@ def record(node: Node, n: int = 1, escalate: bool = True) -> list[str]:
     return ids
 
 
+def envelopes(taken: list[tuple[pika.BasicProperties, bytes]]) -> list[tuple[str, bytes]]:
+    return [e for props, body in taken for e in envelopes_of(body, props.headers, props.message_id)]
+
+
 def outbox(node: Node) -> list[dict]:
     cursor = node.store.db.execute(
         "SELECT id, message_id, case_id, seq, exchange, routing_key, sent_at FROM outbox ORDER BY id")
@@ -125,16 +131,20 @@ def test_drain_marks_every_row_sent_and_broker_holds_exactly_them(network: dict,
     assert all(r["sent_at"] is not None for r in outbox(node))
     assert node.store.outbox_depth() == 0 and relay.sent_total == len(rows)
 
-    at_township = take_all(amqp_url, node_queue_name(township))
-    assert [p.message_id for p, _ in at_township] == [r["message_id"] for r in up]
-    for props, body in at_township:
+    messages = take_all(amqp_url, node_queue_name(township))
+    # The backlog of 4 escalations for one destination travelled packed (protocol 1.3).
+    assert len(messages) == 1 and messages[0][0].headers[BUNDLE_HEADER] == 4
+    at_township = envelopes(messages)
+    assert [m for m, _ in at_township] == [r["message_id"] for r in up]
+    for props, _ in messages:
         assert props.delivery_mode == 2  # persistent
         assert props.user_id == user_of(amqp_url)
+    for _, body in at_township:
         env = decode(body)
         assert env.schema_name == "case_escalated" and env.sender == network["village"]
     assert [decode(b).case_id for _, b in at_township] == cases
-    at_county = take_all(amqp_url, node_queue_name(county))
-    assert [p.message_id for p, _ in at_county] == [r["message_id"] for r in reports]
+    at_county = envelopes(take_all(amqp_url, node_queue_name(county)))
+    assert [m for m, _ in at_county] == [r["message_id"] for r in reports]
     assert {r["routing_key"] for r in up} == {escalation_key(network["village"])}
     assert {r["routing_key"] for r in reports} == {report_key(network["village"])}
 
@@ -179,9 +189,9 @@ def test_lost_broker_fails_fast_keeps_outbox_and_backlog_drains_in_order(
     assert all(r["sent_at"] is not None for r in outbox(node))
     up = [r["message_id"] for r in backlog if r["exchange"] == EXCHANGE_UP]
     assert len(up) == 3
-    assert [p.message_id for p, _ in take_all(amqp_url, node_queue_name(township))] == up
+    assert [m for m, _ in envelopes(take_all(amqp_url, node_queue_name(township)))] == up
     reports = [r["message_id"] for r in backlog if r["exchange"] == EXCHANGE_REPORT]
-    assert [p.message_id for p, _ in take_all(amqp_url, node_queue_name(network["county"]))] \
+    assert [m for m, _ in envelopes(take_all(amqp_url, node_queue_name(network["county"])))] \
         == reports
 
 
@@ -208,8 +218,9 @@ def test_events_of_one_case_arrive_in_sequence(network: dict, amqp_url: str) -> 
     received: list[tuple[str, int, str]] = []
 
     def collect(delivery) -> None:  # type: ignore[no-untyped-def]
-        env = decode(delivery.body)
-        received.append((env.case_id or "", env.seq, env.payload.state_to))  # type: ignore[union-attr]
+        for _, body in envelopes_of(delivery.body, delivery.headers, None):
+            env = decode(body)
+            received.append((env.case_id or "", env.seq, env.payload.state_to))  # type: ignore[union-attr]
         delivery.ack()
 
     try:

@@ -30,8 +30,8 @@ from nodes.cli.context import FixedClock
 from nodes.config import NodeConfig
 from nodes.crypto import new_key
 from nodes.messaging.consumer import EXPECTED_EXCHANGE, Consumer, Trust
+from nodes.messaging.delivery import Delivery
 from nodes.messaging.runtime import tree_for
-from nodes.messaging.transport import Delivery
 from nodes.store.sqlite_store import SqliteStore
 from protocol.areas import Tier, tier_of
 from protocol.envelope import PROTOCOL_MAJOR, DecodeError, Envelope, decode, encode, make_envelope

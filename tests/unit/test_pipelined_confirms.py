@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from nodes.messaging.transport import AcksAfterCommit, Delivery, KombuTransport, _Confirms
+from nodes.messaging.delivery import AcksAfterCommit, Confirms, Delivery
+from nodes.messaging.transport import KombuTransport
 from nodes.store.sqlite_store import OutboxRow
 
 
-def confirms_with(tags: int) -> _Confirms:
-    confirms = _Confirms()
+def confirms_with(tags: int) -> Confirms:
+    confirms = Confirms()
     for tag in range(1, tags + 1):
         confirms.unconfirmed[tag] = float(tag)
     confirms.next_tag = tags + 1
@@ -44,12 +45,12 @@ def test_confirmed_prefix_stops_at_the_first_row_without_its_own_ack() -> None:
     transport._confirms = confirms = confirms_with(5)
     confirms.on_ack(2, multiple=True)
     confirms.on_ack(4, multiple=False)  # 4 is acked, but 3 is not: 4 and 5 are not in the prefix
-    assert transport._confirmed_prefix(rows(5), [1, 2, 3, 4, 5]) == [101, 102]
+    assert transport._confirmed_prefix([[r] for r in rows(5)], [1, 2, 3, 4, 5]) == [101, 102]
     confirms.on_nack(3, multiple=False)
-    assert transport._confirmed_prefix(rows(5), [1, 2, 3, 4, 5]) == [101, 102]
+    assert transport._confirmed_prefix([[r] for r in rows(5)], [1, 2, 3, 4, 5]) == [101, 102]
     # Rows never written (the link failed before them) have no tag and are never confirmed.
     confirms.on_ack(5, multiple=False)
-    assert transport._confirmed_prefix(rows(5), [1, 2]) == [101, 102]
+    assert transport._confirmed_prefix([[r] for r in rows(5)], [1, 2]) == [101, 102]
 
 
 class Message:

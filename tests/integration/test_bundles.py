@@ -1,0 +1,154 @@
+"""Bundles on a real RabbitMQ (protocol 1.3, issue 5): a backlog travels packed, one broker message
+per bundle, and the hub still treats every envelope on its own: applied once, a bad part
+quarantined with its reason while its neighbours apply, a wrongly framed bundle quarantined whole,
+and a part that crashes the handler sends the whole bundle back unapplied.
+
+Uses the county codes 3397 26–29 (see test_consumer for the others).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pika
+import pytest
+
+from hub.bootstrap import handlers_for
+from hub.intake import on_case_escalated
+from nodes.messaging.relay import Relay
+from nodes.messaging.runtime import make_consumer
+from nodes.messaging.transport import KombuTransport
+from nodes.service import CaseService
+from nodes.store.sqlite_store import SqliteStore
+from protocol.bundle import BUNDLE_CONTENT_TYPE, BUNDLE_HEADER, pack
+from protocol.envelope import Envelope
+from protocol.reference import CaseSource
+from protocol.routing import node_key
+from protocol.topology import EXCHANGE_UP
+from tests.integration.test_consumer import (
+    PARTIES,
+    Net,
+    escalate_cmd,
+    fresh_id,
+    pump,
+    ready_count,
+)
+
+pytestmark = pytest.mark.broker
+BACKLOG = 30
+
+
+def backlog(net: Net, tmp_path: Path, n: int) -> list[bytes]:
+    """`n` escalations recorded at the village and not yet relayed: their bodies, in order."""
+    village = net.village_node(net.village, tmp_path)
+    for i in range(n):
+        case = village.service.new_case(source=CaseSource.APPLICATION, dispute_type="03",
+                                        facts=f"宅基地边界纠纷（打包测试 {i}）", parties=PARTIES)
+        village.service.act(case.case_id, escalate_cmd)
+    return [r.body for r in village.store.unsent(10_000) if r.exchange == EXCHANGE_UP]
+
+
+def publish_bundle(net: Net, body: bytes, declared: object) -> None:
+    """A foreign publisher (pika) sending a bundle as the village's relay would."""
+    params = pika.URLParameters(net.url)
+    connection = pika.BlockingConnection(params)
+    try:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        props = pika.BasicProperties(delivery_mode=2, content_type=BUNDLE_CONTENT_TYPE,
+                                     headers={BUNDLE_HEADER: declared},
+                                     user_id=params.credentials.username)
+        channel.basic_publish(EXCHANGE_UP, node_key(net.village), body, properties=props,
+                              mandatory=True)
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("net", ["26"], indirect=True)
+def test_backlog_travels_as_one_bundle_and_is_applied_once(net: Net, tmp_path: Path) -> None:
+    bodies = backlog(net, tmp_path, BACKLOG)
+    village = net.villages[net.village]
+    transport = KombuTransport(net.url)
+    try:
+        relay = Relay(village.store, transport, net.village, village.service.clock.now)
+        assert relay.drain() == 3 * BACKLOG  # 2 reports + 1 escalation per case, all confirmed
+    finally:
+        transport.close()
+    assert ready_count(net.url, net.queue, expected=1) == 1  # 30 escalations, one message
+
+    consumer = make_consumer(net.hub, handlers_for, net.transport)
+    pump(net.transport, net.queue, consumer, lambda: consumer.applied == BACKLOG)
+    assert len(net.hub.store.case_rows()) == BACKLOG
+    assert ready_count(net.url, net.queue) == 0
+
+    # The same bundle again (a redelivery after a lost ack): every part is a duplicate.
+    publish_bundle(net, pack(bodies), BACKLOG)
+    pump(net.transport, net.queue, consumer, lambda: consumer.duplicates == BACKLOG)
+    assert (consumer.applied, consumer.quarantined) == (BACKLOG, 0)
+    assert len(net.hub.store.case_rows()) == BACKLOG
+    assert net.hub.store.db.execute("SELECT count(*) FROM inbox").fetchone()[0] == BACKLOG
+
+
+@pytest.mark.parametrize("net", ["27"], indirect=True)
+def test_bad_parts_are_quarantined_one_by_one_and_the_rest_applied(net: Net,
+                                                                  tmp_path: Path) -> None:
+    good = backlog(net, tmp_path, 2)
+    forged, _ = fresh_id(good[0], sender=net.village[:-3] + "299")
+    garbage = b'{"message_id": "not a uuid"'
+    publish_bundle(net, pack([good[0], garbage, forged, good[1]]), 4)
+
+    consumer = make_consumer(net.hub, handlers_for, net.transport)
+    pump(net.transport, net.queue, consumer,
+         lambda: consumer.applied == 2 and consumer.quarantined == 2)
+    rows = net.quarantine_rows()
+    assert [r["body"] for r in rows] == [garbage, forged]
+    assert "not valid UTF-8 JSON" in rows[0]["reason"]
+    assert "routing key" in rows[1]["reason"] or "forged" in rows[1]["reason"]
+    assert len(net.hub.store.case_rows()) == 2
+    assert ready_count(net.url, net.queue) == 0
+
+
+@pytest.mark.parametrize("net", ["28"], indirect=True)
+def test_a_wrongly_framed_bundle_is_quarantined_whole(net: Net, tmp_path: Path) -> None:
+    good = backlog(net, tmp_path, 2)
+    body = pack(good)
+    publish_bundle(net, body, 3)  # says 3, holds 2
+    publish_bundle(net, body, "two")  # not a number
+
+    consumer = make_consumer(net.hub, handlers_for, net.transport)
+    pump(net.transport, net.queue, consumer, lambda: consumer.quarantined == 2)
+    reasons = [r["reason"] for r in net.quarantine_rows()]
+    assert "bundle declares 3 parts but holds 2" in reasons[0]
+    assert "is not a whole number" in reasons[1]
+    assert [r["body"] for r in net.quarantine_rows()] == [body, body]
+    assert consumer.applied == 0 and net.hub.store.case_rows() == []
+    assert ready_count(net.url, net.queue) == 0
+
+
+@pytest.mark.parametrize("net", ["29"], indirect=True)
+def test_a_crashing_part_sends_the_whole_bundle_back_unapplied(net: Net, tmp_path: Path) -> None:
+    bodies = backlog(net, tmp_path, 3)
+    crash_once = {json.loads(bodies[1])["case_id"]}
+    seen_after_crash: list[int] = []
+
+    def flaky(service: CaseService) -> dict[str, Callable[[SqliteStore, Envelope], None]]:
+        def on_escalated(store: SqliteStore, env: Envelope) -> None:
+            if env.case_id in crash_once:
+                crash_once.clear()
+                seen_after_crash.append(len(store.case_rows()))
+                raise RuntimeError("a bug that goes away on retry")
+            on_case_escalated(service, store, env)
+        return {"case_escalated": on_escalated}
+
+    publish_bundle(net, pack(bodies), 3)
+    consumer = make_consumer(net.hub, flaky, net.transport)
+    pump(net.transport, net.queue, consumer, lambda: len(net.hub.store.case_rows()) == 3)
+    assert seen_after_crash == [1]  # the first part was applied when the second crashed ...
+    inbox = {m for (m,) in net.hub.store.db.execute("SELECT message_id FROM inbox")}
+    # ... and rolled back with the bundle: each part was applied exactly once, on the retry.
+    assert inbox == {json.loads(b)["message_id"] for b in bodies}
+    assert consumer.duplicates == 0 and consumer.quarantined == 0
+    assert ready_count(net.url, net.queue) == 0
+
