@@ -8,6 +8,7 @@ bench's queues deleted (`Topology.tear_down`).
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import platform
@@ -147,6 +148,10 @@ class Run:
         recorded = self.record(villages, per_village, rate, time.monotonic() + START_DELAY_S)
         at_hub = self.applied(hub, len(recorded))
         latencies = [(at_hub[case] - at) * 1000 for case, at in recorded.items()]
+        # Every case's (village commit, latency ms), for a look at when the slow ones happened.
+        timeline = sorted((round(at, 4), round((at_hub[case] - at) * 1000, 2))
+                          for case, at in recorded.items())
+        (self.workdir / "latencies.json").write_text(json.dumps(timeline), encoding="utf-8")
         self.settle([self.topo.township, *self.topo.villages])
         for village in villages:
             self.stop(village)

@@ -84,12 +84,15 @@ class DataCipher:
                                "(use `fengqiao audit new-key`)")
         self._aead = AESGCM(raw)
         self.key_id = key_id_of(raw)
+        self._prefix = f"{TOKEN_PREFIX}:{self.key_id}:"
 
     def seal(self, value: str, context: str) -> str:
-        nonce = secrets.token_bytes(NONCE_BYTES)
+        # os.urandom is what secrets.token_bytes calls; binascii + translate is what
+        # base64.urlsafe_b64encode does, minus two layers of Python calls per value.
+        nonce = os.urandom(NONCE_BYTES)
         sealed = self._aead.encrypt(nonce, value.encode("utf-8"), context.encode("utf-8"))
-        blob = base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
-        return f"{TOKEN_PREFIX}:{self.key_id}:{blob}"
+        blob = binascii.b2a_base64(nonce + sealed, newline=False).translate(_URLSAFE)
+        return self._prefix + blob.decode("ascii")
 
     def open(self, token: str, context: str) -> str:
         key_id = token_key_id(token)
@@ -114,6 +117,9 @@ class DataCipher:
 
     def open_bytes(self, token: bytes, context: str) -> bytes:
         return self.open(token.decode("ascii", "replace"), context).encode("utf-8")
+
+
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 def wrong_key(stored: str, configured: str) -> PersonalDataError:

@@ -14,16 +14,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
+from functools import lru_cache
 
 from nodes.domain.case import Case, CaseEvent, DomainError
 from nodes.domain.states import Action, CaseState, is_note
 from nodes.store.sqlite_store import OutboxRow, PartyRow
+from protocol import routing
 from protocol.areas import Tier
 from protocol.envelope import Envelope, encode, make_envelope
-from protocol.messages import CaseDecision, CaseEscalated, HistoryEntry, LifecycleReport, Party
+from protocol.messages import CaseDecision, CaseEscalated, LifecycleReport
 from protocol.reference import EscalationReason
-from protocol.routing import down_key, escalation_key, report_key
 from protocol.topology import EXCHANGE_DOWN, EXCHANGE_REPORT, EXCHANGE_UP
+
+# A node's routing keys are pure functions of area codes, and the same few every time: computed
+# once per code instead of re-parsing the code for every outbox row.
+report_key = lru_cache(maxsize=1024)(routing.report_key)
+escalation_key = lru_cache(maxsize=1024)(routing.escalation_key)
+down_key = lru_cache(maxsize=1024)(routing.down_key)
 
 
 def travels_as_report(event: CaseEvent) -> bool:
@@ -139,20 +146,22 @@ def _report(case: Case, event: CaseEvent, node_id: str, tier: Tier,
 
 def _escalation(case: Case, event: CaseEvent, node_id: str, tier: Tier,
                 parties: Sequence[PartyRow]) -> Envelope:
-    history = tuple(
-        HistoryEntry(seq=e.seq, node_id=e.node_id, kind=e.action.value,
-                     state=case.state_after[e.seq].value, at=e.at, reason=e.reason)
-        for e in case.events if e.seq <= event.seq)
-    payload = CaseEscalated(
-        origin_node=case.facts["origin_node"], from_tier=tier,
-        dispute_type=case.facts["dispute_type"], facts=case.facts["facts"],
-        parties=tuple(Party(role=p.role, name=p.name, id_number=p.id_number,  # type: ignore[arg-type]
-                            phone=p.phone, address=p.address, party_hash=p.party_hash)
-                      for p in parties),
-        people_involved=case.facts["people_involved"],
-        reason=EscalationReason(event.data["escalation_reason"]), reason_text=event.reason,
-        consent=True, red_flag=case.red_flag, registered_at=case.events[0].at, history=history,
-        accusation=accused_of(case) is not None, accused_node=accused_of(case),
-    )
+    # Validated in one call from plain dicts (the same schema checks as building each Party and
+    # HistoryEntry model first, without a Python-level model constructor per entry).
+    accused = accused_of(case)
+    payload = CaseEscalated.model_validate({
+        "origin_node": case.facts["origin_node"], "from_tier": tier,
+        "dispute_type": case.facts["dispute_type"], "facts": case.facts["facts"],
+        "parties": [{"role": p.role, "name": p.name, "id_number": p.id_number,
+                     "phone": p.phone, "address": p.address, "party_hash": p.party_hash}
+                    for p in parties],
+        "people_involved": case.facts["people_involved"],
+        "reason": EscalationReason(event.data["escalation_reason"]), "reason_text": event.reason,
+        "consent": True, "red_flag": case.red_flag, "registered_at": case.events[0].at,
+        "history": [{"seq": e.seq, "node_id": e.node_id, "kind": e.action.value,
+                     "state": case.state_after[e.seq].value, "at": e.at, "reason": e.reason}
+                    for e in case.events if e.seq <= event.seq],
+        "accusation": accused is not None, "accused_node": accused,
+    })
     return make_envelope(payload, sender=node_id, case_id=case.case_id, seq=event.seq,
                          sent_at=event.at, prev_seq=_previous(case, event, _sends_escalation))

@@ -46,6 +46,15 @@ class CaseNotFound(DomainError):
 
 
 @dataclass(frozen=True)
+class Kept:
+    """The case this service last committed, its parties, and the chain hash of its last event."""
+
+    case: Case
+    parties: Sequence[PartyRow]
+    head: str
+
+
+@dataclass(frozen=True)
 class PartyInput:
     role: str
     name: str
@@ -96,6 +105,9 @@ class CaseService:
         self.rules, self.salt = rules, salt
         # Where an escalation goes: the configured parent, else the one derived from the code.
         self.parent = parent or (None if tier is Tier.CITY else default_parent(node_id))
+        # A mediator records a case and acts on it next: keeping the case in hand saves reading
+        # back and replaying its events and opening its parties (see `_case_for`).
+        self._kept: Kept | None = None
 
     def new_case(self, *, source: CaseSource, dispute_type: str, facts: str,
                  parties: Sequence[PartyInput], people_involved: int | None = None,
@@ -121,25 +133,43 @@ class CaseService:
                              source=source, dispute_type=dispute_type, facts=facts,
                              people_involved=people_involved or len(parties), grid_id=grid_id,
                              extra=extra)
-            self.commit(case, rows, new=True)
+            head = self.commit(case, rows, new=True)
+        self._keep(case, rows, head)
         return case
 
     def act(self, case_id: str, command: Command, role: str = "mediator") -> Case:
         """Run one command (or a few, composed) on a case in a single transaction."""
         with self.store.atomic():
-            case = self.store.load_case(case_id)
-            if case is None:
-                raise CaseNotFound(case_id)
+            case, parties = self._case_for(case_id)
             command(case, Actor(self.node_id, role), self.clock.now())
-            self.commit(case, self.store.parties(case_id))
+            head = self.commit(case, parties)
+        self._keep(case, parties, head)
         return case
 
-    def commit(self, case: Case, parties: Sequence[PartyRow], new: bool = False) -> None:
-        """Save pending events, their outbox rows and (for a new case) its parties; call inside atomic."""
+    def _case_for(self, case_id: str) -> tuple[Case, Sequence[PartyRow]]:
+        """The case and its parties: the one kept in hand if the file still ends with exactly the
+        event we last wrote for it (same seq, same chain hash: nobody else touched it, and no
+        rollback undid it), else loaded from the file. Call inside atomic."""
+        kept, self._kept = self._kept, None  # a failing command must not leave a half-run case
+        if (kept is not None and kept.case.case_id == case_id and not kept.case.pending
+                and self.store.last_event(case_id) == (kept.case.seq, kept.head)):
+            return kept.case, kept.parties
+        case = self.store.load_case(case_id)
+        if case is None:
+            raise CaseNotFound(case_id)
+        return case, self.store.parties(case_id)
+
+    def _keep(self, case: Case, parties: Sequence[PartyRow], head: str | None) -> None:
+        self._kept = Kept(case, tuple(parties), head) if head is not None else None
+
+    def commit(self, case: Case, parties: Sequence[PartyRow], new: bool = False) -> str | None:
+        """Save pending events, their outbox rows and (for a new case) its parties; call inside
+        atomic. Returns the chain hash of the last event saved (None if there was none)."""
         events = list(case.pending)
         outbox = outbox_rows_for(case, events, self.node_id, self.tier, parties,
                                  parent=self.parent)
-        self.store.save(case)
+        head = self.store.save(case)
         if new:
             self.store.add_parties(case.case_id, parties)
         self.store.add_outbox(outbox)
+        return head

@@ -6,6 +6,7 @@ zeroing the next level, unless the network's configuration says otherwise (citie
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -53,7 +54,16 @@ def _parts(code: str) -> tuple[str, ...]:
 
 def validate_code(code: str) -> str:
     """Return the code if it is a valid node code; raise AreaCodeError naming what is wrong."""
-    if not isinstance(code, str) or len(code) != 12 or not (code.isascii() and code.isdigit()):
+    if not isinstance(code, str):
+        raise AreaCodeError(f"area code {code!r} must be exactly 12 digits")
+    return _checked(code)
+
+
+@functools.lru_cache(maxsize=4096)
+def _checked(code: str) -> str:
+    """Valid codes are remembered (a node meets the same few dozen all day, each message's
+    fields name several): an invalid one raises, and exceptions are never cached."""
+    if len(code) != 12 or not (code.isascii() and code.isdigit()):
         raise AreaCodeError(f"area code {code!r} must be exactly 12 digits")
     province, city, county, township, village = _parts(code)
     if province == "00":

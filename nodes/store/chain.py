@@ -21,9 +21,12 @@ CHAINED_COLUMNS = ("case_id", "seq", "action", "state_after", "at", "node_id", "
                    "reason", "data")
 
 
+# The encoder json.dumps builds on every call with these options, built once.
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 def canonical(row: Mapping[str, Any]) -> str:
-    return json.dumps({k: row[k] for k in CHAINED_COLUMNS}, ensure_ascii=False, sort_keys=True,
-                      separators=(",", ":"))
+    return _CANONICAL.encode({k: row[k] for k in CHAINED_COLUMNS})
 
 
 def link_hash(prev_hash: str, row: Mapping[str, Any]) -> str:

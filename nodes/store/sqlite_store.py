@@ -26,12 +26,24 @@ from nodes.crypto import DataCipher
 from nodes.domain.case import Case, CaseEvent
 from nodes.domain.states import Action
 from nodes.store import personal
-from nodes.store.chain import GENESIS, link_hash
+from nodes.store.chain import GENESIS
 from nodes.store.schema import migrations
+from nodes.store.statements import (
+    EVENT_DATA,
+    EVENT_INSERT,
+    HAS_RETURNING,
+    INSERT_CASE,
+    OPENING_FACTS,
+    OUTBOX_INSERT,
+    PARTY_INSERT,
+    SAVEPOINT,
+    UPDATE_CASE,
+    _chunks,
+    _link,
+    _values,
+)
 
 BUSY_TIMEOUT_MS = 10_000  # a relay and a consumer thread share the file; wait, don't fail
-
-
 @dataclass(frozen=True)
 class OutboxRow:
     message_id: str
@@ -61,6 +73,9 @@ class SqliteStore:
                  cipher: DataCipher | None = None) -> None:
         self.path = Path(path)
         self.cipher = cipher
+        # The chain head this connection last wrote (length, hash): saves reading it back before
+        # each append. Only a hint: the write is conditional on it and falls back if it is stale.
+        self._chain_head: tuple[int, str] | None = None
         conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000,
                                check_same_thread=False)
         self.db = Database(conn)
@@ -102,22 +117,41 @@ class SqliteStore:
         connection's commit invalidates its snapshot and SQLite answers "database is locked" at
         once), while IMMEDIATE takes the lock up front and waits up to the busy timeout.
         """
-        if self.db.conn.in_transaction:
-            with self.db.atomic():
+        conn = self.db.conn
+        if conn.in_transaction:
+            conn.execute(f"SAVEPOINT {SAVEPOINT}")
+            try:
                 yield self
+            except BaseException:
+                # A RAISE(ROLLBACK) trigger or a full disk may have ended the whole transaction,
+                # savepoint included; then there is nothing left to roll back to.
+                if conn.in_transaction:
+                    conn.execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
+                    conn.execute(f"RELEASE SAVEPOINT {SAVEPOINT}")
+                raise
+            conn.execute(f"RELEASE SAVEPOINT {SAVEPOINT}")
             return
-        self.db.execute("BEGIN IMMEDIATE")
+        conn.execute("BEGIN IMMEDIATE")
         try:
             yield self
-            self.db.execute("COMMIT")
+            conn.execute("COMMIT")
         except BaseException:
-            if self.db.conn.in_transaction:
-                self.db.conn.rollback()
+            if conn.in_transaction:
+                conn.rollback()
             raise
+
+    def _write(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
+        """A write on the hot path: straight to sqlite3 inside a transaction (sqlite-utils'
+        execute() costs a keyword scan per call), through sqlite-utils outside one, so a stray
+        write still commits as it always did."""
+        conn = self.db.conn
+        if conn.in_transaction:
+            return conn.execute(sql, params)
+        return self.db.execute(sql, list(params))
 
     # --- cases and events -------------------------------------------------------------------
     def load_events(self, case_id: str) -> list[CaseEvent]:
-        rows = self.db.execute(
+        rows = self.db.conn.execute(
             "SELECT seq, action, at, node_id, actor_role, reason, data FROM case_events "
             "WHERE case_id = ? ORDER BY seq", [case_id]).fetchall()
         return [CaseEvent(case_id, seq, Action(action), datetime.fromisoformat(at), node, role,
@@ -128,71 +162,85 @@ class SqliteStore:
         events = self.load_events(case_id)
         return Case.replay(case_id, events) if events else None
 
-    def save(self, case: Case) -> None:
-        """Append the case's pending events and refresh its projection row (inside atomic)."""
+    def last_event(self, case_id: str) -> tuple[int, str] | None:
+        """(seq, chain hash) of the case's latest stored event: equal hashes mean the same history
+        (the hash covers the row and, through prev_hash, everything stored before it)."""
+        row = self.db.conn.execute(
+            "SELECT seq, hash FROM case_events WHERE case_id = ? ORDER BY seq DESC LIMIT 1",
+            [case_id]).fetchone()
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    def save(self, case: Case) -> str | None:
+        """Append the case's pending events and refresh its projection row (inside atomic).
+        Returns the hash of the last event appended (None if nothing was pending)."""
         if not case.pending:
-            return
+            return None
         first, last = case.pending[0], case.pending[-1]
-        row: dict[str, Any] = {
-            "case_id": case.case_id, "state": str(case.state), "last_seq": case.seq,
-            "target_due": case.target.due.isoformat() if case.target else None,
-            "updated_at": last.at.isoformat(),
-        }
+        target_due = case.target.due.isoformat() if case.target else None
+        # Plain SQL with fixed statements on this hot path: sqlite-utils' insert()/update() read
+        # the table's schema on every call, which cost a third of a case's recording time
+        # (BENCHMARKS.md).
         if first.seq == 1:
             facts = case.facts
-            row.update({key: facts.get(key) for key in (
-                "origin_node", "tier", "dispute_type", "source", "grid_id", "facts",
-                "people_involved", "escalated_from")})
-            row["opened_at"] = first.at.isoformat()
-            # Plain SQL on this hot path: sqlite-utils' insert()/update() read the table's schema
-            # on every call, which cost a third of a case's recording time (BENCHMARKS.md).
-            columns = ", ".join(row)
-            self.db.execute(f"INSERT INTO cases ({columns}) VALUES ({', '.join('?' * len(row))})",
-                            list(row.values()))
+            self._write(INSERT_CASE, [
+                case.case_id, str(case.state), case.seq, target_due, last.at.isoformat(),
+                *[facts.get(key) for key in OPENING_FACTS], first.at.isoformat()])
         else:
-            key = row.pop("case_id")
-            assignments = ", ".join(f"{column} = ?" for column in row)
-            self.db.execute(f"UPDATE cases SET {assignments} WHERE case_id = ?",
-                            [*row.values(), key])
-        self._append_events([
+            self._write(UPDATE_CASE, [str(case.state), case.seq, target_due,
+                                      last.at.isoformat(), case.case_id])
+        digest = self._append_events([
             {"case_id": e.case_id, "seq": e.seq, "action": e.action.value,
              "state_after": str(case.state_after[e.seq]), "at": e.at.isoformat(),
              "node_id": e.node_id, "actor_role": e.actor_role, "reason": e.reason,
-             "data": json.dumps(e.data, ensure_ascii=False, default=str)}
+             "data": EVENT_DATA.encode(e.data)}
             for e in case.pending])
         case.pending.clear()
+        return digest
 
-    def _append_events(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert events, each linked to the chain head; runs inside the write transaction, so
-        no other writer can move the head between reading and updating it."""
-        head = self.db.execute("SELECT length, head FROM event_chain WHERE id = 1").fetchone()
-        length, prev = (int(head[0]), str(head[1])) if head else (0, GENESIS)
-        for row in rows:
-            digest = link_hash(prev, row)
-            self.db.execute(
-                "INSERT INTO case_events (case_id, seq, action, state_after, at, node_id, "
-                "actor_role, reason, data, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                [row["case_id"], row["seq"], row["action"], row["state_after"], row["at"],
-                 row["node_id"], row["actor_role"], row["reason"], row["data"], prev, digest])
-            prev, length = digest, length + 1
-        self.db.execute("INSERT INTO event_chain (id, length, head) VALUES (1, ?, ?) "
+    def _append_events(self, rows: Sequence[dict[str, Any]]) -> str:
+        """Insert events, each linked to the chain head, and move the head; runs inside the write
+        transaction, so no other writer can move the head in between. Returns the new head.
+
+        The head is taken from this connection's last write when it has one, and the head row is
+        then updated only if it still holds that value; if another connection (or a rolled-back
+        savepoint) moved it, the head is read from the file and the links computed again."""
+        cached, moved = self._chain_head, False
+        if cached is not None:
+            length, links = _link(cached, rows)
+            moved = self._write(
+                "UPDATE event_chain SET length = ?, head = ? WHERE id = 1 AND length = ? "
+                "AND head = ?", [length, links[-1][1], cached[0], cached[1]]).rowcount == 1
+        if not moved:
+            row = self.db.conn.execute(
+                "SELECT length, head FROM event_chain WHERE id = 1").fetchone()
+            length, links = _link((int(row[0]), str(row[1])) if row else (0, GENESIS), rows)
+            self._write("INSERT INTO event_chain (id, length, head) VALUES (1, ?, ?) "
                         "ON CONFLICT(id) DO UPDATE SET length = excluded.length, "
-                        "head = excluded.head", [length, prev])
+                        "head = excluded.head", [length, links[-1][1]])
+        params: list[Any] = []
+        for row, (prev, digest) in zip(rows, links, strict=True):
+            params += [row["case_id"], row["seq"], row["action"], row["state_after"], row["at"],
+                       row["node_id"], row["actor_role"], row["reason"], row["data"], prev, digest]
+        self._write(EVENT_INSERT + _values(11, len(rows)), params)
+        self._chain_head = (length, links[-1][1])
+        return links[-1][1]
 
     def add_parties(self, case_id: str, parties: Sequence[PartyRow]) -> None:
-        """Seal name, ID number, phone and address; without a key, refuse (never plaintext)."""
-        for p in parties:
-            sealed = personal.seal_fields(self.cipher, case_id, {
-                "name": p.name, "id_number": p.id_number, "phone": p.phone, "address": p.address})
-            self.db.execute(
-                "INSERT INTO parties (case_id, role, name, id_number, phone, address, party_hash,"
-                " sealed) VALUES (?,?,?,?,?,?,?,1)",
-                [case_id, p.role, sealed["name"], sealed["id_number"], sealed["phone"],
-                 sealed["address"], p.party_hash])
+        """Seal name, ID number, phone and address; without a key, refuse (never plaintext).
+        One multi-row INSERT per case: the rows get their ids in the parties' order."""
+        for chunk in _chunks(parties):
+            params: list[Any] = []
+            for p in chunk:
+                sealed = personal.seal_fields(self.cipher, case_id, {
+                    "name": p.name, "id_number": p.id_number, "phone": p.phone,
+                    "address": p.address})
+                params += [case_id, p.role, sealed["name"], sealed["id_number"],
+                           sealed["phone"], sealed["address"], p.party_hash, 1]
+            self._write(PARTY_INSERT + _values(8, len(chunk)), params)
 
     def parties(self, case_id: str) -> list[PartyRow]:
         """The case's parties, opened with the node's key (PersonalDataError if it cannot)."""
-        rows = self.db.execute(
+        rows = self.db.conn.execute(
             "SELECT role, name, party_hash, id_number, phone, address, sealed FROM parties "
             "WHERE case_id = ? ORDER BY id", [case_id]).fetchall()
         out = []
@@ -206,11 +254,13 @@ class SqliteStore:
         return out
 
     def next_case_number(self, year: int) -> int:
-        self.db.execute(
-            "INSERT INTO case_numbers (year, last) VALUES (?, 1) "
-            "ON CONFLICT(year) DO UPDATE SET last = last + 1", [year])
-        return int(self.db.execute("SELECT last FROM case_numbers WHERE year = ?",
-                                   [year]).fetchone()[0])
+        upsert = ("INSERT INTO case_numbers (year, last) VALUES (?, 1) "
+                  "ON CONFLICT(year) DO UPDATE SET last = last + 1")
+        if HAS_RETURNING and self.db.conn.in_transaction:  # fetchall: run the write to its end
+            return int(self.db.conn.execute(upsert + " RETURNING last", [year]).fetchall()[0][0])
+        self._write(upsert, [year])
+        return int(self.db.conn.execute("SELECT last FROM case_numbers WHERE year = ?",
+                                        [year]).fetchone()[0])
 
     def case_rows(self, state: str | None = None) -> list[dict[str, Any]]:
         where, args = ("WHERE state = ?", [state]) if state else ("", [])
@@ -226,14 +276,15 @@ class SqliteStore:
 
     # --- outbox -------------------------------------------------------------------------------
     def add_outbox(self, rows: Sequence[OutboxRow]) -> None:
-        """Dossiers (personal data) are sealed at rest like `parties`; the rest stay as they are."""
-        for r in rows:
-            body = personal.seal_body(self.cipher, r.schema_name, r.message_id, r.body)
-            self.db.execute(
-                "INSERT INTO outbox (message_id, case_id, seq, exchange, routing_key, "
-                "schema_name, body, created_at) VALUES (?,?,?,?,?,?,?,?)",
-                [r.message_id, r.case_id, r.seq, r.exchange, r.routing_key, r.schema_name,
-                 body, r.created_at])
+        """Dossiers (personal data) are sealed at rest like `parties`; the rest stay as they are.
+        One multi-row INSERT: the rows get their ids (the relay's order) in the given order."""
+        for chunk in _chunks(rows):
+            params: list[Any] = []
+            for r in chunk:
+                body = personal.seal_body(self.cipher, r.schema_name, r.message_id, r.body)
+                params += [r.message_id, r.case_id, r.seq, r.exchange, r.routing_key,
+                           r.schema_name, body, r.created_at]
+            self._write(OUTBOX_INSERT + _values(8, len(chunk)), params)
 
     def unsent(self, limit: int = 500) -> list[OutboxRow]:
         """Unsent rows in order, bodies opened, ready to publish."""
@@ -262,7 +313,7 @@ class SqliteStore:
     # --- inbox and quarantine -----------------------------------------------------------------
     def seen(self, message_id: str) -> bool:
         """Applied (inbox) or waiting for its predecessor (held): either way, not again."""
-        return self.db.execute(
+        return self.db.conn.execute(
             "SELECT 1 FROM inbox WHERE message_id = ? UNION ALL "
             "SELECT 1 FROM held WHERE message_id = ?", [message_id, message_id]
         ).fetchone() is not None
@@ -270,7 +321,7 @@ class SqliteStore:
     def hold(self, message_id: str, sender: str, case_id: str, schema_name: str, seq: int,
              prev_seq: int, body: bytes, at: datetime) -> None:
         sealed = personal.seal_body(self.cipher, schema_name, message_id, body)
-        self.db.execute(
+        self._write(
             "INSERT INTO held (message_id, sender, case_id, schema_name, seq, prev_seq, body, "
             "held_at) VALUES (?,?,?,?,?,?,?,?)",
             [message_id, sender, case_id, schema_name, seq, prev_seq, sealed, at.isoformat()])
@@ -278,13 +329,13 @@ class SqliteStore:
     def take_held_after(self, sender: str, case_id: str, schema_name: str,
                         seq: int) -> bytes | None:
         """Remove and return the held message whose predecessor is `seq`, if one waits."""
-        row = self.db.execute(
+        row = self.db.conn.execute(
             "SELECT message_id, body FROM held WHERE sender = ? AND case_id = ? AND "
             "schema_name = ? AND prev_seq = ? ORDER BY seq LIMIT 1",
             [sender, case_id, schema_name, seq]).fetchone()
         if row is None:
             return None
-        self.db.execute("DELETE FROM held WHERE message_id = ?", [row[0]])
+        self._write("DELETE FROM held WHERE message_id = ?", [row[0]])
         return personal.open_body(self.cipher, row[0], bytes(row[1]))
 
     def held_count(self) -> int:
@@ -292,14 +343,14 @@ class SqliteStore:
 
     def record_inbox(self, message_id: str, sender: str, case_id: str | None, seq: int,
                      schema_name: str, at: datetime) -> None:
-        self.db.execute(
+        self._write(
             "INSERT INTO inbox (message_id, sender, case_id, seq, schema_name, received_at) "
             "VALUES (?,?,?,?,?,?)", [message_id, sender, case_id, seq, schema_name,
                                      at.isoformat()])
 
     def last_seq(self, sender: str, case_id: str, schema_name: str) -> int:
         """Highest sequence number applied from this sender for this case (0 if none)."""
-        row = self.db.execute(
+        row = self.db.conn.execute(
             "SELECT max(seq) FROM inbox WHERE sender = ? AND case_id = ? AND schema_name = ?",
             [sender, case_id, schema_name]).fetchone()
         return int(row[0] or 0)
