@@ -15,6 +15,7 @@ A batch is only what is already waiting: a lone message is applied at once.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 import time
@@ -52,7 +53,7 @@ def tree_for(config: NodeConfig) -> AreaTree:
 
 def heartbeat_body(node: Node, relay: Relay) -> bytes:
     cfg, now = node.config, node.service.clock.now()
-    beat = Heartbeat(node_id=cfg.node_id, tier=cfg.tier, outbox_depth=node.store.outbox_depth(),
+    beat = Heartbeat(node_id=cfg.node_id, tier=cfg.tier, outbox_depth=relay.outbox_depth(),
                      last_sent_at=relay.last_sent_at, at=now)
     return encode(make_envelope(beat, sender=cfg.node_id, case_id=None, seq=0, sent_at=now))
 
@@ -117,6 +118,8 @@ class NodeRuntime:
                         pass  # the relay below backs off and logs
                 relay.step(self.stop_event, self.wake)
         finally:
+            with contextlib.suppress(Exception):  # a mark not written only means a resend
+                relay.flush()
             transport.close()
             node.close()
 

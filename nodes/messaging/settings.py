@@ -8,6 +8,10 @@ HEARTBEAT_S = 30              # AMQP heartbeat: notice a dead TCP link without t
 PREFETCH = 100                # unacked deliveries a consumer may hold
 PUBLISH_WINDOW = 100          # messages a relay may have written and not yet seen confirmed
 RELAY_BATCH = 200             # outbox rows read, published and marked sent per round
+# Confirmed rows are marked sent in the file at most this long after their confirm, or as soon as
+# this many wait (one fsync for many turns; a crash only makes them go again, see relay.py).
+MARK_EVERY_S = 0.25
+MARK_BATCH = 2000
 # A backlog travels packed (protocol 1.3): up to this many rows, and bytes, per broker message for
 # one destination. 50 keeps a bundle well under a consumer's batch and a dossier bundle ~100 KiB.
 BUNDLE_ROWS = 50

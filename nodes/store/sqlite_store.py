@@ -286,12 +286,13 @@ class SqliteStore:
                            r.schema_name, body, r.created_at]
             self._write(OUTBOX_INSERT + _values(8, len(chunk)), params)
 
-    def unsent(self, limit: int = 500) -> list[OutboxRow]:
-        """Unsent rows in order, bodies opened, ready to publish."""
-        rows = self.db.execute(
+    def unsent(self, limit: int = 500, after_id: int = 0) -> list[OutboxRow]:
+        """Unsent rows in order (those with ids above `after_id`), bodies opened, ready to
+        publish."""
+        rows = self.db.conn.execute(
             "SELECT message_id, case_id, seq, exchange, routing_key, schema_name, body, "
-            "created_at, id, attempts FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?",
-            [limit]).fetchall()
+            "created_at, id, attempts FROM outbox WHERE sent_at IS NULL AND id > ? ORDER BY id "
+            "LIMIT ?", [after_id, limit]).fetchall()
         return [OutboxRow(m, c, q, e, k, s, personal.open_body(self.cipher, m, bytes(b)), at, i, n)
                 for m, c, q, e, k, s, b, at, i, n in rows]
 
