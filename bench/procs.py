@@ -37,6 +37,22 @@ def cpu_seconds() -> float:
     return round(usage.ru_utime + usage.ru_stime, 2)
 
 
+def thread_cpu_seconds() -> dict[str, float]:
+    """CPU seconds (user + system) of each live thread of this process, by thread name, from
+    /proc (Linux): where a node's time goes (recording, relay, consumer). Empty elsewhere."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for thread in threading.enumerate():
+        try:
+            with open(f"/proc/self/task/{thread.native_id}/stat", encoding="ascii") as stat:
+                fields = stat.read().rpartition(")")[2].split()
+        except (OSError, TypeError):
+            continue
+        name = thread.name.split("-")[0]  # "relay-3398..." -> "relay"
+        out[name] = round(out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks, 2)
+    return out
+
+
 def emit(event: str, **data: Any) -> None:
     """A child's answer to the driver: one JSON line on stdout."""
     sys.stdout.write(json.dumps({"event": event, **data}) + "\n")

@@ -63,6 +63,8 @@ class Run:
         self.children: list[Child] = []
         self.rss: dict[str, float] = {}
         self.cpu: dict[str, float] = {}  # CPU seconds each child used, all phases it lived through
+        # Each node's CPU seconds by thread, cumulative, at the end of each phase it took part in.
+        self.threads: dict[str, list[dict[str, float]]] = {}
         self.applied_total = 0
 
     def child(self, name: str, *args: str) -> Child:
@@ -110,7 +112,9 @@ class Run:
                          start_at=start_at + stagger)
         commits: dict[str, float] = {}
         for village in villages:
-            commits.update(village.expect("recorded", settings.PHASE_TIMEOUT_S)["commits"])
+            answer = village.expect("recorded", settings.PHASE_TIMEOUT_S)
+            commits.update(answer["commits"])
+            self.threads.setdefault(village.name, []).append(answer.get("threads", {}))
         return commits
 
     def settle(self, codes: list[str]) -> None:
@@ -127,6 +131,7 @@ class Run:
         self.applied_total += count
         hub.send("wait_applied", total=self.applied_total, timeout=settings.PHASE_TIMEOUT_S)
         answer = hub.expect("applied", settings.PHASE_TIMEOUT_S + 10)
+        self.threads.setdefault(hub.name, []).append(answer.get("threads", {}))
         if answer["total"] < self.applied_total:
             raise ChildError(f"hub applied {answer['total']} of {self.applied_total} escalations")
         return dict(answer["commits"])
@@ -247,7 +252,7 @@ def run(url: str, work: Workload, keep: Path | None = None) -> dict[str, Any]:
         pipeline_ratio=round(figures["pipeline_cases_per_s"] / figures["raw_msgs_per_s"], 3),
         drain_ratio=round(figures["drain_cases_per_s"] / figures["raw_msgs_per_s"], 3),
         node_peak_rss_mb=max(villages), rss_mb={**bench.rss, "driver": peak_rss_mb()},
-        cpu_s=bench.cpu)
+        cpu_s=bench.cpu, threads_cpu_s=bench.threads)
     return {**figures, "targets": targets(figures), "workload": work.__dict__,
             "machine": host, "broker": safe_url(url),
             "broker_version": bench.topo.broker_version, "queues_left": left,

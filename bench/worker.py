@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import raw
-from bench.procs import commands, cpu_seconds, emit, peak_rss_mb
+from bench.procs import commands, cpu_seconds, emit, peak_rss_mb, thread_cpu_seconds
 from bench.settings import OUTBOX_POLL_S, READY_TIMEOUT_S, STOP_TIMEOUT_S
 from hub.bootstrap import handlers_for, node_for
 from nodes.bootstrap import Node
@@ -82,7 +82,8 @@ def village(code: str, workdir: Path, broker: str, live: bool) -> None:
     for cmd in commands():
         if cmd["cmd"] == "record":
             commits = record(staff, runtime.wake, cmd["count"], cmd.get("rate"), cmd["start_at"])
-            emit("recorded", commits=commits, depth=staff.store.outbox_depth(), cpu_s=cpu_seconds())
+            emit("recorded", commits=commits, depth=staff.store.outbox_depth(), cpu_s=cpu_seconds(),
+                 threads=thread_cpu_seconds())
         elif cmd["cmd"] == "reconnect":  # the relay was pointed at a dead port; now the broker
             runtime.stop(STOP_TIMEOUT_S)
             runtime = NodeRuntime(config.model_copy(update={"broker_url": cmd["broker"]}),
@@ -146,7 +147,8 @@ def hub(code: str, workdir: Path, broker: str) -> None:
                 snapshot = dict(commits)
             fresh = {k: v for k, v in snapshot.items() if k not in reported}
             reported.update(fresh)
-            emit("applied", commits=fresh, total=len(snapshot), cpu_s=cpu_seconds())
+            emit("applied", commits=fresh, total=len(snapshot), cpu_s=cpu_seconds(),
+                 threads=thread_cpu_seconds())
         elif cmd["cmd"] == "stop":
             break
     runtime.stop(STOP_TIMEOUT_S)
@@ -165,7 +167,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--in-flight", type=int, default=100)
     args = parser.parse_args()
-    configure()  # the driver sets FENGQIAO_LOG_LEVEL (WARNING unless the user chose)
+    configure(service=True)  # the driver sets FENGQIAO_LOG_LEVEL (WARNING unless the user chose)
     if args.role == "village":
         village(args.code, args.dir, args.broker, live=not args.offline)
     elif args.role == "hub":

@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=30)
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
-    configure()
+    configure(service=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -22,7 +22,11 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
-def configure(level: str | None = None, json: bool | None = None) -> None:
+def configure(level: str | None = None, json: bool | None = None, service: bool = False) -> None:
+    """`service=True` for a long-running process (node, hub, bench worker): each logger is built
+    once instead of on every call (structlog's `cache_logger_on_first_use`; the relay and the
+    consumer log per message, and rebuilding the logger cost more than the rest of a debug
+    call). Not for the one-shot CLI, which tests drive in-process and reconfigure."""
     name = (level or os.environ.get("FENGQIAO_LOG_LEVEL", "INFO")).upper()
     as_json = json if json is not None else os.environ.get("FENGQIAO_LOG_JSON") == "1"
     renderer: structlog.typing.Processor = (
@@ -34,5 +38,5 @@ def configure(level: str | None = None, json: bool | None = None) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             getattr(logging, name, logging.INFO)),
         logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
-        cache_logger_on_first_use=False,
+        cache_logger_on_first_use=service,
     )

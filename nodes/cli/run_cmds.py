@@ -40,6 +40,6 @@ def run_node(args: argparse.Namespace, ctx: Ctx, *, hub: bool, handlers: Handler
         raise bilingual("hub_run_village")
     if not hub and config.tier is not Tier.VILLAGE:
         raise bilingual("node_run_hub", tier=config.tier.value)
-    configure(json=args.log_json or None)
+    configure(json=args.log_json or None, service=True)
     serve(NodeRuntime(config, handlers, factory))
     return 0
