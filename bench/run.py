@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import platform
 import shutil
 import socket
 import sqlite3
@@ -23,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import local, settings
+from bench.machine import machine
 from bench.procs import Child, ChildError, peak_rss_mb
 from bench.raw import declare_queue
 from bench.topology import Topology
@@ -199,22 +198,6 @@ class Run:
         return figures
 
 
-def cpu_busy_pct(seconds: float = 1.0) -> float | None:
-    """How busy the whole machine is right now (Linux /proc/stat), before the bench adds to it:
-    on a shared 2-core machine other work moves every figure, so the report says how much."""
-    def sample() -> tuple[int, int]:
-        with open("/proc/stat", encoding="ascii") as stat:
-            fields = [int(x) for x in stat.readline().split()[1:9]]
-        return sum(fields), fields[3] + fields[4]  # total, idle + iowait
-    try:
-        total0, idle0 = sample()
-        time.sleep(seconds)
-        total1, idle1 = sample()
-    except OSError:
-        return None
-    return round(100 * (1 - (idle1 - idle0) / max(1, total1 - total0)), 1)
-
-
 def _unsent(db: Path) -> int:
     """Outbox rows waiting in a node's file (a read-only look; WAL lets it run beside writers)."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
@@ -222,12 +205,6 @@ def _unsent(db: Path) -> int:
         return int(conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0])
     finally:
         conn.close()
-
-
-def machine() -> dict[str, Any]:
-    return {"cpus": os.cpu_count(), "platform": platform.platform(),
-            "python": platform.python_version(), "processor": platform.processor() or None,
-            "load_avg_1m": round(os.getloadavg()[0], 2), "cpu_busy_before_pct": cpu_busy_pct()}
 
 
 def run(url: str, work: Workload, keep: Path | None = None) -> dict[str, Any]:

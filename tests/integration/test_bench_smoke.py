@@ -36,5 +36,10 @@ def test_bench_prints_every_figure_as_json(amqp_url: str) -> None:
     assert result["latency_cases"] >= 1 and result["drain_outbox_rows"] >= 20
     assert {"hub", "village-1", "village-drain", "raw-publisher", "raw-consumer"} \
         <= set(result["rss_mb"])
+    # Where the CPU went, per node and thread, at the end of each phase (cumulative seconds).
+    assert {"MainThread", "relay", "consumer"} <= set(result["threads_cpu_s"]["village-1"][0])
+    assert len(result["threads_cpu_s"]["hub"]) == 3  # flat out, half load, drain
+    wake = result["machine"]["wakeup_cpu_us"]
+    assert wake is None or wake >= 0
     assert result["queues_left"] == []
     assert "guest:guest" not in done.stdout  # the broker's password is not printed
