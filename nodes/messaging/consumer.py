@@ -122,7 +122,9 @@ class Consumer:
         """Each part is handled as if it had come alone (checked, applied or quarantined, recorded
         in the inbox), all inside one savepoint; the bundle is acked once. If any part must be
         retried, the savepoint is rolled back and the whole bundle goes back to the queue: parts
-        are never half-applied, and a redelivery finds them all still to do."""
+        are never half-applied, and a redelivery finds them all still to do. (A part quarantined
+        before the crash has already sent its copy to the quarantine queue; the redelivery sends
+        another. The counters above also count the rolled-back attempt.)"""
         outcome = _PartOutcome()
         try:
             with self.store.atomic():

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from hub.deploy_cmds import Management, ManagementError, load_network, read_secrets
+from hub.deploy_cmds import load_network, read_secrets
 from hub.main import main
+from hub.management import Management, ManagementError
 from protocol.areas import AreaTree, Tier
 from protocol.definitions import (
     NEVER,
