@@ -129,9 +129,14 @@ class Relay:
     def flush(self) -> None:
         """Mark the confirmed rows sent, in one transaction."""
         ids = self.marks.take()
-        if ids:
+        if not ids:
+            return
+        try:
             self.store.mark_sent(ids, self.last_sent_at or self.now())
-            log.debug("relay.sent", node_id=self.node_id, count=len(ids))
+        except BaseException:
+            self.marks.add(ids)  # not written: they wait for the next flush, not lost from view
+            raise
+        log.debug("relay.sent", node_id=self.node_id, count=len(ids))
 
     def outbox_depth(self) -> int:
         """Rows not yet confirmed (the file also counts confirmed ones whose mark waits)."""
