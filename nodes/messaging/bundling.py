@@ -30,10 +30,9 @@ def plan(rows: Sequence[OutboxRow], max_rows: int = BUNDLE_ROWS,
             bundles.append([row])
             continue
         key = (row.exchange, row.routing_key)
-        current, size = filling.get(key, ([], max_bytes))
-        if len(current) >= max_rows or (current and size + len(row.body) + 1 > max_bytes) \
-                or not current:
-            current, size = [], 0
+        current, size = filling.get(key, ([], 0))
+        if not current or len(current) >= max_rows or size + len(row.body) + 1 > max_bytes:
+            current, size = [], 0  # the first for this destination, or the last one is full
             bundles.append(current)
         current.append(row)
         filling[key] = (current, size + len(row.body) + 1)
