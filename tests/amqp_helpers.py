@@ -36,3 +36,25 @@ def envelopes_of(body: bytes, headers: Mapping[str, Any] | None,
 def single_headers(headers: Mapping[str, Any] | None) -> dict[str, Any]:
     """A bundle's headers as one of its parts would carry them travelling alone."""
     return {k: v for k, v in (headers or {}).items() if k != BUNDLE_HEADER}
+
+
+def take_ours(url: str, queue: str, *, node_id: str | None = None,
+              message_ids: set[str] | None = None) -> list[tuple[pika.BasicProperties, bytes]]:
+    """Take (ack) from a shared queue only this test's messages, found by the `x-node` header or
+    by message id; everyone else's go back to the queue when the connection closes."""
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    ours: list[tuple[pika.BasicProperties, bytes]] = []
+    try:
+        channel = connection.channel()
+        for _ in range(channel.queue_declare(queue, passive=True).method.message_count):
+            method, props, body = channel.basic_get(queue, auto_ack=False)
+            if method is None:
+                break
+            headers = props.headers or {}
+            if (node_id is not None and headers.get("x-node") == node_id) or \
+                    (message_ids is not None and props.message_id in message_ids):
+                ours.append((props, body))
+                channel.basic_ack(method.delivery_tag)
+    finally:
+        connection.close()
+    return ours

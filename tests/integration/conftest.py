@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from protocol.topology import QUEUE_QUARANTINE, node_queue_name
-from tests.amqp_helpers import delete_queues
-from tests.integration.test_consumer import Net, make_net, take_ours
+from tests.amqp_helpers import delete_queues, take_ours
+from tests.integration.test_consumer import Net, make_net
 
 
 @pytest.fixture

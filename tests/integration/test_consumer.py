@@ -46,7 +46,7 @@ from protocol.topology import (
     node_queue,
     node_queue_name,
 )
-from tests.amqp_helpers import delete_queues
+from tests.amqp_helpers import delete_queues, take_ours
 
 pytestmark = pytest.mark.broker
 
@@ -71,27 +71,6 @@ def ready_count(url: str, queue: str, expected: int = 0, wait: float = 5.0) -> i
         if count == expected or time.monotonic() > deadline:
             return int(count)
         time.sleep(0.1)
-
-
-def take_ours(url: str, queue: str, node_id: str | None = None,
-              message_ids: set[str] | None = None) -> list[tuple[pika.BasicProperties, bytes]]:
-    """Take (ack) from a shared queue only the messages of this test, leave everyone else's."""
-    connection = pika.BlockingConnection(pika.URLParameters(url))
-    ours = []
-    try:
-        channel = connection.channel()
-        for _ in range(channel.queue_declare(queue, passive=True).method.message_count):
-            method, props, body = channel.basic_get(queue, auto_ack=False)
-            if method is None:
-                break
-            headers = props.headers or {}
-            if (node_id is not None and headers.get("x-node") == node_id) or \
-                    (message_ids is not None and props.message_id in message_ids):
-                ours.append((props, body))
-                channel.basic_ack(method.delivery_tag)
-    finally:
-        connection.close()  # what we did not ack goes back to the queue
-    return ours
 
 
 def publish(url: str, exchange: str, key: str, body: bytes, message_id: str | None = None,

@@ -46,6 +46,7 @@ from protocol.topology import (
     node_queue,
     node_queue_name,
 )
+from tests.amqp_helpers import take_ours
 from tests.hostile.corpus import Msg, Net, bindings, categories, corpus, interleave, valid_traffic
 
 pytestmark = pytest.mark.broker
@@ -81,26 +82,6 @@ def queue_depth(url: str, name: str, expected: int = 0, wait: float = 5.0) -> in
         if depth == expected or time.monotonic() > deadline:
             return depth
         time.sleep(0.1)
-
-
-def take_ours(url: str, queue: str, *, node_id: str | None = None,
-              message_ids: set[str] | None = None) -> list[tuple[pika.BasicProperties, bytes]]:
-    """Take (ack) from a shared queue only this test's messages; everyone else's go back."""
-    connection, channel = channel_for(url)
-    ours: list[tuple[pika.BasicProperties, bytes]] = []
-    try:
-        for _ in range(channel.queue_declare(queue, passive=True).method.message_count):
-            method, props, body = channel.basic_get(queue, auto_ack=False)
-            if method is None:
-                break
-            headers = props.headers or {}
-            if (node_id is not None and headers.get("x-node") == node_id) or \
-                    (message_ids is not None and props.message_id in message_ids):
-                ours.append((props, body))
-                channel.basic_ack(method.delivery_tag)
-    finally:
-        connection.close()  # what we did not ack goes back to the queue
-    return ours
 
 
 def publish_all(url: str, messages: list[Msg]) -> None:
