@@ -12,7 +12,10 @@ still marks only the confirmed prefix and the rest goes again, in order, on the 
 
 Marks are written lazily (`PendingMarks`): a row is marked only after its confirm, as before, but
 the marks of several turns share one transaction, written at most `MARK_EVERY_S` after the first
-of them (or when `MARK_BATCH` are waiting, after a failure, and on stop). At `synchronous=FULL`
+of them (or when `MARK_BATCH` are waiting, after a failure, and on stop). That write does not
+queue for the write lock behind the node's recording or applying: if the file is busy it is
+tried again shortly (`MARK_RETRY_S`) while publishing goes on, and waits only for marks older
+than `MARK_FORCE_S`. At `synchronous=FULL`
 each write is an fsync, and under light load a turn carries a case or two, so writing per turn
 cost an fsync per case at both ends. Meanwhile the relay remembers how far it has read
 (`read_after`), so a confirmed row is not published again. A crash loses at most the unwritten
@@ -59,25 +62,39 @@ class PendingMarks:
     def __init__(self) -> None:
         self.ids: list[int] = []
         self.since: float | None = None  # monotonic time of the oldest unwritten mark
+        self.retry_at = 0.0  # after a write found the file busy: not before this time
 
-    def add(self, ids: list[int]) -> None:
+    def add(self, ids: list[int], since: float | None = None) -> None:
         if ids and self.since is None:
-            self.since = time.monotonic()
+            self.since = time.monotonic() if since is None else since
         self.ids.extend(ids)
 
     def due(self) -> bool:
-        return bool(self.ids) and (len(self.ids) >= settings.MARK_BATCH or self.since is None
-                                   or time.monotonic() - self.since >= settings.MARK_EVERY_S)
+        now = time.monotonic()
+        return bool(self.ids) and now >= self.retry_at and (
+            len(self.ids) >= settings.MARK_BATCH or self.since is None
+            or now - self.since >= settings.MARK_EVERY_S)
+
+    def overdue(self) -> bool:
+        """The oldest mark has waited so long that the next write should wait for the lock."""
+        return self.since is not None and time.monotonic() - self.since >= settings.MARK_FORCE_S
 
     def until_due(self) -> float:
         """Seconds until the oldest waiting mark is due (a long time if none waits)."""
         if self.since is None:
             return settings.MARK_EVERY_S
-        return max(0.0, self.since + settings.MARK_EVERY_S - time.monotonic())
+        now = time.monotonic()
+        return max(0.0, self.since + settings.MARK_EVERY_S - now, self.retry_at - now)
 
-    def take(self) -> list[int]:
-        ids, self.ids, self.since = self.ids, [], None
-        return ids
+    def take(self) -> tuple[list[int], float | None]:
+        taken = self.ids, self.since
+        self.ids, self.since = [], None
+        return taken
+
+    def put_back(self, ids: list[int], since: float | None, retry_in: float = 0.0) -> None:
+        """Marks that were not written: they wait, with their age, for a later write."""
+        self.add(ids, since)
+        self.retry_at = time.monotonic() + retry_in
 
 
 class Relay:
@@ -94,7 +111,7 @@ class Relay:
     def run_once(self) -> int:
         """Publish one batch; returns rows confirmed. Raises TransportError when the link fails."""
         if self.marks.due():
-            self.flush()
+            self.flush(wait=self.marks.overdue())
         rows = self.store.unsent(self.batch, after_id=self.read_after)
         if not rows:
             return 0
@@ -126,17 +143,23 @@ class Relay:
         self.flush()
         self.read_after = 0
 
-    def flush(self) -> None:
-        """Mark the confirmed rows sent, in one transaction."""
-        ids = self.marks.take()
+    def flush(self, wait: bool = True) -> bool:
+        """Mark the confirmed rows sent, in one transaction. With `wait=False` and the file's
+        write lock taken by another writer, write nothing and return False: the marks are tried
+        again `MARK_RETRY_S` later, and meanwhile the relay publishes instead of sleeping."""
+        ids, since = self.marks.take()
         if not ids:
-            return
+            return True
         try:
-            self.store.mark_sent(ids, self.last_sent_at or self.now())
+            written = self.store.mark_sent(ids, self.last_sent_at or self.now(), wait=wait)
         except BaseException:
-            self.marks.add(ids)  # not written: they wait for the next flush, not lost from view
+            self.marks.put_back(ids, since)  # not written: they wait for the next flush
             raise
+        if not written:
+            self.marks.put_back(ids, since, retry_in=settings.MARK_RETRY_S)
+            return False
         log.debug("relay.sent", node_id=self.node_id, count=len(ids))
+        return True
 
     def outbox_depth(self) -> int:
         """Rows not yet confirmed (the file also counts confirmed ones whose mark waits)."""
@@ -170,6 +193,8 @@ class Relay:
                 wake.clear()
             else:
                 stop.wait(timeout)
+        elif settings.RELAY_LINGER_S:  # busy: let the next rows gather into fewer messages
+            stop.wait(settings.RELAY_LINGER_S)
 
     def run(self, stop: threading.Event, wake: threading.Event | None = None) -> None:
         try:

@@ -12,6 +12,11 @@ RELAY_BATCH = 200             # outbox rows read, published and marked sent per 
 # this many wait (one fsync for many turns; a crash only makes them go again, see relay.py).
 MARK_EVERY_S = 0.25
 MARK_BATCH = 2000
+# The marks' write does not wait for the write lock while another thread or process holds it
+# (SQLite's busy handler sleeps in coarse steps): it is tried again this much later, while the
+# relay goes on publishing, and it waits for the lock only once the oldest mark is this old.
+MARK_RETRY_S = 0.01
+MARK_FORCE_S = 2.0
 # A backlog travels packed (protocol 1.3): up to this many rows, and bytes, per broker message for
 # one destination. 50 keeps a bundle well under a consumer's batch and a dossier bundle ~100 KiB.
 BUNDLE_ROWS = 50
@@ -23,6 +28,10 @@ CONSUME_BATCH = 50
 # How long an idle relay waits before looking at the outbox again. Writers in the same process
 # wake it at once (NodeRuntime.wake); this only bounds how late it sees another process's commit.
 RELAY_IDLE_S = 0.05
+# After a turn that published, the relay pauses this long before the next one: under load the
+# rows of several cases then travel in one turn (one round trip, fewer and larger bundles), while
+# a case recorded after a quiet spell still goes at once.
+RELAY_LINGER_S = 0.005
 CONSUME_SLICE_S = 0.5         # a consumer returns to its loop at least this often (to see stop)
 BACKOFF_START_S = 0.5         # first wait after a lost broker
 BACKOFF_MAX_S = 30.0          # waits double up to this cap
