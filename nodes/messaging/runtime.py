@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -49,6 +50,15 @@ def tree_for(config: NodeConfig) -> AreaTree:
     if config.parent is not None:
         overrides[config.node_id] = config.parent
     return AreaTree(overrides=overrides, vintage_year=config.vintage_year)
+
+
+def describe(exc: BaseException) -> str:
+    """An error for the log: SQLite's and the operating system's own messages ("database is
+    locked", "No space left on device") help an operator and hold no case data; any other
+    error's text might (a value in a bug's message), so only its class is logged."""
+    if isinstance(exc, sqlite3.Error | OSError):
+        return f"{exc.__class__.__name__}: {exc}"[:300]
+    return exc.__class__.__name__
 
 
 def heartbeat_body(node: Node, relay: Relay) -> bytes:
@@ -88,8 +98,8 @@ class NodeRuntime:
 
     def start(self) -> None:
         for target, name in ((self._relay_loop, "relay"), (self._consumer_loop, "consumer")):
-            thread = threading.Thread(target=target, name=f"{name}-{self.config.node_id}",
-                                      daemon=True)
+            thread = threading.Thread(target=self._supervised, args=(target, name),
+                                      name=f"{name}-{self.config.node_id}", daemon=True)
             thread.start()
             self.threads.append(thread)
         log.info("node.started", node_id=self.config.node_id, tier=self.config.tier.value)
@@ -100,6 +110,25 @@ class NodeRuntime:
         for thread in self.threads:
             thread.join(timeout)
         log.info("node.stopped", node_id=self.config.node_id)
+
+    def _supervised(self, loop: Callable[[], None], name: str) -> None:
+        """Run a loop until stop; if it dies of an error that is not the broker's (a full disk,
+        a file locked past the busy timeout, a bug), log it, back off and start it afresh with
+        new connections, instead of leaving the node running without its relay or consumer.
+        Nothing is lost meanwhile: the outbox keeps what is unsent and the queue what is unacked."""
+        backoff = Backoff(settings.BACKOFF_START_S, settings.BACKOFF_MAX_S)
+        while not self.stop_event.is_set():
+            began = time.monotonic()
+            try:
+                loop()
+                return
+            except Exception as exc:
+                if time.monotonic() - began > settings.BACKOFF_MAX_S:
+                    backoff.reset()  # it had been running well: a fresh failure, a short wait
+                delay = backoff.next_delay()
+                log.error("runtime.thread_failed", node_id=self.config.node_id, thread=name,
+                          error=describe(exc), restart_in_s=round(delay, 2))
+                self.stop_event.wait(delay)
 
     def _relay_loop(self) -> None:
         node = self.node_factory(self.config)
