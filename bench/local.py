@@ -18,6 +18,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.worker import FACTS, PARTIES, SALT
 from hub.bootstrap import node_for
@@ -60,14 +61,17 @@ def node_loop(code: str, folder: Path, count: int, key: str) -> float:
         node.close()
 
 
-def measure(code: str, folder: Path, count: int, rounds: int) -> dict[str, float]:
+def measure(code: str, folder: Path, count: int, rounds: int) -> dict[str, Any]:
     folder.mkdir(parents=True, exist_ok=True)
     bare_s = node_s = 0.0
     key = new_key()
+    per_round: list[float] = []
     for _ in range(rounds):
-        bare_s += bare_loop(folder / "bare.db", count)
-        node_s += node_loop(code, folder, count, key)
+        bare_round = bare_loop(folder / "bare.db", count)
+        node_round = node_loop(code, folder, count, key)
+        bare_s, node_s = bare_s + bare_round, node_s + node_round
+        per_round.append(round(bare_round / node_round, 3))
     bare = count * rounds / bare_s
     node = count * rounds / node_s
     return {"local_cases_per_s": round(node, 1), "bare_sqlite_per_s": round(bare, 1),
-            "local_ratio": round(node / bare, 3)}
+            "local_ratio": round(node / bare, 3), "local_round_ratios": per_round}

@@ -14,6 +14,8 @@ import sys
 
 import pytest
 
+from bench.settings import LOCAL_ROUNDS
+
 pytestmark = pytest.mark.broker
 
 KEYS = ("raw_msgs_per_s", "pipeline_cases_per_s", "pipeline_ratio", "drain_cases_per_s",
@@ -41,5 +43,7 @@ def test_bench_prints_every_figure_as_json(amqp_url: str) -> None:
     assert len(result["threads_cpu_s"]["hub"]) == 3  # flat out, half load, drain
     wake = result["machine"]["wakeup_cpu_us"]
     assert wake is None or wake >= 0
+    rounds = result["local_round_ratios"]  # each alternating round's own node/bare ratio
+    assert len(rounds) == LOCAL_ROUNDS and all(r > 0 for r in rounds)
     assert result["queues_left"] == []
     assert "guest:guest" not in done.stdout  # the broker's password is not printed
