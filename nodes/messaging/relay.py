@@ -193,7 +193,9 @@ class Relay:
                 wake.clear()
             else:
                 stop.wait(timeout)
-        elif settings.RELAY_LINGER_S:  # busy: let the next rows gather into fewer messages
+        elif sent < self.batch and settings.RELAY_LINGER_S:
+            # Busy, but not behind (a full batch means more rows wait: go on at once): let the
+            # next cases' rows gather into fewer, larger messages.
             stop.wait(settings.RELAY_LINGER_S)
 
     def run(self, stop: threading.Event, wake: threading.Event | None = None) -> None:

@@ -28,9 +28,10 @@ CONSUME_BATCH = 50
 # How long an idle relay waits before looking at the outbox again. Writers in the same process
 # wake it at once (NodeRuntime.wake); this only bounds how late it sees another process's commit.
 RELAY_IDLE_S = 0.05
-# After a turn that published, the relay pauses this long before the next one: under load the
-# rows of several cases then travel in one turn (one round trip, fewer and larger bundles), while
-# a case recorded after a quiet spell still goes at once.
+# After a turn that published less than a full batch, the relay pauses this long before the
+# next one: under load the rows of several cases then travel in one turn (one round trip, fewer
+# and larger bundles), while a case recorded after a quiet spell still goes at once, and a
+# backlog (full batches) drains without pauses.
 RELAY_LINGER_S = 0.005
 CONSUME_SLICE_S = 0.5         # a consumer returns to its loop at least this often (to see stop)
 BACKOFF_START_S = 0.5         # first wait after a lost broker

@@ -204,3 +204,14 @@ def test_a_busy_relay_lingers_and_an_idle_one_waits_for_its_wake(
     assert stop.asked == [0.02] and wake.asked == []
     relay.step(stop, wake)                 # nothing waiting: sleeps until a writer wakes it
     assert stop.asked == [0.02] and len(wake.asked) == 1
+
+
+def test_a_relay_with_a_backlog_does_not_linger(node: Node,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(settings, "RELAY_LINGER_S", 0.02)
+    relay = relay_for(node, Publisher(), batch=2)
+    stop, wake = Waits(), Waits()
+    record(node, 3)
+    relay.step(stop, wake)                 # a full batch: more rows wait, no pause
+    relay.step(stop, wake)                 # the last row: a pause before the next turn
+    assert stop.asked == [0.02] and wake.asked == []
