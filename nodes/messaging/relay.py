@@ -12,15 +12,14 @@ still marks only the confirmed prefix and the rest goes again, in order, on the 
 
 Marks are written lazily (`PendingMarks`): a row is marked only after its confirm, as before, but
 the marks of several turns share one transaction, written at most `MARK_EVERY_S` after the first
-of them (or when `MARK_BATCH` are waiting, after a failure, and on stop). That write does not
-queue for the write lock behind the node's recording or applying: if the file is busy it is
-tried again shortly (`MARK_RETRY_S`) while publishing goes on, and waits only for marks older
-than `MARK_FORCE_S`. At `synchronous=FULL`
+of them (or when `MARK_BATCH` are waiting, after a failure, and on stop). At `synchronous=FULL`
 each write is an fsync, and under light load a turn carries a case or two, so writing per turn
-cost an fsync per case at both ends. Meanwhile the relay remembers how far it has read
-(`read_after`), so a confirmed row is not published again. A crash loses at most the unwritten
-marks: those rows go again after the restart, and their receivers' inboxes ignore them, exactly
-as for a crash between a confirm and its mark.
+cost an fsync per case at both ends. That write does not queue for the write lock behind the
+node's recording or applying: if the file is busy it is tried again shortly (`MARK_RETRY_S`)
+while publishing goes on, and waits only for marks older than `MARK_FORCE_S`. Meanwhile the
+relay remembers how far it has read (`read_after`), so a confirmed row is not published again.
+A crash loses at most the unwritten marks: those rows go again after the restart, and their
+receivers' inboxes ignore them, exactly as for a crash between a confirm and its mark.
 """
 
 from __future__ import annotations
