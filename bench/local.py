@@ -15,36 +15,17 @@ The loops alternate (bare, node, bare, node, ...) so that both see the same disk
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
+from bench.bare import bare_loop
 from bench.worker import FACTS, PARTIES, SALT
 from hub.bootstrap import node_for
 from nodes.config import NodeConfig
 from nodes.crypto import new_key
 from protocol.areas import Tier
 from protocol.reference import CaseSource
-
-BARE_ROW = "x" * 1024
-
-
-def bare_loop(path: Path, count: int) -> float:
-    """Seconds for `count` single-row transactions with the node's pragmas."""
-    conn = sqlite3.connect(str(path), isolation_level=None)
-    try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("CREATE TABLE IF NOT EXISTS cases (id INTEGER PRIMARY KEY, body TEXT)")
-        began = time.perf_counter()
-        for _ in range(count):
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("INSERT INTO cases (body) VALUES (?)", (BARE_ROW,))
-            conn.execute("COMMIT")
-        return time.perf_counter() - began
-    finally:
-        conn.close()
 
 
 def node_loop(code: str, folder: Path, count: int, key: str) -> float:

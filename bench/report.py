@@ -10,6 +10,8 @@ _ROWS = (  # key, Chinese label, English label, unit
     ("raw_msgs_per_s", "裸消息服务器", "raw broker (pika)", "msg/s"),
     ("pipeline_cases_per_s", "上报链路", "escalation pipeline", "cases/s"),
     ("pipeline_ratio", "链路/裸", "pipeline / raw", ""),
+    ("floor_cases_per_s", "提交下限（仅村端落盘）", "commit floor (village fsyncs only)", "cases/s"),
+    ("floor_ratio", "下限/裸", "floor / raw", ""),
     ("latency_rate_cases_per_s", "半负载速率", "half-load rate", "cases/s"),
     ("latency_p50_ms", "上报时延 p50", "escalation latency p50", "ms"),
     ("latency_p99_ms", "上报时延 p99", "escalation latency p99", "ms"),

@@ -1,4 +1,5 @@
-"""One bench run: raw baseline, pipeline (throughput, then latency at half load), drain, node-local.
+"""One bench run: raw baseline, commit floor, pipeline (throughput, then latency at half load),
+drain, node-local.
 
 The phases run one after another, never side by side, so each has the machine (2 cores shared
 with RabbitMQ) to itself. Pipeline and drain share one hub process, whose peak RSS therefore
@@ -64,6 +65,7 @@ class Run:
         self.cpu: dict[str, float] = {}  # CPU seconds each child used, all phases it lived through
         # Each node's CPU seconds by thread, cumulative, at the end of each phase it took part in.
         self.threads: dict[str, list[dict[str, float]]] = {}
+        self.threads_at_start: dict[str, dict[str, float]] = {}  # once ready, before any work
         self.applied_total = 0
 
     def child(self, name: str, *args: str) -> Child:
@@ -74,7 +76,7 @@ class Run:
     def node(self, name: str, role: str, code: str, url: str, *extra: str) -> Child:
         child = self.child(name, role, "--code", code, "--dir", str(self.workdir), "--broker", url,
                            *extra)
-        child.expect("started", settings.READY_TIMEOUT_S)
+        self.threads_at_start[name] = child.expect("started", settings.READY_TIMEOUT_S)["threads"]
         return child
 
     def stop(self, child: Child) -> None:
@@ -101,6 +103,30 @@ class Run:
         self.cpu.update({"raw-publisher": pub["cpu_s"], "raw-consumer": con["cpu_s"]})
         return {"raw_msgs_per_s": round(count / (con["last"] - pub["start"]), 1),
                 "raw_publish_per_s": round(count / (pub["end"] - pub["start"]), 1)}
+
+    def floor(self) -> dict[str, Any]:
+        """The commit floor: what the villages' own durable commits allow when nothing else runs.
+
+        One bare sqlite3 process per village, side by side, each making the fsync'd commits its
+        village makes for the pipeline's cases (`VILLAGE_COMMITS_PER_CASE`: `new_case`, then
+        `act`), one 1 KiB row each, with no node code, no broker and no hub. No pipeline built
+        on these files can go faster on this disk and these cores, so `floor_ratio` (against raw,
+        same run) bounds what `pipeline_ratio` can reach here."""
+        per_village = max(1, self.work.pipeline_cases // self.work.villages)
+        commits = per_village * settings.VILLAGE_COMMITS_PER_CASE
+        bares = [self.child(f"bare-{i + 1}", "bare", "--code", code, "--dir", str(self.workdir),
+                            "--broker", self.url, "--count", str(commits))
+                 for i, code in enumerate(self.topo.villages)]
+        start_at = time.monotonic() + START_DELAY_S
+        for bare in bares:
+            bare.send("go", start_at=start_at)
+        answers = [bare.expect("committed", settings.PHASE_TIMEOUT_S) for bare in bares]
+        for bare, answer in zip(bares, answers, strict=True):
+            self.rss[bare.name], self.cpu[bare.name] = answer["rss_mb"], answer["cpu_s"]
+        cases = per_village * len(bares)
+        loop_cpu_s = sum(a["loop_cpu_s"] for a in answers)
+        return {"floor_cases_per_s": round(cases / (max(a["end"] for a in answers) - start_at), 1),
+                "floor_cpu_ms_per_case": round(loop_cpu_s / cases * 1000, 3)}
 
     def record(self, villages: list[Child], per_village: int, rate: float | None,
                start_at: float) -> dict[str, float]:
@@ -161,12 +187,32 @@ class Run:
             self.stop(village)
         self.topo.purge_sink()
         return {"pipeline_cases_per_s": round(cases_per_s, 1),
+                "pipeline_cpu_ms_per_case": {
+                    "flat_out": self.cpu_per_case(villages, hub, 0, flat_out),
+                    "half_load": self.cpu_per_case(villages, hub, 1, len(latencies))},
                 "pipeline_cases": flat_out,
                 "latency_rate_cases_per_s": round(rate, 1),
                 "latency_cases": len(latencies),
                 "latency_p50_ms": round(percentile(latencies, 50), 2),
                 "latency_p99_ms": round(percentile(latencies, 99), 2),
                 "latency_max_ms": round(max(latencies), 2)}
+
+    def cpu_per_case(self, villages: list[Child], hub: Child, phase: int,
+                     cases: int) -> dict[str, float]:
+        """CPU ms per case of each kind of thread in one pipeline phase (0 flat out, 1 half load),
+        from the thread snapshots before and after it; process start-up is not counted."""
+        spent: dict[str, float] = {}
+        for child, role in [(v, "village") for v in villages] + [(hub, "hub")]:
+            after = self.threads[child.name][phase]
+            before = self.threads[child.name][phase - 1] if phase else \
+                self.threads_at_start[child.name]
+            for thread in ("MainThread", "relay", "consumer"):
+                key = f"{role}_{'recording' if thread == 'MainThread' else thread}"
+                spent[key] = spent.get(key, 0.0) + after.get(thread, 0.0) - before.get(thread, 0.0)
+        spent = {k: v for k, v in spent.items() if k != "hub_recording"}
+        total = sum(spent.values())
+        return {**{k: round(v / cases * 1000, 3) for k, v in spent.items()},
+                "total": round(total / cases * 1000, 3)}
 
     def drain(self, hub: Child) -> dict[str, Any]:
         count = self.work.drain_cases
@@ -189,6 +235,7 @@ class Run:
         figures: dict[str, Any] = {}
         self.topo.set_up()
         figures.update(self.raw())
+        figures.update(self.floor())
         hub = self.node("hub", "hub", self.topo.township, self.url)
         figures.update(self.pipeline(hub))
         figures.update(self.drain(hub))
@@ -228,6 +275,11 @@ def run(url: str, work: Workload, keep: Path | None = None) -> dict[str, Any]:
     figures.update(
         pipeline_ratio=round(figures["pipeline_cases_per_s"] / figures["raw_msgs_per_s"], 3),
         drain_ratio=round(figures["drain_cases_per_s"] / figures["raw_msgs_per_s"], 3),
+        floor_ratio=round(figures["floor_cases_per_s"] / figures["raw_msgs_per_s"], 3),
+        # The machine time a case may take, all processes and the broker together, if the
+        # pipeline is to reach its target ratio: cores / (target x raw rate).
+        cpu_budget_ms_per_case=round((host["cpus"] or 1) * 1000 / (
+            settings.TARGET_PIPELINE_RATIO * figures["raw_msgs_per_s"]), 3),
         node_peak_rss_mb=max(villages), rss_mb={**bench.rss, "driver": peak_rss_mb()},
         cpu_s=bench.cpu, threads_cpu_s=bench.threads)
     return {**figures, "targets": targets(figures), "workload": work.__dict__,

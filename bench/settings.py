@@ -20,6 +20,9 @@ VILLAGES = 3
 PIPELINE_CASES = 6_000          # in total, split evenly over the villages
 LATENCY_SECONDS = 8.0           # how long the half-load run lasts
 LATENCY_LOAD = 0.5              # fraction of the measured maximum rate used for latency
+# Commit floor: a village makes two durable commits per case in the pipeline (the mediator's
+# `new_case`, then `act(escalate)`: two acts, each saved before it returns).
+VILLAGE_COMMITS_PER_CASE = 2
 
 # Drain: escalations queued in one village's outbox while the broker is unreachable.
 DRAIN_CASES = 10_000

@@ -6,7 +6,9 @@ each with its own SQLite connection and broker connection) built from a `NodeCon
 escalation when `CaseService.act` returns (its transaction has committed), the hub stamps each
 escalation it applied once the consumer's transaction has committed (`after_commit`).
 
-Usage (by the driver only): python -m bench.worker village|hub|raw-publisher|raw-consumer ...
+A `bare` child is the commit floor's stand-in for a village: plain sqlite3, no node code.
+
+Usage (by the driver only): python -m bench.worker village|hub|bare|raw-publisher|raw-consumer ...
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import raw
+from bench.bare import bare_loop
 from bench.procs import commands, cpu_seconds, emit, peak_rss_mb, thread_cpu_seconds
 from bench.settings import OUTBOX_POLL_S, READY_TIMEOUT_S, STOP_TIMEOUT_S
 from hub.bootstrap import handlers_for, node_for
@@ -78,7 +81,7 @@ def village(code: str, workdir: Path, broker: str, live: bool) -> None:
     if live and not runtime.ready.wait(READY_TIMEOUT_S):
         emit("error", error="village runtime did not declare its queue")
         return
-    emit("started")
+    emit("started", threads=thread_cpu_seconds())
     for cmd in commands():
         if cmd["cmd"] == "record":
             commits = record(staff, runtime.wake, cmd["count"], cmd.get("rate"), cmd["start_at"])
@@ -137,7 +140,7 @@ def hub(code: str, workdir: Path, broker: str) -> None:
     if not runtime.ready.wait(READY_TIMEOUT_S):
         emit("error", error="hub runtime did not declare its queue")
         return
-    emit("started")
+    emit("started", threads=thread_cpu_seconds())
     reported: set[str] = set()
     for cmd in commands():
         if cmd["cmd"] == "wait_applied":  # until this many escalations in all have committed
@@ -155,9 +158,20 @@ def hub(code: str, workdir: Path, broker: str) -> None:
     emit("stopped", rss_mb=peak_rss_mb(), cpu_s=cpu_seconds())
 
 
+def bare(code: str, workdir: Path, count: int) -> None:
+    """The commit floor's child: wait for `go`, then `count` bare sqlite3 transactions (one
+    1 KiB row, one fsync each) in this village's own file, side by side with the other villages'."""
+    go = next(commands())
+    time.sleep(max(0.0, go["start_at"] - time.monotonic()))
+    start, cpu = time.monotonic(), time.process_time()
+    bare_loop(workdir / f"{code}-floor.db", count)
+    emit("committed", start=start, end=time.monotonic(), loop_cpu_s=time.process_time() - cpu,
+         cpu_s=cpu_seconds(), rss_mb=peak_rss_mb())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("role", choices=["village", "hub", "raw-publisher", "raw-consumer"])
+    parser.add_argument("role", choices=["village", "hub", "bare", "raw-publisher", "raw-consumer"])
     parser.add_argument("--code")
     parser.add_argument("--dir", type=Path)
     parser.add_argument("--broker", required=True)
@@ -172,6 +186,8 @@ def main() -> None:
         village(args.code, args.dir, args.broker, live=not args.offline)
     elif args.role == "hub":
         hub(args.code, args.dir, args.broker)
+    elif args.role == "bare":
+        bare(args.code, args.dir, args.count)
     elif args.role == "raw-publisher":
         raw.publisher(args.broker, args.queue, args.count, args.size, args.in_flight)
     else:

@@ -19,7 +19,8 @@ from bench.settings import LOCAL_ROUNDS
 pytestmark = pytest.mark.broker
 
 KEYS = ("raw_msgs_per_s", "pipeline_cases_per_s", "pipeline_ratio", "drain_cases_per_s",
-        "drain_ratio", "latency_p50_ms", "latency_p99_ms", "node_peak_rss_mb", "local_ratio")
+        "drain_ratio", "latency_p50_ms", "latency_p99_ms", "node_peak_rss_mb", "local_ratio",
+        "floor_cases_per_s", "floor_ratio", "floor_cpu_ms_per_case", "cpu_budget_ms_per_case")
 TINY = ["--raw-messages", "200", "--villages", "1", "--cases", "20", "--latency-seconds", "0.5",
         "--drain", "20", "--local-cases", "10"]
 
@@ -36,8 +37,15 @@ def test_bench_prints_every_figure_as_json(amqp_url: str) -> None:
     assert set(result["targets"]) == {"pipeline_ratio", "drain_ratio", "latency_p99_ms",
                                       "node_peak_rss_mb", "local_ratio"}
     assert result["latency_cases"] >= 1 and result["drain_outbox_rows"] >= 20
-    assert {"hub", "village-1", "village-drain", "raw-publisher", "raw-consumer"} \
+    assert {"hub", "village-1", "village-drain", "bare-1", "raw-publisher", "raw-consumer"} \
         <= set(result["rss_mb"])
+    # The CPU a case cost in each pipeline phase, by kind of thread, and their sum.
+    for phase in ("flat_out", "half_load"):
+        spent = result["pipeline_cpu_ms_per_case"][phase]
+        assert {"village_recording", "village_relay", "hub_consumer", "hub_relay"} <= set(spent)
+        parts = sum(v for k, v in spent.items() if k != "total")
+        assert all(v >= 0 for v in spent.values()) and spent["total"] == pytest.approx(parts,
+                                                                                       abs=0.01)
     # Where the CPU went, per node and thread, at the end of each phase (cumulative seconds).
     assert {"MainThread", "relay", "consumer"} <= set(result["threads_cpu_s"]["village-1"][0])
     assert len(result["threads_cpu_s"]["hub"]) == 3  # flat out, half load, drain
