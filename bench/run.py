@@ -23,6 +23,7 @@ from typing import Any
 
 from bench import local, settings
 from bench.machine import machine
+from bench.meter import Meter
 from bench.procs import Child, ChildError, peak_rss_mb
 from bench.raw import declare_queue
 from bench.topology import Topology
@@ -60,6 +61,7 @@ class Run:
     def __init__(self, url: str, work: Workload, workdir: Path) -> None:
         self.url, self.work, self.workdir = url, work, workdir
         self.topo = Topology(url, work.villages)
+        self.meter = Meter(url)
         self.children: list[Child] = []
         self.rss: dict[str, float] = {}
         self.cpu: dict[str, float] = {}  # CPU seconds each child used, all phases it lived through
@@ -94,9 +96,12 @@ class Run:
                                queue, "--count", str(count), "--size",
                                str(settings.RAW_BODY_BYTES), "--in-flight",
                                str(settings.RAW_IN_FLIGHT))
-        publisher.send("go", start_at=time.monotonic() + START_DELAY_S)
+        start_at = time.monotonic() + START_DELAY_S
+        publisher.send("go", start_at=start_at)
+        self.meter.start("raw", at=start_at)
         pub = publisher.expect("published", settings.PHASE_TIMEOUT_S)
         con = consumer.expect("consumed", settings.PHASE_TIMEOUT_S)
+        self.meter.stop("raw")
         if pub["nacked"]:
             raise ChildError(f"the broker nacked {pub['nacked']} raw messages")
         self.rss.update({"raw-publisher": pub["rss_mb"], "raw-consumer": con["rss_mb"]})
@@ -120,7 +125,9 @@ class Run:
         start_at = time.monotonic() + START_DELAY_S
         for bare in bares:
             bare.send("go", start_at=start_at)
+        self.meter.start("floor", at=start_at)
         answers = [bare.expect("committed", settings.PHASE_TIMEOUT_S) for bare in bares]
+        self.meter.stop("floor")
         for bare, answer in zip(bares, answers, strict=True):
             self.rss[bare.name], self.cpu[bare.name] = answer["rss_mb"], answer["cpu_s"]
         cases = per_village * len(bares)
@@ -129,12 +136,13 @@ class Run:
                 "floor_cpu_ms_per_case": round(loop_cpu_s / cases * 1000, 3)}
 
     def record(self, villages: list[Child], per_village: int, rate: float | None,
-               start_at: float) -> dict[str, float]:
+               start_at: float, phase: str) -> dict[str, float]:
         """Let every village record and escalate; returns case id -> village commit time."""
         for i, village in enumerate(villages):
             stagger = i / rate if rate else 0.0  # paced villages take turns, not bursts
             village.send("record", count=per_village, rate=rate / len(villages) if rate else None,
                          start_at=start_at + stagger)
+        self.meter.start(phase, at=start_at)
         commits: dict[str, float] = {}
         for village in villages:
             answer = village.expect("recorded", settings.PHASE_TIMEOUT_S)
@@ -166,17 +174,22 @@ class Run:
                     for i, code in enumerate(self.topo.villages)]
         per_village = max(1, self.work.pipeline_cases // len(villages))
         start = time.monotonic() + START_DELAY_S
-        recorded = self.record(villages, per_village, None, start)
+        recorded = self.record(villages, per_village, None, start, "flat_out")
         at_hub = self.applied(hub, len(recorded))
+        self.meter.stop("flat_out")
         flat_out = len(recorded)
         cases_per_s = flat_out / (max(at_hub.values()) - start)
+        # Which side bounds the flat-out rate: the villages' recording, or what follows it.
+        recorded_s, applied_s = max(recorded.values()) - start, max(at_hub.values()) - start
         self.settle([self.topo.township, *self.topo.villages])
         self.topo.purge_sink()
 
         rate = settings.LATENCY_LOAD * cases_per_s
         per_village = max(1, round(rate * self.work.latency_seconds / len(villages)))
-        recorded = self.record(villages, per_village, rate, time.monotonic() + START_DELAY_S)
+        recorded = self.record(villages, per_village, rate, time.monotonic() + START_DELAY_S,
+                               "half_load")
         at_hub = self.applied(hub, len(recorded))
+        self.meter.stop("half_load")
         latencies = [(at_hub[case] - at) * 1000 for case, at in recorded.items()]
         # Every case's (village commit, latency ms), for a look at when the slow ones happened.
         timeline = sorted((round(at, 4), round((at_hub[case] - at) * 1000, 2))
@@ -187,6 +200,8 @@ class Run:
             self.stop(village)
         self.topo.purge_sink()
         return {"pipeline_cases_per_s": round(cases_per_s, 1),
+                "pipeline_recorded_s": round(recorded_s, 2),
+                "pipeline_applied_s": round(applied_s, 2),
                 "pipeline_cpu_ms_per_case": {
                     "flat_out": self.cpu_per_case(villages, hub, 0, flat_out),
                     "half_load": self.cpu_per_case(villages, hub, 1, len(latencies))},
@@ -222,9 +237,11 @@ class Run:
         queued = village.expect("recorded", settings.PHASE_TIMEOUT_S)["depth"]
         village.send("reconnect", broker=self.url)
         reconnected = village.expect("reconnected", settings.READY_TIMEOUT_S)["at"]
+        self.meter.start("drain")
         village.send("wait_outbox_empty", timeout=settings.PHASE_TIMEOUT_S)
         empty = village.expect("outbox_empty", settings.PHASE_TIMEOUT_S + 10)
         at_hub = self.applied(hub, count)
+        self.meter.stop("drain")
         self.stop(village)
         self.topo.purge_sink()
         return {"drain_cases": count, "drain_outbox_rows": queued,
@@ -281,11 +298,26 @@ def run(url: str, work: Workload, keep: Path | None = None) -> dict[str, Any]:
         cpu_budget_ms_per_case=round((host["cpus"] or 1) * 1000 / (
             settings.TARGET_PIPELINE_RATIO * figures["raw_msgs_per_s"]), 3),
         node_peak_rss_mb=max(villages), rss_mb={**bench.rss, "driver": peak_rss_mb()},
-        cpu_s=bench.cpu, threads_cpu_s=bench.threads)
+        cpu_s=bench.cpu, threads_cpu_s=bench.threads,
+        machine_busy_pct=bench.meter.busy_pct(),
+        broker_cpu_ms=broker_share(bench.meter.broker_cpu_s(), figures, work))
     return {**figures, "targets": targets(figures), "workload": work.__dict__,
             "machine": host, "broker": safe_url(url),
             "broker_version": bench.topo.broker_version, "queues_left": left,
             "seconds": round(time.monotonic() - began, 1)}
+
+
+def broker_share(spent: dict[str, float] | None, f: dict[str, Any],
+                 work: Workload) -> dict[str, float] | None:
+    """The broker's CPU ms per raw message and per case in each phase (None: not measured)."""
+    if spent is None:
+        return None
+    units = {"raw": ("raw_per_msg", work.raw_messages),
+             "flat_out": ("flat_out_per_case", f["pipeline_cases"]),
+             "half_load": ("half_load_per_case", f["latency_cases"]),
+             "drain": ("drain_per_case", work.drain_cases)}
+    return {name: round(spent[phase] / count * 1000, 3)
+            for phase, (name, count) in units.items() if phase in spent}
 
 
 def targets(f: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -49,6 +49,13 @@ def test_bench_prints_every_figure_as_json(amqp_url: str) -> None:
     # Where the CPU went, per node and thread, at the end of each phase (cumulative seconds).
     assert {"MainThread", "relay", "consumer"} <= set(result["threads_cpu_s"]["village-1"][0])
     assert len(result["threads_cpu_s"]["hub"]) == 3  # flat out, half load, drain
+    # How busy the machine was in each phase, and the broker's own CPU when it runs here.
+    assert set(result["machine_busy_pct"]) == {"raw", "floor", "flat_out", "half_load", "drain"}
+    assert all(0 <= pct <= 100 for pct in result["machine_busy_pct"].values())
+    broker = result["broker_cpu_ms"]  # None when the broker is elsewhere, or two run here
+    assert broker is None or (set(broker) == {"raw_per_msg", "flat_out_per_case",
+                                              "half_load_per_case", "drain_per_case"}
+                              and all(v >= 0 for v in broker.values()))
     wake = result["machine"]["wakeup_cpu_us"]
     assert wake is None or wake >= 0
     rounds = result["local_round_ratios"]  # each alternating round's own node/bare ratio

@@ -1,0 +1,104 @@
+"""Where the machine's time went in each phase: how busy both cores were, and how much CPU the
+broker itself used when it runs on this machine.
+
+The nodes report their own threads' CPU (`threads_cpu_s`); these two readings add what they cannot
+see: the broker's share of a case, and whether a phase had spare cores at all (the half-load
+latency phase on a machine that is 85 % busy is not at half load in any useful sense). Both come
+from /proc and are in clock ticks (1/100 s here): good for phases of seconds, not milliseconds.
+Elsewhere than Linux, or with the broker on another machine, the figures are None.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import urllib.parse
+from dataclasses import dataclass
+
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+BROKER_PROCESS = "beam.smp"  # the Erlang VM that RabbitMQ runs in
+
+
+@dataclass(frozen=True)
+class Reading:
+    total_ticks: int
+    idle_ticks: int  # idle + iowait, all cores
+    broker_ticks: int | None
+
+
+def _machine_ticks() -> tuple[int, int]:
+    with open("/proc/stat", encoding="ascii") as stat:
+        fields = [int(x) for x in stat.readline().split()[1:9]]
+    return sum(fields), fields[3] + fields[4]
+
+
+def _process_ticks(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def local_broker_pid(url: str) -> int | None:
+    """The broker's process if the URL points at this machine and exactly one RabbitMQ runs here
+    (with two, say a test's private broker beside the shared one, we cannot tell which)."""
+    if urllib.parse.urlsplit(url).hostname not in LOCAL_HOSTS:
+        return None
+    found = []
+    try:
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/comm", encoding="utf-8") as comm:
+                        if comm.read().strip() == BROKER_PROCESS:
+                            found.append(int(entry))
+                except OSError:
+                    continue
+    except OSError:
+        return None
+    return found[0] if len(found) == 1 else None
+
+
+class Meter:
+    def __init__(self, broker_url: str) -> None:
+        self.broker_pid = local_broker_pid(broker_url)
+        self.started: dict[str, Reading] = {}
+        self.phases: dict[str, tuple[Reading, Reading]] = {}
+
+    def read(self) -> Reading | None:
+        try:
+            total, idle = _machine_ticks()
+        except OSError:
+            return None
+        broker = _process_ticks(self.broker_pid) if self.broker_pid else None
+        return Reading(total, idle, broker)
+
+    def start(self, phase: str, at: float | None = None) -> None:
+        """Begin a phase, at the monotonic time `at` if given (the children's common start)."""
+        if at is not None:
+            time.sleep(max(0.0, at - time.monotonic()))
+        if (reading := self.read()) is not None:
+            self.started[phase] = reading
+
+    def stop(self, phase: str) -> None:
+        if phase in self.started and (reading := self.read()) is not None:
+            self.phases[phase] = (self.started.pop(phase), reading)
+
+    def busy_pct(self) -> dict[str, float]:
+        """Both cores' busy share in each phase, in per cent of the whole machine."""
+        out = {}
+        for phase, (a, b) in self.phases.items():
+            total = max(1, b.total_ticks - a.total_ticks)
+            out[phase] = round(100 * (1 - (b.idle_ticks - a.idle_ticks) / total), 1)
+        return out
+
+    def broker_cpu_s(self) -> dict[str, float] | None:
+        """The broker's CPU seconds in each phase; None if it is not on this machine."""
+        if self.broker_pid is None:
+            return None
+        ticks = os.sysconf("SC_CLK_TCK")
+        return {phase: round((b.broker_ticks - a.broker_ticks) / ticks, 2)
+                for phase, (a, b) in self.phases.items()
+                if a.broker_ticks is not None and b.broker_ticks is not None}
