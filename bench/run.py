@@ -1,5 +1,5 @@
-"""One bench run: raw baseline, commit floor, pipeline (throughput, then latency at half load),
-drain, node-local.
+"""One bench run: raw baseline, commit floor, plain pipeline, pipeline (throughput, then latency
+at half load), drain, node-local.
 
 The phases run one after another, never side by side, so each has the machine (2 cores shared
 with RabbitMQ) to itself. Pipeline and drain share one hub process, whose peak RSS therefore
@@ -135,6 +135,31 @@ class Run:
         return {"floor_cases_per_s": round(cases / (max(a["end"] for a in answers) - start_at), 1),
                 "floor_cpu_ms_per_case": round(loop_cpu_s / cases * 1000, 3)}
 
+    def plain(self) -> dict[str, Any]:
+        """The plain pipeline (`bench.plain`): the same cases, files, commits and broker messages
+        with none of a node's own work; `pipeline_vs_plain` is what that work costs."""
+        per_village = max(1, self.work.pipeline_cases // self.work.villages)
+        total = per_village * self.work.villages
+        common = ["--dir", str(self.workdir), "--broker", self.url,
+                  "--queue", self.topo.plain_queue, "--sink", self.topo.sink_queue]
+        hub = self.child("plain-hub", "plain-hub", *common, "--count", str(total))
+        hub.expect("ready", settings.READY_TIMEOUT_S)
+        villages = [self.child(f"plain-village-{i + 1}", "plain-village", "--code", code, *common,
+                               "--count", str(per_village))
+                    for i, code in enumerate(self.topo.villages)]
+        for village in villages:
+            village.expect("ready", settings.READY_TIMEOUT_S)
+        start_at = time.monotonic() + START_DELAY_S
+        for village in villages:
+            village.send("go", start_at=start_at)
+        self.meter.start("plain", at=start_at)
+        spent = sum(v.expect("done", settings.PHASE_TIMEOUT_S)["cpu_s"] for v in villages)
+        applied = hub.expect("applied", settings.PHASE_TIMEOUT_S)
+        self.meter.stop("plain")
+        self.topo.purge_sink()
+        return {"plain_cases_per_s": round(total / (applied["last"] - start_at), 1),
+                "plain_cpu_ms_per_case": round((spent + applied["cpu_s"]) / total * 1000, 3)}
+
     def record(self, villages: list[Child], per_village: int, rate: float | None,
                start_at: float, phase: str) -> dict[str, float]:
         """Let every village record and escalate; returns case id -> village commit time."""
@@ -253,6 +278,7 @@ class Run:
         self.topo.set_up()
         figures.update(self.raw())
         figures.update(self.floor())
+        figures.update(self.plain())
         hub = self.node("hub", "hub", self.topo.township, self.url)
         figures.update(self.pipeline(hub))
         figures.update(self.drain(hub))
@@ -293,6 +319,8 @@ def run(url: str, work: Workload, keep: Path | None = None) -> dict[str, Any]:
         pipeline_ratio=round(figures["pipeline_cases_per_s"] / figures["raw_msgs_per_s"], 3),
         drain_ratio=round(figures["drain_cases_per_s"] / figures["raw_msgs_per_s"], 3),
         floor_ratio=round(figures["floor_cases_per_s"] / figures["raw_msgs_per_s"], 3),
+        plain_ratio=round(figures["plain_cases_per_s"] / figures["raw_msgs_per_s"], 3),
+        pipeline_vs_plain=round(figures["pipeline_cases_per_s"] / figures["plain_cases_per_s"], 3),
         # The machine time a case may take, all processes and the broker together, if the
         # pipeline is to reach its target ratio: cores / (target x raw rate).
         cpu_budget_ms_per_case=round((host["cpus"] or 1) * 1000 / (
@@ -313,6 +341,7 @@ def broker_share(spent: dict[str, float] | None, f: dict[str, Any],
     if spent is None:
         return None
     units = {"raw": ("raw_per_msg", work.raw_messages),
+             "plain": ("plain_per_case", f["pipeline_cases"]),
              "flat_out": ("flat_out_per_case", f["pipeline_cases"]),
              "half_load": ("half_load_per_case", f["latency_cases"]),
              "drain": ("drain_per_case", work.drain_cases)}

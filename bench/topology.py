@@ -36,6 +36,7 @@ class Topology:
         self.drain_village = f"{CITY}{county}101{201 + villages:03d}"
         self.raw_queue = f"fengqiao.bench.{self.county}.raw"
         self.sink_queue = f"fengqiao.bench.{self.county}.reports"
+        self.plain_queue = f"fengqiao.bench.{self.county}.plain"  # the plain pipeline's hub
         self._created_shared: list[str] = []
         self.broker_version: str | None = None
 
@@ -65,7 +66,8 @@ class Topology:
 
     def own_queues(self) -> list[str]:
         nodes = [self.township, *self.villages, self.drain_village]
-        return [self.raw_queue, self.sink_queue, *(node_queue_name(n) for n in nodes)]
+        return [self.raw_queue, self.sink_queue, self.plain_queue,
+                *(node_queue_name(n) for n in nodes)]
 
     def set_up(self) -> None:
         """Exchanges and shared queues (as any node declares them), and the report sink."""
@@ -82,6 +84,8 @@ class Topology:
         try:
             channel = connection.channel()
             channel.queue_declare(self.sink_queue, durable=True, arguments=dict(QUORUM_ARGUMENTS))
+            channel.queue_declare(self.plain_queue, durable=True,
+                                  arguments=dict(QUORUM_ARGUMENTS))
             for key in (node_key(self.county), subtree_pattern(self.county)):
                 channel.queue_bind(self.sink_queue, EXCHANGE_REPORT, key)
         finally:

@@ -6,9 +6,10 @@ each with its own SQLite connection and broker connection) built from a `NodeCon
 escalation when `CaseService.act` returns (its transaction has committed), the hub stamps each
 escalation it applied once the consumer's transaction has committed (`after_commit`).
 
-A `bare` child is the commit floor's stand-in for a village: plain sqlite3, no node code.
+A `bare` child is the commit floor's stand-in for a village: plain sqlite3, no node code. The
+`plain-village` and `plain-hub` children are the plain pipeline (`bench.plain`).
 
-Usage (by the driver only): python -m bench.worker village|hub|bare|raw-publisher|raw-consumer ...
+Usage (by the driver only): python -m bench.worker ROLE ...
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import raw
+from bench import plain, raw
 from bench.bare import bare_loop
 from bench.procs import commands, cpu_seconds, emit, peak_rss_mb, thread_cpu_seconds
 from bench.settings import OUTBOX_POLL_S, READY_TIMEOUT_S, STOP_TIMEOUT_S
@@ -171,12 +172,14 @@ def bare(code: str, workdir: Path, count: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("role", choices=["village", "hub", "bare", "raw-publisher", "raw-consumer"])
+    parser.add_argument("role", choices=["village", "hub", "bare", "plain-village", "plain-hub",
+                                         "raw-publisher", "raw-consumer"])
     parser.add_argument("--code")
     parser.add_argument("--dir", type=Path)
     parser.add_argument("--broker", required=True)
     parser.add_argument("--offline", action="store_true", help="village: broker unreachable")
     parser.add_argument("--queue")
+    parser.add_argument("--sink", help="plain: the queue reports go to")
     parser.add_argument("--count", type=int, default=0)
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--in-flight", type=int, default=100)
@@ -188,6 +191,10 @@ def main() -> None:
         hub(args.code, args.dir, args.broker)
     elif args.role == "bare":
         bare(args.code, args.dir, args.count)
+    elif args.role == "plain-village":
+        plain.village(args.code, args.dir, args.broker, args.queue, args.sink, args.count)
+    elif args.role == "plain-hub":
+        plain.hub(args.dir, args.broker, args.queue, args.sink, args.count)
     elif args.role == "raw-publisher":
         raw.publisher(args.broker, args.queue, args.count, args.size, args.in_flight)
     else:

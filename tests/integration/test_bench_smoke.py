@@ -20,7 +20,8 @@ pytestmark = pytest.mark.broker
 
 KEYS = ("raw_msgs_per_s", "pipeline_cases_per_s", "pipeline_ratio", "drain_cases_per_s",
         "drain_ratio", "latency_p50_ms", "latency_p99_ms", "node_peak_rss_mb", "local_ratio",
-        "floor_cases_per_s", "floor_ratio", "floor_cpu_ms_per_case", "cpu_budget_ms_per_case")
+        "floor_cases_per_s", "floor_ratio", "floor_cpu_ms_per_case", "cpu_budget_ms_per_case",
+        "plain_cases_per_s", "plain_ratio", "pipeline_vs_plain", "plain_cpu_ms_per_case")
 TINY = ["--raw-messages", "200", "--villages", "1", "--cases", "20", "--latency-seconds", "0.5",
         "--drain", "20", "--local-cases", "10"]
 
@@ -50,10 +51,11 @@ def test_bench_prints_every_figure_as_json(amqp_url: str) -> None:
     assert {"MainThread", "relay", "consumer"} <= set(result["threads_cpu_s"]["village-1"][0])
     assert len(result["threads_cpu_s"]["hub"]) == 3  # flat out, half load, drain
     # How busy the machine was in each phase, and the broker's own CPU when it runs here.
-    assert set(result["machine_busy_pct"]) == {"raw", "floor", "flat_out", "half_load", "drain"}
+    assert set(result["machine_busy_pct"]) == {"raw", "floor", "plain", "flat_out", "half_load",
+                                               "drain"}
     assert all(0 <= pct <= 100 for pct in result["machine_busy_pct"].values())
     broker = result["broker_cpu_ms"]  # None when the broker is elsewhere, or two run here
-    assert broker is None or (set(broker) == {"raw_per_msg", "flat_out_per_case",
+    assert broker is None or (set(broker) == {"raw_per_msg", "plain_per_case", "flat_out_per_case",
                                               "half_load_per_case", "drain_per_case"}
                               and all(v >= 0 for v in broker.values()))
     wake = result["machine"]["wakeup_cpu_us"]
