@@ -158,7 +158,8 @@ class Run:
         self.meter.stop("plain")
         self.topo.purge_sink()
         return {"plain_cases_per_s": round(total / (applied["last"] - start_at), 1),
-                "plain_cpu_ms_per_case": round((spent + applied["cpu_s"]) / total * 1000, 3)}
+                "plain_cpu_ms_per_case": round((spent + applied["cpu_s"]) / total * 1000, 3),
+                "plain_hub_cpu_ms_per_case": round(applied["cpu_s"] / total * 1000, 3)}
 
     def record(self, villages: list[Child], per_village: int, rate: float | None,
                start_at: float, phase: str) -> dict[str, float]:
