@@ -101,8 +101,12 @@ class Publisher(threading.Thread):
         connection.close()
 
     def finish(self, rows: int) -> None:
-        """Return once `rows` rows are published and their marks written."""
+        """Return once `rows` rows are published and their marks written; RuntimeError if the
+        thread died first (a lost broker: the yardstick does not reconnect), so the child exits
+        at once instead of leaving the driver to its phase timeout."""
         while self.published < rows:
+            if not self.is_alive():
+                raise RuntimeError(f"publisher stopped after {self.published} of {rows} rows")
             time.sleep(0.005)
         self.stop.set()
         self.wake.set()
