@@ -16,6 +16,8 @@ import resource
 import time
 from typing import Any
 
+from bench.meter import machine_ticks
+
 WAKE_OPS = 300          # operations per loop
 WAKE_RATE = 200.0       # paced loop: operations per second (one sleep and wake each)
 
@@ -23,14 +25,10 @@ WAKE_RATE = 200.0       # paced loop: operations per second (one sleep and wake 
 def cpu_busy_pct(seconds: float = 1.0) -> float | None:
     """How busy the whole machine is right now (Linux /proc/stat), before the bench adds to it:
     on a shared 2-core machine other work moves every figure, so the report says how much."""
-    def sample() -> tuple[int, int]:
-        with open("/proc/stat", encoding="ascii") as stat:
-            fields = [int(x) for x in stat.readline().split()[1:9]]
-        return sum(fields), fields[3] + fields[4]  # total, idle + iowait
     try:
-        total0, idle0 = sample()
+        total0, idle0 = machine_ticks()
         time.sleep(seconds)
-        total1, idle1 = sample()
+        total1, idle1 = machine_ticks()
     except OSError:
         return None
     return round(100 * (1 - (idle1 - idle0) / max(1, total1 - total0)), 1)

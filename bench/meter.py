@@ -15,6 +15,8 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 
+from bench.procs import stat_ticks
+
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 BROKER_PROCESS = "beam.smp"  # the Erlang VM that RabbitMQ runs in
 
@@ -26,19 +28,11 @@ class Reading:
     broker_ticks: int | None
 
 
-def _machine_ticks() -> tuple[int, int]:
+def machine_ticks() -> tuple[int, int]:
+    """All cores' clock ticks since boot: (total, idle + iowait). OSError off Linux."""
     with open("/proc/stat", encoding="ascii") as stat:
         fields = [int(x) for x in stat.readline().split()[1:9]]
     return sum(fields), fields[3] + fields[4]
-
-
-def _process_ticks(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            fields = stat.read().rpartition(")")[2].split()
-    except OSError:
-        return None
-    return int(fields[11]) + int(fields[12])  # utime + stime
 
 
 def local_broker_pid(url: str) -> int | None:
@@ -69,10 +63,10 @@ class Meter:
 
     def read(self) -> Reading | None:
         try:
-            total, idle = _machine_ticks()
+            total, idle = machine_ticks()
         except OSError:
             return None
-        broker = _process_ticks(self.broker_pid) if self.broker_pid else None
+        broker = stat_ticks(f"/proc/{self.broker_pid}/stat") if self.broker_pid else None
         return Reading(total, idle, broker)
 
     def start(self, phase: str, at: float | None = None) -> None:

@@ -37,19 +37,28 @@ def cpu_seconds() -> float:
     return round(usage.ru_utime + usage.ru_stime, 2)
 
 
+def stat_ticks(path: str) -> int | None:
+    """User + system CPU clock ticks from a /proc `stat` file (a process's or a thread's); None
+    if it is gone or unreadable."""
+    try:
+        with open(path, encoding="ascii") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return int(fields[11]) + int(fields[12])
+
+
 def thread_cpu_seconds() -> dict[str, float]:
     """CPU seconds (user + system) of each live thread of this process, by thread name, from
     /proc (Linux): where a node's time goes (recording, relay, consumer). Empty elsewhere."""
     ticks = os.sysconf("SC_CLK_TCK")
     out: dict[str, float] = {}
     for thread in threading.enumerate():
-        try:
-            with open(f"/proc/self/task/{thread.native_id}/stat", encoding="ascii") as stat:
-                fields = stat.read().rpartition(")")[2].split()
-        except (OSError, TypeError):
+        if thread.native_id is None or (used := stat_ticks(
+                f"/proc/self/task/{thread.native_id}/stat")) is None:
             continue
         name = thread.name.split("-")[0]  # "relay-3398..." -> "relay"
-        out[name] = round(out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks, 2)
+        out[name] = round(out.get(name, 0.0) + used / ticks, 2)
     return out
 
 

@@ -247,10 +247,11 @@ class Run:
             after = self.threads[child.name][phase]
             before = self.threads[child.name][phase - 1] if phase else \
                 self.threads_at_start[child.name]
-            for thread in ("MainThread", "relay", "consumer"):
+            # A hub's MainThread only answers the driver; a village's records the cases.
+            threads = ("relay", "consumer") if role == "hub" else ("MainThread", "relay", "consumer")
+            for thread in threads:
                 key = f"{role}_{'recording' if thread == 'MainThread' else thread}"
                 spent[key] = spent.get(key, 0.0) + after.get(thread, 0.0) - before.get(thread, 0.0)
-        spent = {k: v for k, v in spent.items() if k != "hub_recording"}
         total = sum(spent.values())
         return {**{k: round(v / cases * 1000, 3) for k, v in spent.items()},
                 "total": round(total / cases * 1000, 3)}
