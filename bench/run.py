@@ -70,6 +70,11 @@ class Run:
         self.threads_at_start: dict[str, dict[str, float]] = {}  # once ready, before any work
         self.applied_total = 0
 
+    @property
+    def per_village(self) -> int:
+        """Cases each village records flat out; the floor and the plain pipeline use the same."""
+        return max(1, self.work.pipeline_cases // self.work.villages)
+
     def child(self, name: str, *args: str) -> Child:
         child = Child(name, list(args), self.workdir)
         self.children.append(child)
@@ -117,7 +122,7 @@ class Run:
         `act`), one 1 KiB row each, with no node code, no broker and no hub. No pipeline built
         on these files can go faster on this disk and these cores, so `floor_ratio` (against raw,
         same run) bounds what `pipeline_ratio` can reach here."""
-        per_village = max(1, self.work.pipeline_cases // self.work.villages)
+        per_village = self.per_village
         commits = per_village * settings.VILLAGE_COMMITS_PER_CASE
         bares = [self.child(f"bare-{i + 1}", "bare", "--code", code, "--dir", str(self.workdir),
                             "--broker", self.url, "--count", str(commits))
@@ -138,7 +143,7 @@ class Run:
     def plain(self) -> dict[str, Any]:
         """The plain pipeline (`bench.plain`): the same cases, files, commits and broker messages
         with none of a node's own work; `pipeline_vs_plain` is what that work costs."""
-        per_village = max(1, self.work.pipeline_cases // self.work.villages)
+        per_village = self.per_village
         total = per_village * self.work.villages
         common = ["--dir", str(self.workdir), "--broker", self.url,
                   "--queue", self.topo.plain_queue, "--sink", self.topo.sink_queue]
@@ -198,7 +203,7 @@ class Run:
     def pipeline(self, hub: Child) -> dict[str, Any]:
         villages = [self.node(f"village-{i + 1}", "village", code, self.url)
                     for i, code in enumerate(self.topo.villages)]
-        per_village = max(1, self.work.pipeline_cases // len(villages))
+        per_village = self.per_village
         start = time.monotonic() + START_DELAY_S
         recorded = self.record(villages, per_village, None, start, "flat_out")
         at_hub = self.applied(hub, len(recorded))
