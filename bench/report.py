@@ -24,6 +24,9 @@ _ROWS = (  # key, Chinese label, English label, unit
     ("local_cases_per_s", "本地登记", "node-local recording", "cases/s"),
     ("bare_sqlite_per_s", "裸 sqlite3", "bare sqlite3", "rows/s"),
     ("local_ratio", "本地/裸", "node-local / bare", ""),
+    ("bare_ms_per_case", "裸 sqlite3 每条耗时（主要是 fsync）", "bare sqlite3 time per row (mostly fsync)",
+     "ms"),
+    ("local_cpu_ms_per_case", "本地登记每案 CPU", "node-local CPU per case", "ms"),
 )
 
 

@@ -63,5 +63,8 @@ def test_bench_prints_every_figure_as_json(amqp_url: str) -> None:
     assert wake is None or wake >= 0
     rounds = result["local_round_ratios"]  # each alternating round's own node/bare ratio
     assert len(rounds) == LOCAL_ROUNDS and all(r > 0 for r in rounds)
+    # the decomposition of the node-local figure: the bare row's time and the node's CPU per case
+    assert result["bare_ms_per_case"] * result["bare_sqlite_per_s"] == pytest.approx(1000, rel=0.02)
+    assert result["local_cpu_ms_per_case"] > 0
     assert result["queues_left"] == []
     assert "guest:guest" not in done.stdout  # the broker's password is not printed
