@@ -16,22 +16,22 @@ import resource
 import time
 from typing import Any
 
-from bench.meter import machine_ticks
+from bench.meter import machine_ticks, shares
 
 WAKE_OPS = 300          # operations per loop
 WAKE_RATE = 200.0       # paced loop: operations per second (one sleep and wake each)
 
 
-def cpu_busy_pct(seconds: float = 1.0) -> float | None:
-    """How busy the whole machine is right now (Linux /proc/stat), before the bench adds to it:
-    on a shared 2-core machine other work moves every figure, so the report says how much."""
+def cpu_shares_now(seconds: float = 1.0) -> tuple[float, float] | None:
+    """How busy the whole machine is right now, and how much of it the hypervisor gives to other
+    guests (Linux /proc/stat), before the bench adds to it: on a shared 2-core VM other work
+    moves every figure, so the report says how much."""
     try:
-        total0, idle0 = machine_ticks()
+        before = machine_ticks()
         time.sleep(seconds)
-        total1, idle1 = machine_ticks()
+        return shares(before, machine_ticks())
     except OSError:
         return None
-    return round(100 * (1 - (idle1 - idle0) / max(1, total1 - total0)), 1)
 
 
 def _op() -> None:
@@ -64,8 +64,23 @@ def wakeup_cpu_us() -> float | None:
     return round(max(0.0, paced - flat) * 1e6, 1)
 
 
+def cpu_model() -> str | None:
+    """The CPU's model name (Linux): the same 2-vCPU VM size has come on different CPUs."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
 def machine() -> dict[str, Any]:
+    now = cpu_shares_now()
     return {"cpus": os.cpu_count(), "platform": platform.platform(),
-            "python": platform.python_version(), "processor": platform.processor() or None,
-            "load_avg_1m": round(os.getloadavg()[0], 2), "cpu_busy_before_pct": cpu_busy_pct(),
+            "python": platform.python_version(), "processor": cpu_model(),
+            "load_avg_1m": round(os.getloadavg()[0], 2),
+            "cpu_busy_before_pct": now[0] if now else None,
+            "cpu_steal_before_pct": now[1] if now else None,
             "wakeup_cpu_us": wakeup_cpu_us()}

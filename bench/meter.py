@@ -14,6 +14,7 @@ import os
 import time
 import urllib.parse
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from bench.procs import stat_ticks
 
@@ -23,16 +24,33 @@ BROKER_PROCESS = "beam.smp"  # the Erlang VM that RabbitMQ runs in
 
 @dataclass(frozen=True)
 class Reading:
-    total_ticks: int
-    idle_ticks: int  # idle + iowait, all cores
+    machine: MachineTicks
     broker_ticks: int | None
 
 
-def machine_ticks() -> tuple[int, int]:
-    """All cores' clock ticks since boot: (total, idle + iowait). OSError off Linux."""
+class MachineTicks(NamedTuple):
+    """All cores' clock ticks since boot."""
+
+    total: int
+    idle: int   # idle + iowait
+    steal: int  # the hypervisor ran another guest while this one wanted to run
+
+
+def machine_ticks() -> MachineTicks:
+    """From /proc/stat (user nice system idle iowait irq softirq steal); OSError off Linux."""
     with open("/proc/stat", encoding="ascii") as stat:
         fields = [int(x) for x in stat.readline().split()[1:9]]
-    return sum(fields), fields[3] + fields[4]
+    return MachineTicks(sum(fields), fields[3] + fields[4], fields[7])
+
+
+def shares(before: MachineTicks, after: MachineTicks) -> tuple[float, float]:
+    """(busy %, stolen %) of the machine between two readings. Stolen time is not ours and not
+    spare: on a shared VM it was 5-11 % even with nothing running (BENCHMARKS.md), and counting
+    it as busy made a phase look busier than its own work made it."""
+    total = max(1, after.total - before.total)
+    steal = after.steal - before.steal
+    busy = total - (after.idle - before.idle) - steal
+    return round(100 * busy / total, 1), round(100 * steal / total, 1)
 
 
 def local_broker_pid(url: str) -> int | None:
@@ -63,11 +81,11 @@ class Meter:
 
     def read(self) -> Reading | None:
         try:
-            total, idle = machine_ticks()
+            machine = machine_ticks()
         except OSError:
             return None
         broker = stat_ticks(f"/proc/{self.broker_pid}/stat") if self.broker_pid else None
-        return Reading(total, idle, broker)
+        return Reading(machine, broker)
 
     def start(self, phase: str, at: float | None = None) -> None:
         """Begin a phase, at the monotonic time `at` if given (the children's common start)."""
@@ -81,12 +99,13 @@ class Meter:
             self.phases[phase] = (self.started.pop(phase), reading)
 
     def busy_pct(self) -> dict[str, float]:
-        """Both cores' busy share in each phase, in per cent of the whole machine."""
-        out = {}
-        for phase, (a, b) in self.phases.items():
-            total = max(1, b.total_ticks - a.total_ticks)
-            out[phase] = round(100 * (1 - (b.idle_ticks - a.idle_ticks) / total), 1)
-        return out
+        """Both cores' busy share in each phase, in per cent of the whole machine (stolen time
+        excluded)."""
+        return {phase: shares(a.machine, b.machine)[0] for phase, (a, b) in self.phases.items()}
+
+    def steal_pct(self) -> dict[str, float]:
+        """The share of each phase the hypervisor gave to other guests."""
+        return {phase: shares(a.machine, b.machine)[1] for phase, (a, b) in self.phases.items()}
 
     def broker_cpu_s(self) -> dict[str, float] | None:
         """The broker's CPU seconds in each phase; None if it is not on this machine."""

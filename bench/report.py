@@ -45,16 +45,21 @@ def render(result: dict[str, Any], lang: str) -> str:
                     "", ("目标" if zh else "target")], rows)]
     rss = ", ".join(f"{name} {mb}" for name, mb in result["rss_mb"].items())
     lines.append(("各进程峰值内存（MB）：" if zh else "peak RSS per process (MB): ") + rss)
-    busy = ", ".join(f"{phase} {pct}%" for phase, pct in result["machine_busy_pct"].items())
-    lines.append(("各阶段整机繁忙度：" if zh else "machine busy per phase: ") + busy)
+    steal = result["machine_steal_pct"]
+    busy = ", ".join(f"{phase} {pct}%" + (f" (+{steal[phase]}%)" if steal.get(phase) else "")
+                     for phase, pct in result["machine_busy_pct"].items())
+    lines.append(("各阶段整机繁忙度（括号内为被宿主机占用）：" if zh
+                  else "machine busy per phase (in brackets: taken by the hypervisor): ") + busy)
     if result["broker_cpu_ms"]:
         share = ", ".join(f"{k} {v}" for k, v in result["broker_cpu_ms"].items())
         lines.append(("消息服务器 CPU（毫秒）：" if zh else "broker CPU (ms): ") + share)
     host = result["machine"]
     lines.append(("用时 " if zh else "took ") + f"{result['seconds']} s; "
-                 + ("机器 " if zh else "machine ") + f"{host['cpus']} CPU, {host['platform']}; "
+                 + ("机器 " if zh else "machine ") + f"{host['cpus']} CPU ({host['processor']}), "
+                 + f"{host['platform']}; "
                  + ("开始前 CPU 占用 " if zh else "CPU busy before start ")
-                 + f"{host['cpu_busy_before_pct']}%, load {host['load_avg_1m']}")
+                 + f"{host['cpu_busy_before_pct']}% (+{host['cpu_steal_before_pct']}%), "
+                 + f"load {host['load_avg_1m']}")
     if result["queues_left"]:
         lines.append(("未能删除的队列：" if zh else "queues NOT deleted: ")
                      + ", ".join(result["queues_left"]))

@@ -125,7 +125,7 @@ class Run:
         per_village = self.per_village
         commits = per_village * settings.VILLAGE_COMMITS_PER_CASE
         bares = [self.child(f"bare-{i + 1}", "bare", "--code", code, "--dir", str(self.workdir),
-                            "--broker", self.url, "--count", str(commits))
+                            "--count", str(commits))
                  for i, code in enumerate(self.topo.villages)]
         start_at = time.monotonic() + START_DELAY_S
         for bare in bares:
@@ -335,6 +335,7 @@ def run(url: str, work: Workload, keep: Path | None = None) -> dict[str, Any]:
         node_peak_rss_mb=max(villages), rss_mb={**bench.rss, "driver": peak_rss_mb()},
         cpu_s=bench.cpu, threads_cpu_s=bench.threads,
         machine_busy_pct=bench.meter.busy_pct(),
+        machine_steal_pct=bench.meter.steal_pct(),
         broker_cpu_ms=broker_share(bench.meter.broker_cpu_s(), figures, work))
     return {**figures, "targets": targets(figures), "workload": work.__dict__,
             "machine": host, "broker": safe_url(url),

@@ -176,7 +176,7 @@ def main() -> None:
                                          "raw-publisher", "raw-consumer"])
     parser.add_argument("--code")
     parser.add_argument("--dir", type=Path)
-    parser.add_argument("--broker", required=True)
+    parser.add_argument("--broker", help="every role but bare (the floor touches no broker)")
     parser.add_argument("--offline", action="store_true", help="village: broker unreachable")
     parser.add_argument("--queue")
     parser.add_argument("--sink", help="plain: the queue reports go to")
@@ -184,6 +184,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--in-flight", type=int, default=100)
     args = parser.parse_args()
+    if args.role != "bare" and not args.broker:
+        parser.error(f"--broker is required for the {args.role} role")
     configure(service=True)  # the driver sets FENGQIAO_LOG_LEVEL (WARNING unless the user chose)
     if args.role == "village":
         village(args.code, args.dir, args.broker, live=not args.offline)

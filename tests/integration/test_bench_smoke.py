@@ -55,6 +55,10 @@ def test_bench_prints_every_figure_as_json(amqp_url: str) -> None:
     assert set(result["machine_busy_pct"]) == {"raw", "floor", "plain", "flat_out", "half_load",
                                                "drain"}
     assert all(0 <= pct <= 100 for pct in result["machine_busy_pct"].values())
+    steal = result["machine_steal_pct"]
+    assert set(steal) == set(result["machine_busy_pct"])
+    assert all(pct >= 0 and pct + result["machine_busy_pct"][phase] <= 100.1
+               for phase, pct in steal.items())
     broker = result["broker_cpu_ms"]  # None when the broker is elsewhere, or two run here
     assert broker is None or (set(broker) == {"raw_per_msg", "plain_per_case", "flat_out_per_case",
                                               "half_load_per_case", "drain_per_case"}

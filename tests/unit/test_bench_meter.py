@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from bench import meter
-from bench.meter import Meter, Reading
+from bench.meter import MachineTicks, Meter, Reading
 
 
 def test_a_broker_on_another_host_is_not_measured() -> None:
@@ -27,8 +27,10 @@ def test_two_local_brokers_are_not_guessed_between(monkeypatch: pytest.MonkeyPat
 
 def test_busy_share_and_broker_seconds_come_from_the_phase_readings() -> None:
     m = Meter("amqp://guest:guest@10.0.0.5:5672/%2F")
-    m.phases["flat_out"] = (Reading(1000, 400, 50), Reading(1200, 430, 150))
+    m.phases["flat_out"] = (Reading(MachineTicks(1000, 400, 0), 50),
+                            Reading(MachineTicks(1200, 430, 0), 150))
     assert m.busy_pct() == {"flat_out": 85.0}  # 200 ticks, 30 of them idle
+    assert m.steal_pct() == {"flat_out": 0.0}
     assert m.broker_cpu_s() is None  # no local broker: no broker figure, not a zero
     m.broker_pid = 1
     hz = meter.os.sysconf("SC_CLK_TCK")
@@ -43,3 +45,18 @@ def _fake_comm_open(comms: dict[str, str]) -> Callable[..., io.StringIO]:
             raise OSError("gone")
         return io.StringIO(comms[pid] + "\n")
     return fake
+
+
+def test_time_the_hypervisor_took_is_neither_busy_nor_idle() -> None:
+    m = Meter("amqp://guest:guest@10.0.0.5:5672/%2F")
+    m.phases["half_load"] = (Reading(MachineTicks(1000, 400, 10), None),
+                             Reading(MachineTicks(1200, 440, 30), None))
+    # 200 ticks: 40 idle, 20 stolen, so 140 of this guest's own work
+    assert m.busy_pct() == {"half_load": 70.0}
+    assert m.steal_pct() == {"half_load": 10.0}
+
+
+def test_machine_ticks_reads_steal_from_the_eighth_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    line = "cpu  100 5 50 800 20 3 2 40 0 0\n"  # user nice system idle iowait irq softirq steal
+    monkeypatch.setattr("builtins.open", lambda *a, **k: io.StringIO(line))
+    assert meter.machine_ticks() == MachineTicks(total=1020, idle=820, steal=40)
