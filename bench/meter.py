@@ -22,18 +22,18 @@ LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 BROKER_PROCESS = "beam.smp"  # the Erlang VM that RabbitMQ runs in
 
 
-@dataclass(frozen=True)
-class Reading:
-    machine: MachineTicks
-    broker_ticks: int | None
-
-
 class MachineTicks(NamedTuple):
     """All cores' clock ticks since boot."""
 
     total: int
     idle: int   # idle + iowait
     steal: int  # the hypervisor ran another guest while this one wanted to run
+
+
+@dataclass(frozen=True)
+class Reading:
+    machine: MachineTicks
+    broker_ticks: int | None
 
 
 def machine_ticks() -> MachineTicks:
@@ -45,7 +45,7 @@ def machine_ticks() -> MachineTicks:
 
 def shares(before: MachineTicks, after: MachineTicks) -> tuple[float, float]:
     """(busy %, stolen %) of the machine between two readings. Stolen time is not ours and not
-    spare: on a shared VM it was 5-11 % even with nothing running (BENCHMARKS.md), and counting
+    spare: on a shared VM it was up to 12 % with nothing running (BENCHMARKS.md), and counting
     it as busy made a phase look busier than its own work made it."""
     total = max(1, after.total - before.total)
     steal = after.steal - before.steal

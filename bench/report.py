@@ -58,8 +58,9 @@ def render(result: dict[str, Any], lang: str) -> str:
                  + ("机器 " if zh else "machine ") + f"{host['cpus']} CPU ({host['processor']}), "
                  + f"{host['platform']}; "
                  + ("开始前 CPU 占用 " if zh else "CPU busy before start ")
-                 + f"{host['cpu_busy_before_pct']}% (+{host['cpu_steal_before_pct']}%), "
-                 + f"load {host['load_avg_1m']}")
+                 + f"{host['cpu_busy_before_pct']}%"
+                 + (f" (+{host['cpu_steal_before_pct']}%)" if host["cpu_steal_before_pct"] else "")
+                 + f", load {host['load_avg_1m']}")
     if result["queues_left"]:
         lines.append(("未能删除的队列：" if zh else "queues NOT deleted: ")
                      + ", ".join(result["queues_left"]))
