@@ -22,7 +22,7 @@ KEYS = ("raw_msgs_per_s", "pipeline_cases_per_s", "pipeline_ratio", "drain_cases
         "drain_ratio", "latency_p50_ms", "latency_p99_ms", "node_peak_rss_mb", "local_ratio",
         "floor_cases_per_s", "floor_ratio", "floor_cpu_ms_per_case", "cpu_budget_ms_per_case",
         "plain_cases_per_s", "plain_ratio", "pipeline_vs_plain", "plain_cpu_ms_per_case",
-        "plain_hub_cpu_ms_per_case")
+        "plain_hub_cpu_ms_per_case", "drain_relay_cases_per_s", "drain_relay_ratio")
 TINY = ["--raw-messages", "200", "--villages", "1", "--cases", "20", "--latency-seconds", "0.5",
         "--drain", "20", "--local-cases", "10"]
 
