@@ -56,8 +56,10 @@ def measure(code: str, folder: Path, count: int, rounds: int) -> dict[str, Any]:
         per_round.append(round(bare_round / node_round, 3))
     cases = count * rounds
     bare, node = cases / bare_s, cases / node_s
-    # The bare case is mostly its commit's fsync; the node's case is that fsync plus its own CPU,
-    # so the ratio is about bare / (bare + node CPU): it falls as the disk gets faster.
+    # The bare case is mostly its commit's fsync; the node's case is a commit costing about as
+    # much plus its own work, so the ratio falls as the disk gets faster. (The node's CPU also
+    # holds the fsync's system time, so bare / (bare + node CPU) fits some machines and
+    # undershoots others: BENCHMARKS.md.)
     return {"local_cases_per_s": round(node, 1), "bare_sqlite_per_s": round(bare, 1),
             "local_ratio": round(node / bare, 3), "local_round_ratios": per_round,
             "bare_ms_per_case": round(bare_s * 1000 / cases, 3),
