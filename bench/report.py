@@ -18,6 +18,8 @@ _ROWS = (  # key, Chinese label, English label, unit
     ("latency_rate_cases_per_s", "半负载速率", "half-load rate", "cases/s"),
     ("latency_p50_ms", "上报时延 p50", "escalation latency p50", "ms"),
     ("latency_p99_ms", "上报时延 p99", "escalation latency p99", "ms"),
+    ("latency_to_hub_p99_ms", "其中送达乡镇 p99", "of it, reaching the hub, p99", "ms"),
+    ("latency_in_hub_p99_ms", "其中乡镇处理落盘 p99", "of it, applied at the hub, p99", "ms"),
     ("drain_cases_per_s", "断网积压清空（至乡镇落盘）", "drain after reconnect (to the hub's commit)",
      "cases/s"),
     ("drain_ratio", "清空/裸", "drain / raw", ""),

@@ -69,6 +69,7 @@ class Run:
         self.threads: dict[str, list[dict[str, float]]] = {}
         self.threads_at_start: dict[str, dict[str, float]] = {}  # once ready, before any work
         self.applied_total = 0
+        self.picked: dict[str, float] = {}  # case id -> when the hub's consumer began applying it
 
     @property
     def per_village(self) -> int:
@@ -198,6 +199,7 @@ class Run:
         self.threads.setdefault(hub.name, []).append(answer.get("threads", {}))
         if answer["total"] < self.applied_total:
             raise ChildError(f"hub applied {answer['total']} of {self.applied_total} escalations")
+        self.picked.update(answer["picked"])
         return dict(answer["commits"])
 
     def pipeline(self, hub: Child) -> dict[str, Any]:
@@ -222,9 +224,14 @@ class Run:
         at_hub = self.applied(hub, len(recorded))
         self.meter.stop("half_load")
         latencies = [(at_hub[case] - at) * 1000 for case, at in recorded.items()]
-        # Every case's (village commit, latency ms), for a look at when the slow ones happened.
-        timeline = sorted((round(at, 4), round((at_hub[case] - at) * 1000, 2))
-                          for case, at in recorded.items())
+        # Each latency in two parts: to the hub (the village's relay, the broker, the delivery,
+        # and the batch's earlier parts ahead of it), then in the hub (the rest of its batch and
+        # the commit). Every case's (village commit, latency ms, to-the-hub ms), for a look at
+        # when the slow ones happened and which part they were slow in.
+        to_hub = {case: (self.picked[case] - at) * 1000 for case, at in recorded.items()}
+        in_hub = [(at_hub[case] - self.picked[case]) * 1000 for case in recorded]
+        timeline = sorted((round(at, 4), round((at_hub[case] - at) * 1000, 2),
+                           round(to_hub[case], 2)) for case, at in recorded.items())
         (self.workdir / "latencies.json").write_text(json.dumps(timeline), encoding="utf-8")
         self.settle([self.topo.township, *self.topo.villages])
         for village in villages:
@@ -241,7 +248,11 @@ class Run:
                 "latency_cases": len(latencies),
                 "latency_p50_ms": round(percentile(latencies, 50), 2),
                 "latency_p99_ms": round(percentile(latencies, 99), 2),
-                "latency_max_ms": round(max(latencies), 2)}
+                "latency_max_ms": round(max(latencies), 2),
+                "latency_to_hub_p50_ms": round(percentile(list(to_hub.values()), 50), 2),
+                "latency_to_hub_p99_ms": round(percentile(list(to_hub.values()), 99), 2),
+                "latency_in_hub_p50_ms": round(percentile(in_hub, 50), 2),
+                "latency_in_hub_p99_ms": round(percentile(in_hub, 99), 2)}
 
     def cpu_per_case(self, villages: list[Child], hub: Child, phase: int,
                      cases: int) -> dict[str, float]:

@@ -4,7 +4,9 @@ The village and the hub are the production runtime (`NodeRuntime`: relay and con
 each with its own SQLite connection and broker connection) built from a `NodeConfig`, exactly as
 `fengqiao node run` / `hub run` build them. The bench adds only its clocks: a village stamps each
 escalation when `CaseService.act` returns (its transaction has committed), the hub stamps each
-escalation it applied once the consumer's transaction has committed (`after_commit`).
+escalation it applied once the consumer's transaction has committed (`after_commit`), and also
+when its consumer began applying it, which splits each latency into the way to the hub and the
+hub's own part.
 
 A `bare` child is the commit floor's stand-in for a village: plain sqlite3, no node code. The
 `plain-village` and `plain-hub` children are the plain pipeline (`bench.plain`).
@@ -113,6 +115,7 @@ def _reached(commits: dict[str, float], total: int) -> bool:
 
 def hub(code: str, workdir: Path, broker: str) -> None:
     commits: dict[str, float] = {}
+    picked: dict[str, float] = {}  # when the consumer began applying each escalation
     pending: list[str] = []  # applied in the consumer's open transaction, not yet committed
     committed = threading.Condition()  # the driver's wait is woken by commits, not by polling
 
@@ -121,8 +124,11 @@ def hub(code: str, workdir: Path, broker: str) -> None:
         intake = table["case_escalated"]
 
         def on_escalated(store: SqliteStore, env: Envelope) -> None:
+            began = time.monotonic()
             intake(store, env)
-            pending.append(env.case_id or "")
+            case_id = env.case_id or ""
+            picked.setdefault(case_id, began)
+            pending.append(case_id)
         table["case_escalated"] = on_escalated
         return table
 
@@ -151,7 +157,8 @@ def hub(code: str, workdir: Path, broker: str) -> None:
                 snapshot = dict(commits)
             fresh = {k: v for k, v in snapshot.items() if k not in reported}
             reported.update(fresh)
-            emit("applied", commits=fresh, total=len(snapshot), cpu_s=cpu_seconds(),
+            emit("applied", commits=fresh, picked={k: picked[k] for k in fresh},
+                 total=len(snapshot), cpu_s=cpu_seconds(),
                  threads=thread_cpu_seconds())
         elif cmd["cmd"] == "stop":
             break

@@ -39,6 +39,11 @@ def test_bench_prints_every_figure_as_json(amqp_url: str) -> None:
     assert set(result["targets"]) == {"pipeline_ratio", "drain_ratio", "latency_p99_ms",
                                       "node_peak_rss_mb", "local_ratio"}
     assert result["latency_cases"] >= 1 and result["drain_outbox_rows"] >= 20
+    # Each latency's two parts (to the hub, in the hub) are real stretches of it: never negative,
+    # and at the median neither is longer than the whole.
+    for part in ("to_hub", "in_hub"):
+        assert 0 <= result[f"latency_{part}_p50_ms"] <= result["latency_max_ms"]
+        assert 0 <= result[f"latency_{part}_p99_ms"] <= result["latency_max_ms"]
     assert {"hub", "village-1", "village-drain", "bare-1", "raw-publisher", "raw-consumer"} \
         <= set(result["rss_mb"])
     # The CPU a case cost in each pipeline phase, by kind of thread, and their sum.
