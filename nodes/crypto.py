@@ -95,6 +95,9 @@ class DataCipher:
         return self._prefix + blob.decode("ascii")
 
     def open(self, token: str, context: str) -> str:
+        return self._open_raw(token, context).decode("utf-8")
+
+    def _open_raw(self, token: str, context: str) -> bytes:
         key_id = token_key_id(token)
         if key_id is None:
             raise PersonalDataError(f"{context} 中的数据不是加密格式，可能被改动",
@@ -104,19 +107,22 @@ class DataCipher:
             raise wrong_key(key_id, self.key_id)
         try:
             blob = base64.urlsafe_b64decode(token.split(":", 2)[2])
-            plain = self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:],
-                                       context.encode("utf-8"))
+            return self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:],
+                                      context.encode("utf-8"))
         except (InvalidTag, binascii.Error, ValueError):
             raise PersonalDataError(f"{context} 的加密数据无法解密：已被改动或移动",
                                     f"the encrypted value in {context} does not open: it was "
                                     "altered or moved from another row") from None
-        return plain.decode("utf-8")
 
     def seal_bytes(self, value: bytes, context: str) -> bytes:
-        return self.seal(value.decode("utf-8"), context).encode("ascii")
+        """Any bytes, UTF-8 or not (a quarantined message is whatever arrived), as an ASCII token."""
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self._aead.encrypt(nonce, value, context.encode("utf-8"))
+        return self._prefix.encode("ascii") + binascii.b2a_base64(
+            nonce + sealed, newline=False).translate(_URLSAFE)
 
     def open_bytes(self, token: bytes, context: str) -> bytes:
-        return self.open(token.decode("ascii", "replace"), context).encode("utf-8")
+        return self._open_raw(token.decode("ascii", "replace"), context)
 
 
 _URLSAFE = bytes.maketrans(b"+/", b"-_")

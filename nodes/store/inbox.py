@@ -2,12 +2,13 @@
 
 The consumer records each applied message's id in `inbox` in the same transaction as its effect
 (DESIGN §4 rule 2), keeps ordered messages that arrived early in `held`, and puts what it cannot
-read in `quarantine` with the reason.
+read in `quarantine` with the reason, its body sealed as a dossier is (it may be one).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from nodes.store import personal
 from nodes.store.core import StoreCore
@@ -66,7 +67,19 @@ class InboxStore(StoreCore):
 
     def quarantine(self, body: bytes, reason: str, at: datetime, routing_key: str | None = None,
                    user_id: str | None = None) -> None:
+        """Keep a refused message with its reason; its body sealed, as it may be a dossier."""
+        received_at = at.isoformat()
+        sealed = personal.seal_quarantined(self.cipher, received_at, body)
         with self.atomic():
             self.db.execute(
-                "INSERT INTO quarantine (received_at, reason, routing_key, user_id, body) "
-                "VALUES (?,?,?,?,?)", [at.isoformat(), reason, routing_key, user_id, body])
+                "INSERT INTO quarantine (received_at, reason, routing_key, user_id, body, sealed) "
+                "VALUES (?,?,?,?,?,1)", [received_at, reason, routing_key, user_id, sealed])
+
+    def quarantined(self) -> list[dict[str, Any]]:
+        """Every quarantined message, oldest first, its body opened as it arrived."""
+        rows = self.db.conn.execute(
+            "SELECT id, received_at, reason, routing_key, user_id, body, sealed FROM quarantine "
+            "ORDER BY id").fetchall()
+        return [{"id": i, "received_at": at, "reason": reason, "routing_key": key, "user_id": user,
+                 "body": personal.open_quarantined(self.cipher, at, bytes(body), bool(sealed))}
+                for i, at, reason, key, user, body, sealed in rows]

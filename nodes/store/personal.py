@@ -1,10 +1,13 @@
 """Sealing personal data on its way into the file and opening it on the way out (DOMAIN §7).
 
-Two places hold names, ID numbers, phones and addresses: `parties` (each field sealed on its own,
-bound to its column and case) and the outbox body of an escalation dossier waiting to be sent
-(sealed whole, bound to its message id; the relay gets it back in the clear through
-`SqliteStore.unsent`, and the message itself travels in the clear over TLS). Nothing else
-the store writes may carry them; tests/unit/test_personal_data.py checks the raw file bytes.
+Three places hold names, ID numbers, phones and addresses: `parties` (each field sealed on its own,
+bound to its column and case), the body of an escalation dossier waiting in the outbox or in
+`held` (sealed whole, bound to its message id; the relay gets it back in the clear through
+`SqliteStore.unsent`, and the message itself travels in the clear over TLS), and the body of
+every message in `quarantine`. A refused message may be a dossier, and one that failed to decode
+has no schema to tell, so every quarantined body is sealed, bound to the time it was received.
+Nothing else the store writes may carry them; tests/unit/test_personal_data.py checks the raw
+file bytes.
 """
 
 from __future__ import annotations
@@ -65,18 +68,43 @@ def open_body(cipher: DataCipher | None, message_id: str, body: bytes) -> bytes:
     return cipher.open_bytes(body, outbox_context(message_id))
 
 
+def quarantine_context(received_at: str) -> str:
+    return f"quarantine.body received at {received_at}"
+
+
+def seal_quarantined(cipher: DataCipher | None, received_at: str, body: bytes) -> bytes:
+    """Whatever arrived, sealed; without a key, refused (never kept in plaintext)."""
+    if cipher is None:
+        raise no_key()
+    return cipher.seal_bytes(body, quarantine_context(received_at))
+
+
+def open_quarantined(cipher: DataCipher | None, received_at: str, body: bytes,
+                     sealed: bool) -> bytes:
+    """The body as it arrived. `sealed` comes from the row's own column, not from the bytes: a
+    hostile message may look like a token."""
+    if not sealed:
+        return body
+    if cipher is None:
+        raise no_key()
+    return cipher.open_bytes(body, quarantine_context(received_at))
+
+
 def check_key(db: Database, cipher: DataCipher) -> None:
     """Refuse a key that is not the one the file's personal data was sealed with, before any write
     (a wrong key must give one clear sentence, not garbage and not a half-sealed table)."""
     row = db.execute("SELECT name FROM parties WHERE sealed = 1 LIMIT 1").fetchone()
+    if row is None:  # a hub that has only refused messages so far
+        kept = db.execute("SELECT body FROM quarantine WHERE sealed = 1 LIMIT 1").fetchone()
+        row = (bytes(kept[0]).decode("ascii", "replace"),) if kept else None
     stored = token_key_id(row[0]) if row else None
     if stored is not None and stored != cipher.key_id:
         raise wrong_key(stored, cipher.key_id)
 
 
 def seal_plaintext(db: Database, cipher: DataCipher) -> int:
-    """The data migration: seal every party row and dossier body still in plaintext; returns how
-    many rows it sealed.
+    """The data migration: seal every party row, dossier body and quarantined body still in
+    plaintext; returns how many rows it sealed.
 
     Runs inside the caller's write transaction with `secure_delete` on, so the plaintext cells
     the updates replace are zeroed rather than left in free space; the caller checkpoints the WAL
@@ -89,12 +117,17 @@ def seal_plaintext(db: Database, cipher: DataCipher) -> int:
     bodies = [(i, m, s, bytes(b)) for i, m, s, b in db.execute(
         f"SELECT id, message_id, schema_name, body FROM outbox WHERE schema_name IN ({marks}) "
         f"AND substr(body, 1, 4) != X'{prefix}'")]
-    if not rows and not bodies:
+    refused = [(i, at, bytes(b)) for i, at, b in db.execute(
+        "SELECT id, received_at, body FROM quarantine WHERE sealed = 0")]
+    if not rows and not bodies and not refused:
         return 0
     db.execute("PRAGMA secure_delete = ON")
     for row_id, message_id, schema_name, body in bodies:
         db.execute("UPDATE outbox SET body = ? WHERE id = ?",
                    [seal_body(cipher, schema_name, message_id, body), row_id])
+    for row_id, received_at, body in refused:
+        db.execute("UPDATE quarantine SET body = ?, sealed = 1 WHERE id = ?",
+                   [seal_quarantined(cipher, received_at, body), row_id])
     for party_id, case_id, *values in rows:
         if any(is_sealed(v) for v in values):
             raise PersonalDataError(f"当事人记录 {party_id} 标记为明文却含有密文，数据可能被改动",
@@ -103,4 +136,4 @@ def seal_plaintext(db: Database, cipher: DataCipher) -> int:
         sealed = seal_fields(cipher, case_id, dict(zip(PARTY_FIELDS, values, strict=True)))
         db.execute("UPDATE parties SET name = ?, id_number = ?, phone = ?, address = ?, sealed = 1 "
                    "WHERE id = ?", [*sealed.values(), party_id])
-    return len(rows) + len(bodies)
+    return len(rows) + len(bodies) + len(refused)

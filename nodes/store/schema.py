@@ -1,6 +1,8 @@
 """Schema of a node's SQLite file, as sqlite-utils migrations (applied in order, each once).
 
-Personal data lives only in `parties` (sealed with the node's key since m004); `case_events` is
+Personal data lives in `parties` (sealed with the node's key since m004) and in the bodies of
+dossiers in `outbox` and `held` and of everything in `quarantine` (sealed whole, the quarantine's
+since m006); `case_events` is
 append-only (triggers refuse UPDATE and DELETE) and hash-chained (m003), and `cases` is a
 projection rebuilt from it in the same transaction as each event.
 """
@@ -186,3 +188,11 @@ def m005_held(db: Database) -> None:
         )"""
     )
     db.execute("CREATE INDEX held_stream ON held(sender, case_id, schema_name, prev_seq)")
+
+
+@migrations()
+def m006_quarantine_sealed(db: Database) -> None:
+    """Mark which quarantined bodies are sealed (a refused dossier carries the parties). Rows from
+    before are 0 and get sealed the first time the node opens the file with its key
+    (`nodes.store.personal.seal_plaintext`)."""
+    db.execute("ALTER TABLE quarantine ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0")

@@ -159,10 +159,7 @@ class Net:
         return body
 
     def quarantine_rows(self) -> list[dict[str, Any]]:
-        cursor = self.hub.store.db.execute(
-            "SELECT reason, routing_key, user_id, body FROM quarantine ORDER BY id")
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return self.hub.store.quarantined()  # bodies opened: they are sealed at rest
 
 
 def make_net(url: str, tmp_path: Path, county: str) -> Net:

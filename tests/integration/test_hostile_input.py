@@ -206,22 +206,21 @@ def test_corpus_quarantined_valid_applied_queue_drained(hub: Hub) -> None:
 
     # Every bad message in the local quarantine table, in order, with the expected reason.
     db = hub.node.store.db
-    rows = db.execute("SELECT reason, routing_key, user_id, body FROM quarantine ORDER BY id")\
-        .fetchall()
+    rows = hub.node.store.quarantined()  # bodies opened: they are sealed at rest
     assert len(rows) == len(bad)
-    for msg, (reason, routing_key, user_id, body) in zip(bad, rows, strict=True):
+    for msg, row in zip(bad, rows, strict=True):
         where = f"{msg.category}/{msg.label}"
-        assert reason and msg.expect in reason, f"{where}: {reason!r}"
-        assert bytes(body) == msg.body, where
-        assert (routing_key, user_id) == (msg.routing_key, "guest"), where
+        assert row["reason"] and msg.expect in row["reason"], f"{where}: {row['reason']!r}"
+        assert row["body"] == msg.body, where
+        assert (row["routing_key"], row["user_id"]) == (msg.routing_key, "guest"), where
 
     # ... and on the broker's quarantine queue, with the reason in x-reason.
     copies = take_ours(hub.url, QUEUE_QUARANTINE, node_id=hub.net.hub)
     assert len(copies) == len(bad)
-    for (props, body), (reason, routing_key, _, stored) in zip(copies, rows, strict=True):
-        assert body == bytes(stored)
-        assert props.headers["x-reason"] == reason[:500] != ""
-        assert props.headers["x-routing-key"] == routing_key
+    for (props, body), row in zip(copies, rows, strict=True):
+        assert body == row["body"]
+        assert props.headers["x-reason"] == row["reason"][:500] != ""
+        assert props.headers["x-routing-key"] == row["routing_key"]
 
     # Every valid message applied exactly once.
     escalations = [m for m in valid if m.category == "escalation"]

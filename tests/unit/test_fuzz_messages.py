@@ -367,9 +367,8 @@ def test_consumer_acks_after_apply_or_quarantines(hub: tuple[Node, Consumer], se
     event("applied" if applied else "duplicate" if duplicates else "stale" if stale else
           "held" if held else "quarantined")
     if quarantined:
-        rows = store.db.execute("SELECT reason, body FROM quarantine ORDER BY id DESC LIMIT 1")
-        reason, body = rows.fetchone()
-        assert reason and bytes(body) == sent.body
+        last = store.quarantined()[-1]  # its body opened: sealed at rest
+        assert last["reason"] and last["body"] == sent.body
         assert at_ack == [(False, quarantined_before + 1)] or env is not None and \
             at_ack[0][1] == quarantined_before + 1
         # Refused while applying, it is still recorded in the inbox (its stream moves on and a
@@ -431,11 +430,11 @@ def test_corpus_in_process(net: Net, tmp_path: Path) -> None:
             assert message.calls == ["ack"], (msg.category, msg.label, message.calls)
             if before is not None:
                 assert snapshot(node.store, skip) == before, (msg.category, msg.label)
-        rows = node.store.db.execute("SELECT reason, body FROM quarantine ORDER BY id").fetchall()
+        rows = node.store.quarantined()  # bodies opened: they are sealed at rest
         assert len(rows) == len(bad) == consumer.quarantined
-        for msg, (reason, body) in zip(bad, rows, strict=True):
-            assert bytes(body) == msg.body
-            assert msg.expect in reason, f"{msg.category}/{msg.label}: {reason!r}"
+        for msg, row in zip(bad, rows, strict=True):
+            assert row["body"] == msg.body
+            assert msg.expect in row["reason"], f"{msg.category}/{msg.label}: {row['reason']!r}"
         assert consumer.applied == len(valid)
         assert consumer.duplicates == consumer.stale == 0
         escalated = {m.case_id for m in valid if m.category == "escalation"}
