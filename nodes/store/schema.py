@@ -2,9 +2,8 @@
 
 Personal data lives in `parties` (sealed with the node's key since m004) and in the bodies of
 dossiers in `outbox` and `held` and of everything in `quarantine` (sealed whole, the quarantine's
-since m006); `case_events` is
-append-only (triggers refuse UPDATE and DELETE) and hash-chained (m003), and `cases` is a
-projection rebuilt from it in the same transaction as each event.
+since m006); `case_events` is append-only (triggers refuse UPDATE and DELETE) and hash-chained
+(m003), and `cases` is a projection rebuilt from it in the same transaction as each event.
 """
 
 from __future__ import annotations
