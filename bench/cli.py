@@ -1,4 +1,4 @@
-"""`fengqiao bench [--broker URL] [--json]`: registered by `hub.main` like the other groups.
+"""`fengqiao bench [--broker URL] [--json]`: registered by `fengqiao.main` like the other groups.
 
 The sizes default to `bench.settings`; smaller ones (the smoke test's) give the same report in a
 few seconds, with figures too noisy to mean anything.
@@ -45,7 +45,7 @@ def run_bench(args: argparse.Namespace, ctx: Ctx) -> int:
     from bench.report import render
     from bench.run import Workload, run, safe_url
     from nodes.logs import configure
-    from nodes.messaging.transport import TransportError
+    from nodes.messaging.port import TransportError
 
     sizes = (args.raw_messages, args.villages, args.cases, args.drain, args.local_cases)
     if min(sizes) < 1 or args.villages > 98 or args.latency_seconds <= 0:

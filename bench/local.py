@@ -21,7 +21,7 @@ from typing import Any
 
 from bench.bare import bare_loop
 from bench.worker import FACTS, PARTIES, SALT
-from hub.bootstrap import node_for
+from fengqiao.bootstrap import bootstrap
 from nodes.config import NodeConfig
 from nodes.crypto import new_key
 from protocol.areas import Tier
@@ -31,7 +31,7 @@ from protocol.reference import CaseSource
 def node_loop(code: str, folder: Path, count: int, key: str) -> tuple[float, float]:
     """Seconds, and CPU seconds of this process, for `count` cases recorded through the node's
     service."""
-    node = node_for(NodeConfig(node_id=code, tier=Tier.VILLAGE, database=folder / f"{code}.db",
+    node = bootstrap(NodeConfig(node_id=code, tier=Tier.VILLAGE, database=folder / f"{code}.db",
                                party_hash_salt=SALT, data_key=key))
     try:
         began, cpu_began = time.perf_counter(), time.process_time()

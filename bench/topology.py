@@ -19,7 +19,7 @@ import secrets
 import pika
 import pika.exceptions
 
-from nodes.messaging.transport import KombuTransport
+from nodes.messaging.amqp import AmqpTransport
 from protocol.routing import node_key, subtree_pattern
 from protocol.topology import EXCHANGE_REPORT, QUORUM_ARGUMENTS, SHARED_QUEUES, node_queue_name
 
@@ -73,7 +73,7 @@ class Topology:
         """Exchanges and shared queues (as any node declares them), and the report sink."""
         self._created_shared = [q.name for q in SHARED_QUEUES
                                 if not self._channel_call(q.name, passive=True)]
-        transport = KombuTransport(self.url)
+        transport = AmqpTransport(self.url)
         try:
             transport.declare([])
             server = transport.connection.connection.server_properties

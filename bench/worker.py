@@ -20,6 +20,7 @@ import argparse
 import functools
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +28,14 @@ from bench import plain, raw
 from bench.bare import bare_loop
 from bench.procs import commands, cpu_seconds, emit, peak_rss_mb, thread_cpu_seconds
 from bench.settings import OUTBOX_POLL_S, READY_TIMEOUT_S, STOP_TIMEOUT_S
-from hub.bootstrap import handlers_for, node_for
-from nodes.bootstrap import Node
+from fengqiao.bootstrap import bootstrap
 from nodes.config import NodeConfig
 from nodes.crypto import new_key
 from nodes.domain import commands as case_commands
 from nodes.logs import configure
-from nodes.messaging.consumer import Handler
 from nodes.messaging.runtime import NodeRuntime
-from nodes.service import CaseService, PartyInput
-from nodes.store.sqlite_store import SqliteStore
+from nodes.node import Node
+from nodes.service import PartyInput
 from protocol.areas import Tier
 from protocol.envelope import Envelope
 from protocol.reference import CaseSource, EscalationReason
@@ -78,9 +77,9 @@ def record(staff: Node, wake: threading.Event, count: int, rate: float | None,
 
 def village(code: str, workdir: Path, broker: str, live: bool) -> None:
     config = _config(code, Tier.VILLAGE, workdir, broker)
-    runtime = NodeRuntime(config, handlers_for, node_for)
+    runtime = NodeRuntime(config, partial(bootstrap, config))
     runtime.start()
-    staff = node_for(config)
+    staff = bootstrap(config)
     if live and not runtime.ready.wait(READY_TIMEOUT_S):
         emit("error", error="village runtime did not declare its queue")
         return
@@ -92,8 +91,8 @@ def village(code: str, workdir: Path, broker: str, live: bool) -> None:
                  threads=thread_cpu_seconds())
         elif cmd["cmd"] == "reconnect":  # the relay was pointed at a dead port; now the broker
             runtime.stop(STOP_TIMEOUT_S)
-            runtime = NodeRuntime(config.model_copy(update={"broker_url": cmd["broker"]}),
-                                  handlers_for, node_for)
+            online = config.model_copy(update={"broker_url": cmd["broker"]})
+            runtime = NodeRuntime(online, partial(bootstrap, online))
             at = time.monotonic()
             runtime.start()
             emit("reconnected", at=at)
@@ -119,18 +118,21 @@ def hub(code: str, workdir: Path, broker: str) -> None:
     pending: list[str] = []  # applied in the consumer's open transaction, not yet committed
     committed = threading.Condition()  # the driver's wait is woken by commits, not by polling
 
-    def handlers(service: CaseService) -> dict[str, Handler]:
-        table = handlers_for(service)
-        intake = table["case_escalated"]
+    config = _config(code, Tier.TOWNSHIP, workdir, broker)
 
-        def on_escalated(store: SqliteStore, env: Envelope) -> None:
+    def build() -> Node:
+        """The production node, its intake wrapped in the bench's clocks."""
+        node = bootstrap(config)
+        intake = node.consumer.handlers["case_escalated"]
+
+        def on_escalated(env: Envelope) -> None:
             began = time.monotonic()
-            intake(store, env)
+            intake(env)
             case_id = env.case_id or ""
             picked.setdefault(case_id, began)
             pending.append(case_id)
-        table["case_escalated"] = on_escalated
-        return table
+        node.consumer.handlers = {**node.consumer.handlers, "case_escalated": on_escalated}
+        return node
 
     def after_commit() -> None:  # consumer thread, right after its transaction committed
         if pending:
@@ -141,8 +143,7 @@ def hub(code: str, workdir: Path, broker: str) -> None:
                 committed.notify_all()
             pending.clear()
 
-    runtime = NodeRuntime(_config(code, Tier.TOWNSHIP, workdir, broker), handlers, node_for,
-                          after_commit=after_commit)
+    runtime = NodeRuntime(config, build, after_commit=after_commit)
     runtime.start()
     if not runtime.ready.wait(READY_TIMEOUT_S):
         emit("error", error="hub runtime did not declare its queue")

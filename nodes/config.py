@@ -16,7 +16,7 @@ from pydantic import (
     field_validator,
 )
 
-from protocol.areas import AreaCodeError, Tier, default_parent, tier_of, validate_code
+from protocol.areas import AreaCodeError, AreaTree, Tier, default_parent, tier_of, validate_code
 
 NodeId = Annotated[str, AfterValidator(validate_code)]
 DEFAULT_CONFIG_NAME = "fengqiao.toml"
@@ -63,6 +63,13 @@ class NodeConfig(BaseModel):
         if self.tier is Tier.CITY:
             return None
         return self.parent or default_parent(self.node_id)
+
+    def area_tree(self) -> AreaTree:
+        """Derived parents, overridden by what this config says about the node and its children."""
+        overrides: dict[str, str | None] = {child: self.node_id for child in self.children}
+        if self.parent is not None:
+            overrides[self.node_id] = self.parent
+        return AreaTree(overrides=overrides, vintage_year=self.vintage_year)
 
 
 def load_config(path: str | Path) -> NodeConfig:

@@ -18,7 +18,7 @@ from protocol.envelope import Envelope
 from protocol.messages import CaseDecision, SupervisionOrder
 
 
-def on_case_decision(service: CaseService, store: SqliteStore, env: Envelope) -> None:
+def on_case_decision(service: CaseService, env: Envelope) -> None:
     decision = env.payload
     assert isinstance(decision, CaseDecision) and env.case_id is not None
     data: dict[str, Any] = decision.model_dump(mode="json")
@@ -31,15 +31,16 @@ def on_case_decision(service: CaseService, store: SqliteStore, env: Envelope) ->
         service.act(env.case_id, partial(commands.decision_above, decision=data), role="system")
 
 
-def on_supervision_order(service: CaseService, store: SqliteStore, env: Envelope) -> None:
+def on_supervision_order(store: SqliteStore, env: Envelope) -> None:
     order = env.payload
     assert isinstance(order, SupervisionOrder)
     store.record_order(env.case_id, order.issuing_node, order.level, order.reason,
                        order.respond_by.isoformat(), order.issued_at.isoformat())
 
 
-def node_handlers(service: CaseService) -> dict[str, Handler]:
+def node_handlers(service: CaseService, store: SqliteStore) -> dict[str, Handler]:
+    """What every node accepts: decisions and supervision orders from its parent."""
     return {
         "case_decision": partial(on_case_decision, service),
-        "supervision_order": partial(on_supervision_order, service),
+        "supervision_order": partial(on_supervision_order, store),
     }

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from nodes.domain.case import Case, CaseEvent, DomainError
 from nodes.domain.states import Action, CaseState, is_note
-from nodes.store.sqlite_store import OutboxRow, PartyRow
+from nodes.records import OutboxRow, PartyRow
 from protocol import routing
 from protocol.areas import Tier
 from protocol.envelope import Envelope, encode, make_envelope

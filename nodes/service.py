@@ -13,15 +13,18 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from nodes.domain.case import SHANGHAI, Actor, Case, DomainError, Rules, local_date
-from nodes.domain.commands import open_case
+from nodes.clock import Clock
+from nodes.domain.case import Actor, Case, DomainError, Rules, local_date
+from nodes.domain.commands import open_case, re_register
 from nodes.outbound import outbox_rows_for
-from nodes.store.sqlite_store import PartyRow, SqliteStore
+from nodes.records import OutboxRow, PartyRow
 from protocol.areas import AreaCodeError, Tier, default_parent, validate_code
+from protocol.messages import CaseEscalated
 from protocol.reference import CaseSource
 from protocol.reference import dispute_type as lookup_dispute_type
 
@@ -31,13 +34,17 @@ ID_NUMBER = re.compile(r"^[0-9]{17}[0-9X]$")
 PHONE = re.compile(r"^(1[0-9]{10}|0[0-9]{2,3}-?[0-9]{7,8})$")
 
 
-class Clock(Protocol):
-    def now(self) -> datetime: ...
+class CaseRepository(Protocol):
+    """What the service needs of the store: one transaction, cases, parties and the outbox."""
 
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(SHANGHAI)
+    def atomic(self) -> AbstractContextManager[Any]: ...
+    def load_case(self, case_id: str) -> Case | None: ...
+    def last_event(self, case_id: str) -> tuple[int, str] | None: ...
+    def save(self, case: Case) -> str | None: ...
+    def add_parties(self, case_id: str, parties: Sequence[PartyRow]) -> None: ...
+    def parties(self, case_id: str) -> list[PartyRow]: ...
+    def next_case_number(self, year: int) -> int: ...
+    def add_outbox(self, rows: Sequence[OutboxRow]) -> None: ...
 
 
 class CaseNotFound(DomainError):
@@ -99,7 +106,7 @@ def accusation_facts(accusation: bool, accused: str | None) -> dict[str, object]
 
 
 class CaseService:
-    def __init__(self, store: SqliteStore, clock: Clock, *, node_id: str, tier: Tier,
+    def __init__(self, store: CaseRepository, clock: Clock, *, node_id: str, tier: Tier,
                  rules: Rules, salt: str, parent: str | None = None) -> None:
         self.store, self.clock, self.node_id, self.tier = store, clock, node_id, tier
         self.rules, self.salt = rules, salt
@@ -133,6 +140,46 @@ class CaseService:
                              source=source, dispute_type=dispute_type, facts=facts,
                              people_involved=people_involved or len(parties), grid_id=grid_id,
                              extra=extra)
+            head = self.commit(case, rows, new=True)
+        self._keep(case, rows, head)
+        return case
+
+    def receive_escalation(self, sender: str, sent_at: datetime, dossier: CaseEscalated,
+                           case_id: str) -> Case:
+        """A child's escalation arrives: register the case at this tier with its dossier.
+
+        The case keeps its id; the parties go into this node's `parties` (sealed with this
+        node's key) and nowhere else: the opening event records where the case came from and
+        why, never who the parties are. A case this hub handed down earlier and that comes up
+        again is registered once more on its existing record. An accusation keeps its accused
+        unit in the opening event, so this hub too refuses to send it there."""
+        actor, at = Actor(self.node_id, "system"), self.clock.now()
+        arrival: dict[str, Any] = {
+            "escalated_from": sender, "sent_at_child": sent_at.isoformat(),
+            "escalation_reason": dossier.reason.value, "reason_text": dossier.reason_text,
+            "red_flag": dossier.red_flag,
+            "history": [h.model_dump(mode="json") for h in dossier.history]}
+        accused = dossier.accused_node if dossier.accusation else None
+        if accused == self.node_id:  # senders refuse this; never open it
+            raise DomainError(f"收到针对本单位 {self.node_id} 的检举控告，拒绝登记",
+                              f"refusing an accusation against this node {self.node_id}")
+        with self.store.atomic():
+            existing = self.store.load_case(case_id)
+            if existing is not None:
+                re_register(existing, actor, at, reason=dossier.reason_text, arrival=arrival)
+                parties = self.store.parties(case_id)
+                head = self.commit(existing, parties)
+                self._keep(existing, parties, head)
+                return existing
+            extra = {k: v for k, v in arrival.items() if k != "escalated_from"}
+            if accused is not None:
+                extra.update(accusation=True, accused_node=accused)
+            case = open_case(case_id, actor, at, tier=self.tier.value,
+                             source=CaseSource.ESCALATION, dispute_type=dossier.dispute_type,
+                             facts=dossier.facts, people_involved=dossier.people_involved,
+                             origin_node=dossier.origin_node, escalated_from=sender, extra=extra)
+            rows = [PartyRow(p.role, p.name, p.party_hash, p.id_number, p.phone, p.address)
+                    for p in dossier.parties]
             head = self.commit(case, rows, new=True)
         self._keep(case, rows, head)
         return case

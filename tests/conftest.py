@@ -1,6 +1,6 @@
 """Shared fixtures: a RabbitMQ for broker tests, a killable private one for fault tests.
 
-Which broker ``broker`` gives and why is decided in :mod:`tests.broker` (DESIGN §6). When no
+Which broker ``broker`` gives and why is decided in :mod:`tests.support.broker` (DESIGN §6). When no
 broker can be had, tests are skipped with the reason - except under ``CI=true``, where a
 missing broker means the run did not test what it claims to, so it fails instead.
 """
@@ -13,7 +13,7 @@ from typing import NoReturn
 
 import pytest
 
-from tests.broker import BrokerInfo, PrivateRabbit, find_broker, find_server_script
+from tests.support.broker import BrokerInfo, PrivateRabbit, find_broker, find_server_script
 
 
 def _unavailable(reason: str) -> NoReturn:

@@ -7,16 +7,16 @@ see personal data), so it cannot repair, migrate or hide anything it finds.
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import sys
 from typing import Any
 
-from nodes.audit import BrokenLink, ChainReport, open_readonly, verify_chain
 from nodes.cli.context import Ctx, bilingual
 from nodes.cli.i18n import t
 from nodes.cli.parser import group, leaf
 from nodes.config import load_config
 from nodes.crypto import new_key
+from nodes.store.audit import BrokenLink, ChainReport, verify_file
+from nodes.store.errors import StoreError
 
 VERIFY_EPILOG = """\
 退出码 / exit codes:
@@ -46,12 +46,8 @@ def verify(args: argparse.Namespace, ctx: Ctx) -> int:
     if not cfg.database.is_file():
         raise bilingual("db_open", path=cfg.database, detail="no such file")
     try:
-        conn = open_readonly(str(cfg.database))
-        try:
-            report = verify_chain(conn)
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
+        report = verify_file(str(cfg.database))
+    except StoreError as exc:
         raise bilingual("db_open", path=cfg.database, detail=exc) from None
     if report.broken is not None and report.broken.problem == "no_chain":
         raise bilingual("audit_no_chain", path=cfg.database)

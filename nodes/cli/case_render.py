@@ -19,7 +19,7 @@ from nodes.cli.labels import (
 from nodes.cli.table import render
 from nodes.domain.case import SHANGHAI, Case, CaseEvent
 from nodes.domain.states import Action
-from nodes.store.sqlite_store import PartyRow
+from nodes.records import PartyRow
 
 
 def local_time(at: datetime | str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import sys
 import tomllib
 from collections.abc import Iterator
@@ -17,14 +16,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from nodes.bootstrap import Node, bootstrap
 from nodes.cli.i18n import t
 from nodes.cli.labels import tier_label
-from nodes.config import DEFAULT_CONFIG_NAME, load_config
+from nodes.clock import Clock, FixedClock, SystemClock
+from nodes.config import DEFAULT_CONFIG_NAME, NodeConfig, load_config
 from nodes.domain.case import SHANGHAI, DomainError, local_date
-from nodes.service import Clock, SystemClock
+from nodes.node import Node
+from nodes.store.errors import StoreError
 from protocol.areas import Tier, tier_of
 
 
@@ -32,14 +32,10 @@ class CliError(DomainError):
     """Bad input to the command line: one sentence in each language, exit code 2."""
 
 
-@dataclass(frozen=True)
-class FixedClock:
-    """A clock stopped at one instant (FENGQIAO_NOW)."""
+class Build(Protocol):
+    """The composition root as the CLI calls it (`fengqiao.bootstrap.bootstrap`)."""
 
-    at: datetime
-
-    def now(self) -> datetime:
-        return self.at
+    def __call__(self, config: NodeConfig, *, clock: Clock | None = None) -> Node: ...
 
 
 def clock_from_env(lang: str) -> Clock:
@@ -68,6 +64,7 @@ class Ctx:
     lang: str
     lang_explicit: bool
     config_path: Path
+    build: Build
     clock: Clock = field(default_factory=SystemClock)
 
     def today(self) -> date:
@@ -105,9 +102,9 @@ def open_node(ctx: Ctx) -> Iterator[Node]:
     if not ctx.lang_explicit:
         ctx.lang = cfg.lang
     try:
-        node = bootstrap(cfg, clock=ctx.clock)
-    except sqlite3.Error as exc:
-        raise bilingual("db_open", path=cfg.database, detail=exc) from None
+        node = ctx.build(cfg, clock=ctx.clock)
+    except StoreError as exc:
+        raise bilingual("db_open", path=cfg.database, detail=exc.detail) from None
     try:
         yield node
     finally:

@@ -19,7 +19,7 @@ from typing import Any
 
 from nodes.calendar_loader import CalendarError
 from nodes.cli import audit_cmds, case_cmds, node_cmds, protocol_cmds, run_cmds
-from nodes.cli.context import Ctx, bilingual, clock_from_env, config_path_from
+from nodes.cli.context import Build, Ctx, bilingual, clock_from_env, config_path_from
 from nodes.cli.i18n import DEFAULT_LANG, LANGS, env_lang, t
 from nodes.cli.parser import Parser, common_options, prescan_lang, set_language
 from nodes.config import ConfigError
@@ -57,14 +57,14 @@ def _fail(lang: str, zh: str, en: str) -> int:
     return 2
 
 
-def _make_ctx(args: argparse.Namespace, lang: str) -> Ctx:
+def _make_ctx(args: argparse.Namespace, lang: str, build: Build) -> Ctx:
     explicit_lang = getattr(args, "lang", None) or env_lang()
     if explicit_lang is not None and explicit_lang not in LANGS:
         raise DomainError(t("env_lang_bad", "zh", value=explicit_lang),
                           t("env_lang_bad", "en", value=explicit_lang))
     config = getattr(args, "config", None)
     return Ctx(lang=explicit_lang or lang, lang_explicit=explicit_lang is not None,
-               config_path=config_path_from(config),
+               config_path=config_path_from(config), build=build,
                clock=clock_from_env(lang))
 
 
@@ -85,9 +85,9 @@ def _check_lengths(args: argparse.Namespace) -> None:
                             length=len(value))
 
 
-def main(argv: list[str] | None = None,
-         groups: Sequence[Callable[[Any], None]] = GROUPS) -> int:
-    """Run one command; `hub.main` passes the full set of groups (hub, demo, deploy)."""
+def main(argv: list[str] | None, groups: Sequence[Callable[[Any], None]], build: Build) -> int:
+    """Run one command; `fengqiao.main` passes the full set of groups (hub, demo, deploy) and
+    the composition root."""
     argv = list(sys.argv[1:] if argv is None else argv)
     _utf8(sys.stdout)
     _utf8(sys.stderr)
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None,
         except SystemExit as exc:  # --help (0) or a usage error already printed (2)
             return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
         _check_lengths(args)
-        ctx = _make_ctx(args, lang)
+        ctx = _make_ctx(args, lang, build)
         handler: Callable[[argparse.Namespace, Ctx], int] = args.handler
         return handler(args, ctx)
     except DomainError as exc:  # includes CliError and CaseNotFound
@@ -127,6 +127,3 @@ def main(argv: list[str] | None = None,
         sys.stderr.write(t("internal", ctx.lang if ctx else lang, kind=type(exc).__name__) + "\n")
         return 1
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

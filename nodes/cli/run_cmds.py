@@ -1,8 +1,7 @@
-"""`fengqiao node run`: a village station's relay and consumer as a service.
+"""`fengqiao node run` and `fengqiao hub run`: a node's relay and consumer as a service.
 
-Hubs run `fengqiao hub run` (registered by `hub/`, which passes its own handlers to `run_node`);
-a station keeps recording cases with the CLI while this runs, and what must travel leaves when the
-broker is reachable.
+A station keeps recording cases with the CLI while this runs, and what must travel leaves when
+the broker is reachable. The composition root picks what the node's tier handles.
 """
 
 from __future__ import annotations
@@ -11,13 +10,11 @@ import argparse
 from functools import partial
 from typing import Any
 
-from nodes.bootstrap import bootstrap
 from nodes.cli.context import Ctx, bilingual
 from nodes.cli.parser import group, leaf
 from nodes.config import load_config
-from nodes.inbound import node_handlers
 from nodes.logs import configure
-from nodes.messaging.runtime import HandlersFactory, NodeFactory, NodeRuntime, serve
+from nodes.messaging.runtime import NodeRuntime, serve
 from protocol.areas import Tier
 
 
@@ -26,12 +23,10 @@ def register(subparsers: Any) -> None:
     p = leaf(nodes, "run", "运行村站收发服务（Ctrl-C 或 SIGTERM 安全停止）/ run the station's relay "
              "and consumer as a service (Ctrl-C or SIGTERM stops cleanly)")
     p.add_argument("--log-json", action="store_true", help="JSON 日志 / JSON log lines")
-    p.set_defaults(handler=partial(run_node, hub=False, handlers=node_handlers,
-                                   factory=bootstrap))
+    p.set_defaults(handler=partial(run_node, hub=False))
 
 
-def run_node(args: argparse.Namespace, ctx: Ctx, *, hub: bool, handlers: HandlersFactory,
-             factory: NodeFactory) -> int:
+def run_node(args: argparse.Namespace, ctx: Ctx, *, hub: bool) -> int:
     """Load the config, check it is the right kind of node, serve until SIGTERM or Ctrl-C."""
     if not ctx.config_path.is_file():
         raise bilingual("config_missing", path=ctx.config_path)
@@ -41,5 +36,5 @@ def run_node(args: argparse.Namespace, ctx: Ctx, *, hub: bool, handlers: Handler
     if not hub and config.tier is not Tier.VILLAGE:
         raise bilingual("node_run_hub", tier=config.tier.value)
     configure(json=args.log_json or None, service=True)
-    serve(NodeRuntime(config, handlers, factory))
+    serve(NodeRuntime(config, partial(ctx.build, config, clock=ctx.clock)))
     return 0

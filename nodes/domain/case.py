@@ -146,7 +146,7 @@ class Case:
         if event.action is Action.RED_FLAG:
             self.red_flag = True
 
-    def _record(self, action: Action, actor: Actor, at: datetime, reason: str = "",
+    def record(self, action: Action, actor: Actor, at: datetime, reason: str = "",
                 **data: Any) -> CaseEvent:
         self.next_state(action)  # guard the transition before building the event
         event = CaseEvent(self.case_id, self.seq + 1, action, at, actor.node_id, actor.role,

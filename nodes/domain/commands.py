@@ -33,7 +33,7 @@ def open_case(case_id: str, actor: Actor, at: datetime, *, tier: str, source: Ca
               f"grid id {grid_id} must be this village's 12-digit code plus a 3-digit number")
     case = Case(case_id)
     action = Action.REPORT if source is CaseSource.GRID_REPORT else Action.REGISTER
-    case._record(action, actor, at, "", tier=tier, source=source.value,
+    case.record(action, actor, at, "", tier=tier, source=source.value,
                  dispute_type=dispute_type, facts=facts, people_involved=people_involved,
                  grid_id=grid_id, origin_node=origin_node or actor.node_id,
                  escalated_from=escalated_from, **(extra or {}))
@@ -41,19 +41,26 @@ def open_case(case_id: str, actor: Actor, at: datetime, *, tier: str, source: Ca
 
 
 def register(case: Case, actor: Actor, at: datetime) -> None:
-    case._record(Action.REGISTER, actor, at)
+    case.record(Action.REGISTER, actor, at)
+
+
+def re_register(case: Case, actor: Actor, at: datetime, *, reason: str,
+                arrival: dict[str, Any]) -> None:
+    """A case this hub handed down comes back up again: registered here once more, with where it
+    came from and why (ESCALATED at tier N is REGISTERED at tier N+1)."""
+    case.record(Action.REGISTER, actor, at, reason, **arrival)
 
 
 def reject(case: Case, actor: Actor, at: datetime, reason: str) -> None:
     """不予受理: e.g. already before a court or police; the reason is required."""
     _need(bool(reason.strip()), "不予受理必须说明理由", "a rejection needs a reason")
-    case._record(Action.REJECT, actor, at, reason)
+    case.record(Action.REJECT, actor, at, reason)
 
 
 def consent(case: Case, actor: Actor, at: datetime, *, scope: str = "mediation",
             given: bool = True, note: str = "") -> None:
     """Record the parties' consent or explicit refusal (mediation is voluntary)."""
-    case._record(Action.CONSENT, actor, at, note, scope=scope, given=given)
+    case.record(Action.CONSENT, actor, at, note, scope=scope, given=given)
 
 
 def accept(case: Case, actor: Actor, at: datetime, rules: Rules) -> None:
@@ -63,7 +70,7 @@ def accept(case: Case, actor: Actor, at: datetime, rules: Rules) -> None:
           "a party refused mediation; the case cannot be accepted")
     _need(case.mediation_consent is True, "受理前须记录当事人同意调解",
           "the parties' consent to mediation must be recorded before acceptance")
-    case._record(Action.ACCEPT, actor, at, target=case._target_from(at, TARGET_BASIS, rules))
+    case.record(Action.ACCEPT, actor, at, target=case._target_from(at, TARGET_BASIS, rules))
 
 
 def mediate(case: Case, actor: Actor, at: datetime, rules: Rules) -> None:
@@ -72,7 +79,7 @@ def mediate(case: Case, actor: Actor, at: datetime, rules: Rules) -> None:
     # report-back date the tier above set (it is that tier's instruction, not ours to move).
     if case.state is CaseState.BREACHED:
         data["target"] = case._target_from(at, TARGET_BASIS, rules)
-    case._record(Action.MEDIATE, actor, at, **data)
+    case.record(Action.MEDIATE, actor, at, **data)
 
 
 def extend(case: Case, actor: Actor, at: datetime, rules: Rules, *, days: int,
@@ -86,7 +93,7 @@ def extend(case: Case, actor: Actor, at: datetime, rules: Rules, *, days: int,
           f"extension must be 1 to {rules.max_extension_days} days")
     assert case.target is not None  # set on accept; EXTEND is only allowed after it
     new_target = extend_deadline(case.target, days, rules.days)
-    case._record(Action.EXTEND, actor, at, target=new_target.to_dict())
+    case.record(Action.EXTEND, actor, at, target=new_target.to_dict())
 
 
 def agree(case: Case, actor: Actor, at: datetime, rules: Rules, *,
@@ -103,18 +110,18 @@ def agree(case: Case, actor: Actor, at: datetime, rules: Rules, *,
     _need(effective_date <= local_date(at), "协议生效日期不能晚于今天",
           "the agreement's effective date cannot be in the future")
     jc_due, note = compute_due(effective_date, JC_WINDOW_DAYS, DayUnit.CALENDAR, rules.days)
-    case._record(Action.AGREE, actor, at, form=form, terms=terms,
+    case.record(Action.AGREE, actor, at, form=form, terms=terms,
                  effective_date=effective_date.isoformat(), performance=performance or [],
                  jc_due=jc_due.isoformat(), jc_calendar=note)
 
 
 def perform(case: Case, actor: Actor, at: datetime) -> None:
-    case._record(Action.PERFORM, actor, at)
+    case.record(Action.PERFORM, actor, at)
 
 
 def breach(case: Case, actor: Actor, at: datetime, reason: str) -> None:
     _need(bool(reason.strip()), "须说明未履行情况", "a breach needs a description")
-    case._record(Action.BREACH, actor, at, reason)
+    case.record(Action.BREACH, actor, at, reason)
 
 
 def terminate(case: Case, actor: Actor, at: datetime, *, reason: str,
@@ -125,7 +132,7 @@ def terminate(case: Case, actor: Actor, at: datetime, *, reason: str,
           "termination requires telling the parties their other routes "
           "(arbitration, administrative, court)")
     _need(bool(reason.strip()), "终止调解须说明理由", "a termination needs a reason")
-    case._record(Action.TERMINATE, actor, at, reason, remedies_notified=True)
+    case.record(Action.TERMINATE, actor, at, reason, remedies_notified=True)
 
 
 def escalate(case: Case, actor: Actor, at: datetime, *, reason: EscalationReason,
@@ -134,17 +141,17 @@ def escalate(case: Case, actor: Actor, at: datetime, *, reason: EscalationReason
     case.next_state(Action.ESCALATE)
     _need(case.tier != "city", "市级为最高层级，不能再上报", "the city tier cannot escalate further")
     _need(consent_given, "上报须经当事人同意", "escalation needs the parties' consent")
-    case._record(Action.ESCALATE, actor, at, note, escalation_reason=reason.value, consent=True)
+    case.record(Action.ESCALATE, actor, at, note, escalation_reason=reason.value, consent=True)
 
 
 def refer_out(case: Case, actor: Actor, at: datetime, *, target: ReferralTarget,
               reason: str) -> None:
     _need(bool(reason.strip()), "移交须说明理由", "a referral needs a reason")
-    case._record(Action.REFER_OUT, actor, at, reason, referred_to=target.value)
+    case.record(Action.REFER_OUT, actor, at, reason, referred_to=target.value)
 
 
 def close(case: Case, actor: Actor, at: datetime, note: str = "") -> None:
-    case._record(Action.CLOSE, actor, at, note)
+    case.record(Action.CLOSE, actor, at, note)
 
 
 def apply_jc(case: Case, actor: Actor, at: datetime) -> None:
@@ -155,18 +162,18 @@ def apply_jc(case: Case, actor: Actor, at: datetime) -> None:
     due = date.fromisoformat(case.agreement["jc_due"])
     _need(local_date(at) <= due, f"司法确认申请期限已于{due}届满",
           f"the judicial-confirmation window closed on {due}")
-    case._record(Action.JC_APPLY, actor, at, window_ends=due.isoformat())
+    case.record(Action.JC_APPLY, actor, at, window_ends=due.isoformat())
 
 
 def jc_result(case: Case, actor: Actor, at: datetime, *, confirmed: bool) -> None:
     case.next_state(Action.JC_RESULT)
     _need(case.jc_status == "applied", "尚未申请司法确认", "no judicial confirmation is pending")
-    case._record(Action.JC_RESULT, actor, at, confirmed=confirmed)
+    case.record(Action.JC_RESULT, actor, at, confirmed=confirmed)
 
 
 def follow_up(case: Case, actor: Actor, at: datetime, *, honoured: bool, note: str = "") -> None:
     """回访: whether the agreement was honoured."""
-    case._record(Action.FOLLOW_UP, actor, at, note, honoured=honoured)
+    case.record(Action.FOLLOW_UP, actor, at, note, honoured=honoured)
 
 
 def red_flag(case: Case, actor: Actor, at: datetime, *, note: str,
@@ -175,7 +182,7 @@ def red_flag(case: Case, actor: Actor, at: datetime, *, note: str,
     case.next_state(Action.RED_FLAG)
     _need(police_reported, "有激化风险的纠纷须立即报告公安机关，并记录",
           "a red-flag case must be reported to the police at once; record that it was")
-    case._record(Action.RED_FLAG, actor, at, note, police_reported=True)
+    case.record(Action.RED_FLAG, actor, at, note, police_reported=True)
 
 
 def hand_down(case: Case, actor: Actor, at: datetime, rules: Rules, *, instruction: str,
@@ -187,7 +194,7 @@ def hand_down(case: Case, actor: Actor, at: datetime, rules: Rules, *, instructi
     _need(bool(instruction.strip()), "交办须写明办理要求", "a hand-down needs an instruction")
     _need(1 <= report_back_days <= 365, "反馈期限应为1至365天", "report-back days must be 1 to 365")
     due, note = compute_due(local_date(at), report_back_days, DayUnit.CALENDAR, rules.days)
-    case._record(Action.HAND_DOWN, actor, at, instruction, report_back_by=due.isoformat(),
+    case.record(Action.HAND_DOWN, actor, at, instruction, report_back_by=due.isoformat(),
                  calendar_note=note)
 
 
@@ -199,11 +206,11 @@ def receive_return(case: Case, actor: Actor, at: datetime, *, decision: dict[str
                       unit=DayUnit.CALENDAR, amount=max(1, (report_back_by - today).days),
                       start=today, start_event_seq=case.seq + 1, due=report_back_by,
                       calendar_note="set by the tier above")
-    case._record(Action.RETURN, actor, at, decision.get("instruction", ""), decision=decision,
+    case.record(Action.RETURN, actor, at, decision.get("instruction", ""), decision=decision,
                  target=target.to_dict())
 
 
 def decision_above(case: Case, actor: Actor, at: datetime, *, decision: dict[str, Any]) -> None:
     """Record what a higher tier did with a case this node escalated (the village's copy)."""
-    case._record(Action.DECISION_ABOVE, actor, at, decision.get("instruction", ""),
+    case.record(Action.DECISION_ABOVE, actor, at, decision.get("instruction", ""),
                  decision=decision)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from nodes.messaging.settings import BUNDLE_BYTES, BUNDLE_ROWS
-from nodes.store.sqlite_store import OutboxRow
+from nodes.records import OutboxRow
 from protocol.bundle import MAX_BUNDLE_PARTS
 
 Bundle = list[OutboxRow]

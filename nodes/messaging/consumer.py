@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Protocol
 
 import structlog
 
 from nodes.domain.case import DomainError
 from nodes.messaging.delivery import Delivery
-from nodes.store.sqlite_store import SqliteStore
+from nodes.store.inbox import InboxEntry, Refused
 from protocol.areas import AreaTree
 from protocol.bundle import unpack
 from protocol.envelope import DecodeError, Envelope, decode
@@ -34,7 +36,24 @@ from protocol.topology import EXCHANGE_DOWN, EXCHANGE_REPORT, EXCHANGE_UP
 
 log = structlog.get_logger("fengqiao.consumer")
 
-Handler = Callable[[SqliteStore, Envelope], None]
+Handler = Callable[[Envelope], None]
+
+
+class Inbox(Protocol):
+    """What the consumer needs of the store."""
+
+    def atomic(self) -> AbstractContextManager[Any]: ...
+    def seen(self, message_id: str) -> bool: ...
+    def last_seq(self, sender: str, case_id: str, schema_name: str) -> int: ...
+    def hold(self, entry: InboxEntry, prev_seq: int, body: bytes, at: datetime) -> None: ...
+    def take_held_after(self, sender: str, case_id: str, schema_name: str,
+                        seq: int) -> bytes | None: ...
+    def apply_and_record(self, entry: InboxEntry, effect: Callable[[], None],
+                         at: datetime) -> None: ...
+    def quarantine_and_record(self, entry: InboxEntry, body: bytes, refused: Refused,
+                              at: datetime) -> None: ...
+    def record_seen(self, entry: InboxEntry, at: datetime) -> None: ...
+    def quarantine(self, body: bytes, refused: Refused, at: datetime) -> None: ...
 ORDERED = frozenset({"case_escalated", "case_decision"})  # stale ones are recorded, not applied
 Stream = tuple[str, str, str]  # (sender, case id, schema): one sender's ordered messages on a case
 EXPECTED_EXCHANGE = {
@@ -100,7 +119,7 @@ class Trust:
 
 
 class Consumer:
-    def __init__(self, store: SqliteStore, handlers: Mapping[str, Handler], trust: Trust,
+    def __init__(self, store: Inbox, handlers: Mapping[str, Handler], trust: Trust,
                  now: Callable[[], datetime],
                  quarantine_out: Callable[[bytes, str, Delivery], None] | None = None) -> None:
         self.store, self.handlers, self.trust, self.now = store, handlers, trust, now
@@ -150,7 +169,7 @@ class Consumer:
         try:
             outcome, refused = self._apply(env, delivery)
         except Exception:
-            log.exception("consumer.apply_failed", node_id=self.trust.node_id,
+            log.exception("consumer.apply_failed",
                           case_id=env.case_id, message_id=str(env.message_id))
             delivery.requeue()  # nothing committed; the delivery limit stops a poison message
             return None
@@ -158,7 +177,7 @@ class Consumer:
             if self.quarantine_out is not None:
                 self.quarantine_out(body, why, delivery)
         delivery.ack()
-        log.debug("consumer." + outcome, node_id=self.trust.node_id, case_id=env.case_id,
+        log.debug("consumer." + outcome, case_id=env.case_id,
                   message_id=str(env.message_id), schema=env.schema_name)
         return None
 
@@ -173,12 +192,11 @@ class Consumer:
             if stream is not None:
                 last = self.store.last_seq(*stream)
                 if env.seq <= last:  # this stream already moved past it (replayed under a new id)
-                    self._record(env)
+                    self.store.record_seen(_entry(env), self.now())
                     self.stale += 1
                     return "stale", refused
                 if env.prev_seq is not None and env.prev_seq > last:  # predecessor not here yet
-                    self.store.hold(str(env.message_id), *stream, env.seq, env.prev_seq,
-                                    delivery.body, self.now())
+                    self.store.hold(_entry(env), env.prev_seq, delivery.body, self.now())
                     self.held_back += 1
                     return "held", refused
             outcome = self._run(env, delivery.body, delivery, refused)
@@ -190,37 +208,33 @@ class Consumer:
 
     def _run(self, env: Envelope, body: bytes, delivery: Delivery,
              refused: list[tuple[bytes, str]]) -> str:
-        """Apply one message in a savepoint; a rule that forbids it quarantines it instead. Either
-        way it is recorded in the inbox, so its stream moves on and a redelivery is ignored."""
+        """Apply one message and record it in the inbox, in one store call; a rule that forbids
+        it quarantines it instead, recorded just the same, so its stream moves on and a
+        redelivery is ignored."""
+        handler = self.handlers[env.schema_name]
         try:
-            with self.store.atomic():
-                self.handlers[env.schema_name](self.store, env)
-            outcome = "applied"
+            self.store.apply_and_record(_entry(env), lambda: handler(env), self.now())
             self.applied += 1
+            return "applied"
         except DomainError as exc:
             reason = f"cannot apply: {exc.en}"
-            self.store.quarantine(body, reason, self.now(), delivery.routing_key,
-                                  delivery.user_id)
-            refused.append((body, reason))
-            self.quarantined += 1
-            outcome = "quarantined"
-            log.warning("consumer.quarantined", node_id=self.trust.node_id, reason=reason,
-                        message_id=str(env.message_id), routing_key=delivery.routing_key)
-        self._record(env)
-        return outcome
-
-    def _record(self, env: Envelope) -> None:
-        self.store.record_inbox(str(env.message_id), env.sender, env.case_id, env.seq,
-                                env.schema_name, self.now())
+        self.store.quarantine_and_record(
+            _entry(env), body, Refused(reason, delivery.routing_key, delivery.user_id),
+            self.now())
+        refused.append((body, reason))
+        self.quarantined += 1
+        log.warning("consumer.quarantined", reason=reason, message_id=str(env.message_id),
+                    routing_key=delivery.routing_key)
+        return "quarantined"
 
     def _quarantine(self, delivery: Delivery, reason: str, env: Envelope | None = None) -> None:
-        self.store.quarantine(delivery.body, reason, self.now(), delivery.routing_key,
-                              delivery.user_id)
+        self.store.quarantine(delivery.body, Refused(reason, delivery.routing_key,
+                                                     delivery.user_id), self.now())
         if self.quarantine_out is not None:
             self.quarantine_out(delivery.body, reason, delivery)
         delivery.ack()
         self.quarantined += 1
-        log.warning("consumer.quarantined", node_id=self.trust.node_id, reason=reason,
+        log.warning("consumer.quarantined", reason=reason,
                     message_id=str(env.message_id) if env else None,
                     routing_key=delivery.routing_key)
 
@@ -240,6 +254,10 @@ class _PartOutcome:
 
     def reject(self, requeue: bool) -> None:
         self.requeued = True
+
+
+def _entry(env: Envelope) -> InboxEntry:
+    return InboxEntry(str(env.message_id), env.sender, env.case_id, env.seq, env.schema_name)
 
 
 def _stream(env: Envelope) -> Stream | None:

@@ -27,14 +27,15 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Protocol
 
 import structlog
 
 from nodes.messaging import settings
-from nodes.messaging.transport import KombuTransport, TransportError
-from nodes.store.sqlite_store import SqliteStore
+from nodes.messaging.port import Transport, TransportError
+from nodes.records import OutboxRow
 
 log = structlog.get_logger("fengqiao.relay")
 
@@ -96,8 +97,16 @@ class PendingMarks:
         self.retry_at = time.monotonic() + retry_in
 
 
+class Outbox(Protocol):
+    """What the relay needs of the store."""
+
+    def unsent(self, limit: int = ..., after_id: int = ...) -> list[OutboxRow]: ...
+    def mark_sent(self, ids: Sequence[int], at: datetime, *, wait: bool = ...) -> bool: ...
+    def outbox_depth(self) -> int: ...
+
+
 class Relay:
-    def __init__(self, store: SqliteStore, transport: KombuTransport, node_id: str,
+    def __init__(self, store: Outbox, transport: Transport, node_id: str,
                  now: Callable[[], datetime], batch: int = settings.RELAY_BATCH) -> None:
         self.store, self.transport, self.node_id = store, transport, node_id
         self.now, self.batch = now, batch
@@ -127,7 +136,7 @@ class Relay:
             self._start_over()
         done = set(confirmed)
         for row in (r for r in rows if r.id in done):
-            log.debug("relay.confirmed", node_id=self.node_id, case_id=row.case_id,
+            log.debug("relay.confirmed", case_id=row.case_id,
                       message_id=row.message_id, schema=row.schema_name)
         return len(confirmed)
 
@@ -157,7 +166,7 @@ class Relay:
         if not written:
             self.marks.put_back(ids, since, retry_in=settings.MARK_RETRY_S)
             return False
-        log.debug("relay.sent", node_id=self.node_id, count=len(ids))
+        log.debug("relay.sent", count=len(ids))
         return True
 
     def outbox_depth(self) -> int:
@@ -181,7 +190,7 @@ class Relay:
             self.backoff.reset()
         except TransportError as exc:
             delay = self.backoff.next_delay()
-            log.warning("relay.broker_unavailable", node_id=self.node_id, error=str(exc),
+            log.warning("relay.broker_unavailable", error=str(exc),
                         retry_in_s=round(delay, 2), outbox_depth=self.outbox_depth())
             stop.wait(delay)
             return

@@ -17,80 +17,47 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import structlog
 
-from nodes.bootstrap import Node, bootstrap
 from nodes.config import NodeConfig
 from nodes.messaging import settings
-from nodes.messaging.consumer import Consumer, Handler, Trust
 from nodes.messaging.delivery import AcksAfterCommit, Delivery
-from nodes.messaging.relay import Backoff, Relay
-from nodes.messaging.transport import KombuTransport, TransportError
-from nodes.service import CaseService
-from protocol.areas import AreaTree
-from protocol.envelope import encode, make_envelope
-from protocol.messages import Heartbeat
-from protocol.routing import report_key
-from protocol.topology import EXCHANGE_QUARANTINE, EXCHANGE_REPORT, node_queue, node_queue_name
+from nodes.messaging.port import TransportError
+from nodes.messaging.relay import Backoff
+from nodes.store.errors import StoreError
+
+if TYPE_CHECKING:
+    from nodes.node import Node
 
 log = structlog.get_logger("fengqiao.runtime")
 
-HandlersFactory = Callable[[CaseService], dict[str, Handler]]
-NodeFactory = Callable[[NodeConfig], Node]
-
-
-def tree_for(config: NodeConfig) -> AreaTree:
-    """Derived parents, overridden by what this node's config says about itself and its children."""
-    overrides: dict[str, str | None] = {child: config.node_id for child in config.children}
-    if config.parent is not None:
-        overrides[config.node_id] = config.parent
-    return AreaTree(overrides=overrides, vintage_year=config.vintage_year)
+NodeBuilder = Callable[[], "Node"]
 
 
 def describe(exc: BaseException) -> str:
-    """An error for the log: SQLite's and the operating system's own messages ("database is
-    locked", "No space left on device") help an operator and hold no case data; any other
-    error's text might (a value in a bug's message), so only its class is logged."""
-    if isinstance(exc, sqlite3.Error | OSError):
+    """An error for the log: the store's errors carry SQLite's and the operating system's own
+    messages ("database is locked", "No space left on device"), which help an operator and hold
+    no case data; any other error's text might (a value in a bug's message), so only its class
+    is logged."""
+    if isinstance(exc, StoreError | OSError):
         return f"{exc.__class__.__name__}: {exc}"[:300]
     return exc.__class__.__name__
 
 
-def heartbeat_body(node: Node, relay: Relay) -> bytes:
-    cfg, now = node.config, node.service.clock.now()
-    beat = Heartbeat(node_id=cfg.node_id, tier=cfg.tier, outbox_depth=relay.outbox_depth(),
-                     last_sent_at=relay.last_sent_at, at=now)
-    return encode(make_envelope(beat, sender=cfg.node_id, case_id=None, seq=0, sent_at=now))
-
-
-def make_consumer(node: Node, handlers: HandlersFactory, transport: KombuTransport | None,
-                  require_user_id: bool = False) -> Consumer:
-    cfg = node.config
-
-    def to_quarantine(body: bytes, reason: str, delivery: Delivery) -> None:
-        if transport is not None:
-            transport.publish_raw(EXCHANGE_QUARANTINE, "", body, headers={
-                "x-reason": reason[:500], "x-node": cfg.node_id,
-                "x-routing-key": delivery.routing_key, "x-user-id": delivery.user_id or ""})
-
-    trust = Trust(cfg.node_id, tree_for(cfg), require_user_id=require_user_id)
-    return Consumer(node.store, handlers(node.service), trust, node.service.clock.now,
-                    to_quarantine)
-
-
 class NodeRuntime:
-    def __init__(self, config: NodeConfig, handlers: HandlersFactory,
-                 node_factory: NodeFactory = bootstrap, require_user_id: bool = False,
+    """A node's relay and consumer threads; `build` makes one wired node (own SQLite and broker
+    connections) for each thread."""
+
+    def __init__(self, config: NodeConfig, build: NodeBuilder,
                  after_commit: Callable[[], None] | None = None) -> None:
-        self.config, self.handlers, self.node_factory = config, handlers, node_factory
+        self.config, self.build = config, build
         # Called on the consumer thread after each batch has committed (the bench's clock).
         self.after_commit = after_commit
-        self.require_user_id = require_user_id or config.require_user_id
         self.stop_event = threading.Event()
         self.wake = threading.Event()
         self.threads: list[threading.Thread] = []
@@ -117,6 +84,7 @@ class NodeRuntime:
         new connections, instead of leaving the node running without its relay or consumer.
         Nothing is lost meanwhile: the outbox keeps what is unsent and the queue what is unacked."""
         backoff = Backoff(settings.BACKOFF_START_S, settings.BACKOFF_MAX_S)
+        structlog.contextvars.bind_contextvars(node_id=self.config.node_id)
         while not self.stop_event.is_set():
             began = time.monotonic()
             try:
@@ -126,22 +94,20 @@ class NodeRuntime:
                 if time.monotonic() - began > settings.BACKOFF_MAX_S:
                     backoff.reset()  # it had been running well: a fresh failure, a short wait
                 delay = backoff.next_delay()
-                log.error("runtime.thread_failed", node_id=self.config.node_id, thread=name,
-                          error=describe(exc), restart_in_s=round(delay, 2))
+                log.error("runtime.thread_failed", thread=name, error=describe(exc),
+                          restart_in_s=round(delay, 2))
                 self.stop_event.wait(delay)
 
     def _relay_loop(self) -> None:
-        node = self.node_factory(self.config)
-        transport = KombuTransport(self.config.broker_url)
-        relay = Relay(node.store, transport, self.config.node_id, node.service.clock.now)
+        node = self.build()
+        relay = node.relay
         next_beat = 0.0
         try:
             while not self.stop_event.is_set():
                 clock = time.monotonic()
                 if clock >= next_beat:
                     try:
-                        transport.publish_raw(EXCHANGE_REPORT, report_key(self.config.node_id),
-                                              heartbeat_body(node, relay), persistent=False)
+                        node.heartbeat()
                         next_beat = clock + settings.HEARTBEAT_EVERY_S
                     except TransportError:
                         pass  # the relay below backs off and logs
@@ -149,15 +115,11 @@ class NodeRuntime:
         finally:
             with contextlib.suppress(Exception):  # a mark not written only means a resend
                 relay.flush()
-            transport.close()
             node.close()
 
     def _consumer_loop(self) -> None:
-        node = self.node_factory(self.config)
-        transport = KombuTransport(self.config.broker_url)
-        consumer = make_consumer(node, self.handlers, transport, self.require_user_id)
-        queue = node_queue(self.config.node_id, self.config.tier, tree_for(self.config),
-                           self.config.children)
+        node = self.build()
+        transport, consumer = node.transport, node.consumer
         backoff, declared = Backoff(), False
 
         def handle_batch(batch: list[Delivery]) -> None:
@@ -166,7 +128,7 @@ class NodeRuntime:
                 with node.store.atomic():
                     for delivery in batch:
                         consumer.handle(acks.hold(delivery))
-                        if not node.store.db.conn.in_transaction:
+                        if not node.store.in_transaction():
                             # SQLite rolled the whole transaction back (a RAISE(ROLLBACK)
                             # trigger, a full disk): stop before anything runs outside it.
                             raise RuntimeError("the batch's transaction was rolled back")
@@ -182,21 +144,20 @@ class NodeRuntime:
             while not self.stop_event.is_set():
                 try:
                     if not declared:
-                        transport.declare([queue])
+                        node.declare()
                         declared = True
                         self.ready.set()
-                    transport.consume_batches(node_queue_name(self.config.node_id),
-                                              handle_batch, settings.CONSUME_SLICE_S)
+                    transport.consume_batches(node.queue.name, handle_batch,
+                                              settings.CONSUME_SLICE_S)
                     backoff.reset()
                 except TransportError as exc:
                     transport.close()  # unacked deliveries go back to the queue
                     declared = False
                     delay = backoff.next_delay()
-                    log.warning("consumer.broker_unavailable", node_id=self.config.node_id,
-                                error=str(exc), retry_in_s=round(delay, 2))
+                    log.warning("consumer.broker_unavailable", error=str(exc),
+                                retry_in_s=round(delay, 2))
                     self.stop_event.wait(delay)
         finally:
-            transport.close()
             node.close()
 
 

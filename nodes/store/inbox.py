@@ -1,12 +1,15 @@
 """The inbox half of the store: what a node received, applied, held back or quarantined.
 
 The consumer records each applied message's id in `inbox` in the same transaction as its effect
-(DESIGN §4 rule 2), keeps ordered messages that arrived early in `held`, and puts what it cannot
-read in `quarantine` with the reason, its body sealed as a dossier is (it may be one).
+(DESIGN §4 rule 2, `apply_and_record`), keeps ordered messages that arrived early in `held`, and
+puts what it cannot read in `quarantine` with the reason, its body sealed as a dossier is (it may
+be one).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,72 +17,116 @@ from nodes.store import personal
 from nodes.store.core import StoreCore
 
 
+@dataclass(frozen=True)
+class InboxEntry:
+    """One message as the inbox records it: enough to ignore it next time and to order its stream."""
+
+    message_id: str
+    sender: str
+    case_id: str | None
+    seq: int
+    schema_name: str
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Where a refused message came from, kept with its body in quarantine."""
+
+    reason: str
+    routing_key: str | None = None
+    user_id: str | None = None
+
+
 class InboxStore(StoreCore):
     def seen(self, message_id: str) -> bool:
         """Applied (inbox) or waiting for its predecessor (held): either way, not again."""
-        return self.db.conn.execute(
+        return self._one(
             "SELECT 1 FROM inbox WHERE message_id = ? UNION ALL "
-            "SELECT 1 FROM held WHERE message_id = ?", [message_id, message_id]
-        ).fetchone() is not None
+            "SELECT 1 FROM held WHERE message_id = ?", [message_id, message_id]) is not None
 
-    def hold(self, message_id: str, sender: str, case_id: str, schema_name: str, seq: int,
-             prev_seq: int, body: bytes, at: datetime) -> None:
-        sealed = personal.seal_body(self.cipher, schema_name, message_id, body)
+    def apply_and_record(self, entry: InboxEntry, effect: Callable[[], None],
+                         at: datetime) -> None:
+        """A message's effect and its inbox row, in one transaction (a savepoint inside an open
+        one): both commit, or neither does, so a redelivery finds the message still to do."""
+        with self.atomic():
+            effect()
+            self._record(entry, at)
+
+    def quarantine_and_record(self, entry: InboxEntry, body: bytes, refused: Refused,
+                              at: datetime) -> None:
+        """A message a rule forbids: kept in quarantine and recorded in the inbox together, so its
+        stream moves on and a redelivery is ignored."""
+        with self.atomic():
+            self.quarantine(body, refused, at)
+            self._record(entry, at)
+
+    def record_seen(self, entry: InboxEntry, at: datetime) -> None:
+        """Record a message as done without applying it (its stream had moved past it)."""
+        with self.atomic():
+            self._record(entry, at)
+
+    def _record(self, entry: InboxEntry, at: datetime) -> None:
+        self._write(
+            "INSERT INTO inbox (message_id, sender, case_id, seq, schema_name, received_at) "
+            "VALUES (?,?,?,?,?,?)", [entry.message_id, entry.sender, entry.case_id, entry.seq,
+                                     entry.schema_name, at.isoformat()])
+
+    def hold(self, entry: InboxEntry, prev_seq: int, body: bytes, at: datetime) -> None:
+        """Keep a message whose predecessor in its stream has not been applied yet."""
+        assert entry.case_id is not None  # only ordered streams (they have a case) are held
+        sealed = personal.seal_body(self.cipher, entry.schema_name, entry.message_id, body)
         self._write(
             "INSERT INTO held (message_id, sender, case_id, schema_name, seq, prev_seq, body, "
             "held_at) VALUES (?,?,?,?,?,?,?,?)",
-            [message_id, sender, case_id, schema_name, seq, prev_seq, sealed, at.isoformat()])
+            [entry.message_id, entry.sender, entry.case_id, entry.schema_name, entry.seq,
+             prev_seq, sealed, at.isoformat()])
 
     def take_held_after(self, sender: str, case_id: str, schema_name: str,
                         seq: int) -> bytes | None:
         """Remove and return the held message whose predecessor is `seq`, if one waits."""
-        row = self.db.conn.execute(
+        row = self._one(
             "SELECT message_id, body FROM held WHERE sender = ? AND case_id = ? AND "
             "schema_name = ? AND prev_seq = ? ORDER BY seq LIMIT 1",
-            [sender, case_id, schema_name, seq]).fetchone()
+            [sender, case_id, schema_name, seq])
         if row is None:
             return None
         self._write("DELETE FROM held WHERE message_id = ?", [row[0]])
         return personal.open_body(self.cipher, row[0], bytes(row[1]))
 
     def held_count(self) -> int:
-        return int(self.db.execute("SELECT count(*) FROM held").fetchone()[0])
-
-    def record_inbox(self, message_id: str, sender: str, case_id: str | None, seq: int,
-                     schema_name: str, at: datetime) -> None:
-        self._write(
-            "INSERT INTO inbox (message_id, sender, case_id, seq, schema_name, received_at) "
-            "VALUES (?,?,?,?,?,?)", [message_id, sender, case_id, seq, schema_name,
-                                     at.isoformat()])
+        return int(self._one("SELECT count(*) FROM held")[0])
 
     def last_seq(self, sender: str, case_id: str, schema_name: str) -> int:
         """Highest sequence number applied from this sender for this case (0 if none)."""
-        row = self.db.conn.execute(
+        row = self._one(
             "SELECT max(seq) FROM inbox WHERE sender = ? AND case_id = ? AND schema_name = ?",
-            [sender, case_id, schema_name]).fetchone()
+            [sender, case_id, schema_name])
         return int(row[0] or 0)
 
     def record_order(self, case_id: str | None, issuing_node: str, level: str, reason: str,
                      respond_by: str, issued_at: str) -> None:
-        self.db.execute(
+        self._write(
             "INSERT INTO orders (case_id, issuing_node, level, reason, respond_by, issued_at) "
             "VALUES (?,?,?,?,?,?)", [case_id, issuing_node, level, reason, respond_by, issued_at])
 
-    def quarantine(self, body: bytes, reason: str, at: datetime, routing_key: str | None = None,
-                   user_id: str | None = None) -> None:
+    def quarantine(self, body: bytes, refused: Refused, at: datetime) -> None:
         """Keep a refused message with its reason; its body sealed, as it may be a dossier."""
         received_at = at.isoformat()
         sealed = personal.seal_quarantined(self.cipher, received_at, body)
         with self.atomic():
-            self.db.execute(
+            self._write(
                 "INSERT INTO quarantine (received_at, reason, routing_key, user_id, body, sealed) "
-                "VALUES (?,?,?,?,?,1)", [received_at, reason, routing_key, user_id, sealed])
+                "VALUES (?,?,?,?,?,1)",
+                [received_at, refused.reason, refused.routing_key, refused.user_id, sealed])
 
     def quarantined(self) -> list[dict[str, Any]]:
         """Every quarantined message, oldest first, its body opened as it arrived."""
-        rows = self.db.conn.execute(
+        rows = self._all(
             "SELECT id, received_at, reason, routing_key, user_id, body, sealed FROM quarantine "
-            "ORDER BY id").fetchall()
+            "ORDER BY id")
         return [{"id": i, "received_at": at, "reason": reason, "routing_key": key, "user_id": user,
                  "body": personal.open_quarantined(self.cipher, at, bytes(body), bool(sealed))}
                 for i, at, reason, key, user, body, sealed in rows]
+
+    def quarantine_count(self) -> int:
+        return int(self._one("SELECT count(*) FROM quarantine")[0])

@@ -7,27 +7,14 @@ order (`unsent`) and marks them sent after their confirms (`mark_sent`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from nodes.records import OutboxRow
 from nodes.store import personal
-from nodes.store.core import StoreBusy, StoreCore
+from nodes.store.core import StoreCore
+from nodes.store.errors import StoreBusy
 from nodes.store.statements import OUTBOX_INSERT, _chunks, _values
-
-
-@dataclass(frozen=True)
-class OutboxRow:
-    message_id: str
-    case_id: str | None
-    seq: int
-    exchange: str
-    routing_key: str
-    schema_name: str
-    body: bytes
-    created_at: str
-    id: int | None = None
-    attempts: int = 0
 
 
 def id_runs(ids: Iterable[int]) -> list[tuple[int, int]]:
@@ -57,22 +44,20 @@ class OutboxStore(StoreCore):
     def unsent(self, limit: int = 500, after_id: int = 0) -> list[OutboxRow]:
         """Unsent rows in order (those with ids above `after_id`), bodies opened, ready to
         publish."""
-        rows = self.db.conn.execute(
+        rows = self._all(
             "SELECT message_id, case_id, seq, exchange, routing_key, schema_name, body, "
             "created_at, id, attempts FROM outbox WHERE sent_at IS NULL AND id > ? ORDER BY id "
-            "LIMIT ?", [after_id, limit]).fetchall()
+            "LIMIT ?", [after_id, limit])
         return [OutboxRow(m, c, q, e, k, s, personal.open_body(self.cipher, m, bytes(b)), at, i, n)
                 for m, c, q, e, k, s, b, at, i, n in rows]
 
     def outbox_body(self, message_id: str) -> bytes | None:
         """One outbox row's body as it was (or will be) published, sent or not."""
-        row = self.db.execute("SELECT body FROM outbox WHERE message_id = ?",
-                              [message_id]).fetchone()
+        row = self._one("SELECT body FROM outbox WHERE message_id = ?", [message_id])
         return None if row is None else personal.open_body(self.cipher, message_id, bytes(row[0]))
 
     def outbox_depth(self) -> int:
-        return int(self.db.execute(
-            "SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0])
+        return int(self._one("SELECT count(*) FROM outbox WHERE sent_at IS NULL")[0])
 
     def mark_sent(self, ids: Sequence[int], at: datetime, *, wait: bool = True) -> bool:
         """Mark exactly these rows sent, in one transaction: one UPDATE per run of consecutive
@@ -81,9 +66,11 @@ class OutboxStore(StoreCore):
         the write lock."""
         try:
             with self.atomic(wait=wait):
-                self.db.conn.executemany(
+                self._db.conn.executemany(
                     "UPDATE outbox SET sent_at = ? WHERE id BETWEEN ? AND ?",
                     [(at.isoformat(), first, last) for first, last in id_runs(ids)])
         except StoreBusy:
+            if wait:
+                raise
             return False
         return True

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -24,10 +23,11 @@ from typing import Any
 from nodes.crypto import DataCipher
 from nodes.domain.case import Case, CaseEvent
 from nodes.domain.states import Action
+from nodes.records import PartyRow
 from nodes.store import personal
 from nodes.store.chain import GENESIS
+from nodes.store.errors import translated
 from nodes.store.inbox import InboxStore
-from nodes.store.outbox import OutboxRow as OutboxRow
 from nodes.store.outbox import OutboxStore
 from nodes.store.statements import (
     EVENT_DATA,
@@ -41,16 +41,6 @@ from nodes.store.statements import (
     _link,
     _values,
 )
-
-
-@dataclass(frozen=True)
-class PartyRow:
-    role: str
-    name: str
-    party_hash: str
-    id_number: str | None = None
-    phone: str | None = None
-    address: str | None = None
 
 
 class SqliteStore(OutboxStore, InboxStore):
@@ -70,16 +60,16 @@ class SqliteStore(OutboxStore, InboxStore):
     def _seal_plaintext(self, cipher: DataCipher) -> None:
         """Check the key against the file, then seal any personal data written before encryption."""
         with self.atomic():
-            personal.check_key(self.db, cipher)
-            sealed = personal.seal_plaintext(self.db, cipher)
+            personal.check_key(self._db, cipher)
+            sealed = personal.seal_plaintext(self._db, cipher)
         if sealed:  # best effort: push the rewritten pages home and empty the WAL
-            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._all("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # --- cases and events -------------------------------------------------------------------
     def load_events(self, case_id: str) -> list[CaseEvent]:
-        rows = self.db.conn.execute(
+        rows = self._all(
             "SELECT seq, action, at, node_id, actor_role, reason, data FROM case_events "
-            "WHERE case_id = ? ORDER BY seq", [case_id]).fetchall()
+            "WHERE case_id = ? ORDER BY seq", [case_id])
         return [CaseEvent(case_id, seq, Action(action), datetime.fromisoformat(at), node, role,
                           reason, json.loads(data))
                 for seq, action, at, node, role, reason, data in rows]
@@ -91,9 +81,9 @@ class SqliteStore(OutboxStore, InboxStore):
     def last_event(self, case_id: str) -> tuple[int, str] | None:
         """(seq, chain hash) of the case's latest stored event: equal hashes mean the same history
         (the hash covers the row and, through prev_hash, everything stored before it)."""
-        row = self.db.conn.execute(
+        row = self._one(
             "SELECT seq, hash FROM case_events WHERE case_id = ? ORDER BY seq DESC LIMIT 1",
-            [case_id]).fetchone()
+            [case_id])
         return None if row is None else (int(row[0]), str(row[1]))
 
     def save(self, case: Case) -> str | None:
@@ -137,8 +127,7 @@ class SqliteStore(OutboxStore, InboxStore):
                 "UPDATE event_chain SET length = ?, head = ? WHERE id = 1 AND length = ? "
                 "AND head = ?", [length, links[-1][1], cached[0], cached[1]]).rowcount == 1
         if not moved:
-            row = self.db.conn.execute(
-                "SELECT length, head FROM event_chain WHERE id = 1").fetchone()
+            row = self._one("SELECT length, head FROM event_chain WHERE id = 1")
             length, links = _link((int(row[0]), str(row[1])) if row else (0, GENESIS), rows)
             self._write("INSERT INTO event_chain (id, length, head) VALUES (1, ?, ?) "
                         "ON CONFLICT(id) DO UPDATE SET length = excluded.length, "
@@ -166,9 +155,9 @@ class SqliteStore(OutboxStore, InboxStore):
 
     def parties(self, case_id: str) -> list[PartyRow]:
         """The case's parties, opened with the node's key (PersonalDataError if it cannot)."""
-        rows = self.db.conn.execute(
+        rows = self._all(
             "SELECT role, name, party_hash, id_number, phone, address, sealed FROM parties "
-            "WHERE case_id = ? ORDER BY id", [case_id]).fetchall()
+            "WHERE case_id = ? ORDER BY id", [case_id])
         out = []
         for role, name, party_hash, id_number, phone, address, sealed in rows:
             values = {"name": name, "id_number": id_number, "phone": phone, "address": address}
@@ -182,20 +171,25 @@ class SqliteStore(OutboxStore, InboxStore):
     def next_case_number(self, year: int) -> int:
         upsert = ("INSERT INTO case_numbers (year, last) VALUES (?, 1) "
                   "ON CONFLICT(year) DO UPDATE SET last = last + 1")
-        if HAS_RETURNING and self.db.conn.in_transaction:  # fetchall: run the write to its end
-            return int(self.db.conn.execute(upsert + " RETURNING last", [year]).fetchall()[0][0])
+        if HAS_RETURNING and self.in_transaction():  # fetchall: run the write to its end
+            return int(self._all(upsert + " RETURNING last", [year])[0][0])
         self._write(upsert, [year])
-        return int(self.db.conn.execute("SELECT last FROM case_numbers WHERE year = ?",
-                                        [year]).fetchone()[0])
+        return int(self._one("SELECT last FROM case_numbers WHERE year = ?", [year])[0])
 
     def case_rows(self, state: str | None = None) -> list[dict[str, Any]]:
         where, args = ("WHERE state = ?", [state]) if state else ("", [])
-        cursor = self.db.execute(f"SELECT * FROM cases {where} ORDER BY opened_at, case_id", args)
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        with translated():
+            cursor = self._db.conn.execute(
+                f"SELECT * FROM cases {where} ORDER BY opened_at, case_id", args)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def overdue_case_ids(self, today: date) -> set[str]:
-        ids = [r[0] for r in self.db.execute(
+        return {r[0] for r in self._all(
             "SELECT case_id FROM cases WHERE target_due IS NOT NULL AND target_due < ? "
-            "AND state IN ('ACCEPTED', 'MEDIATING', 'RETURNED')", [today.isoformat()])]
-        return set(ids)
+            "AND state IN ('ACCEPTED', 'MEDIATING', 'RETURNED')", [today.isoformat()])}
+
+    def states(self) -> dict[str, int]:
+        """How many cases are in each state (a summary for status pages and the demo)."""
+        return {str(state): int(n) for state, n in self._all(
+            "SELECT state, count(*) FROM cases GROUP BY state")}

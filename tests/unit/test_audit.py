@@ -14,14 +14,15 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from nodes.audit import ChainReport, open_readonly, verify_chain
-from nodes.bootstrap import Node, bootstrap
-from nodes.cli.main import main
+from fengqiao.bootstrap import bootstrap
+from fengqiao.main import main
 from nodes.config import NodeConfig
 from nodes.crypto import new_key
 from nodes.domain import commands as cmd
 from nodes.domain.case import Rules
+from nodes.node import Node
 from nodes.service import PartyInput
+from nodes.store.audit import ChainReport, open_readonly, verify_chain
 from nodes.store.chain import GENESIS, link_hash
 from nodes.store.schema import migrations
 from nodes.store.sqlite_store import SqliteStore

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nodes.messaging import bundling
-from nodes.store.sqlite_store import OutboxRow
+from nodes.records import OutboxRow
 from protocol.bundle import BUNDLE_HEADER, MAX_BUNDLE_PARTS, pack, unpack, weight
 from protocol.envelope import DecodeError
 

@@ -20,7 +20,7 @@ import pytest
 from nodes.config import load_config
 
 SCRIPT = Path(sys.executable).parent / "fengqiao"
-COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "nodes.cli.main"]
+COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "fengqiao"]
 NOW = "2026-01-05T10:00:00+08:00"
 CODE = "330681111242"
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from fengqiao import main as cli_main
 from nodes.cli import case_cmds
-from nodes.cli import main as cli_main
 from nodes.cli.case_cmds import case_state, dispute_code, party
 from nodes.cli.case_transitions import performance_item
 from nodes.cli.labels import action_label, calendar_note, state_label

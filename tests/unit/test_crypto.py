@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from nodes.bootstrap import bootstrap
-from nodes.cli.main import main
+from fengqiao.bootstrap import bootstrap
+from fengqiao.main import main
 from nodes.config import ConfigError, NodeConfig, load_config
 from nodes.crypto import KEY_ENV, DataCipher, DataKeyError, PersonalDataError, configured_key, new_key
 from nodes.domain import commands as cmd
@@ -134,7 +134,7 @@ def test_store_without_a_key_never_writes_plaintext(tmp_path: Path) -> None:
                               rules=Rules(), salt="unit-test-salt")
         with pytest.raises(PersonalDataError, match="data_key"):
             new_case(service)
-        assert store.db.execute("SELECT count(*) FROM cases").fetchone()[0] == 0
+        assert store._db.execute("SELECT count(*) FROM cases").fetchone()[0] == 0
     finally:
         store.close()
     assert not any(s in file_bytes(tmp_path / "node.db") for s in SECRETS)
@@ -147,7 +147,7 @@ def test_parties_and_waiting_dossiers_are_sealed_on_disk(tmp_path: Path) -> None
         case_id = new_case(node.service)
         node.service.act(case_id, lambda c, a, t: cmd.escalate(
             c, a, t, reason=EscalationReason.GROUP_CASE, consent_given=True))
-        raw = node.store.db.execute("SELECT name, id_number, phone, address, sealed "
+        raw = node.store._db.execute("SELECT name, id_number, phone, address, sealed "
                                     "FROM parties ORDER BY id").fetchall()
         assert raw[0][4] == 1 and all(v.startswith("fq1:") for v in raw[0][:4])
         assert raw[1][1:4] == (None, None, None)  # absent fields stay NULL
@@ -177,14 +177,14 @@ def test_migration_seals_plaintext_written_before_encryption(tmp_path: Path) -> 
     db = tmp_path / "node.db"
     old = SqliteStore(db)  # what an older version left: plaintext parties and dossier
     with old.atomic():
-        old.db.execute("INSERT INTO cases (case_id, origin_node, tier, state, dispute_type, source,"
+        old._db.execute("INSERT INTO cases (case_id, origin_node, tier, state, dispute_type, source,"
                        " facts, people_involved, last_seq, opened_at, updated_at) VALUES "
                        "('C-1', ?, 'village', 'ESCALATED', '02', 'application', '排水', 2, 1,"
                        " 'x', 'x')", [VILLAGE])
-        old.db.execute("INSERT INTO parties (case_id, role, name, id_number, phone, address,"
+        old._db.execute("INSERT INTO parties (case_id, role, name, id_number, phone, address,"
                        " party_hash) VALUES ('C-1', 'applicant', ?, ?, ?, ?, ?)",
                        [NAME, ID_NUMBER, PHONE, ADDRESS, "0" * 64])
-        old.db.execute("INSERT INTO outbox (message_id, case_id, seq, exchange, routing_key, "
+        old._db.execute("INSERT INTO outbox (message_id, case_id, seq, exchange, routing_key, "
                        "schema_name, body, created_at) VALUES ('m-1', 'C-1', 1, 'up', 'k', "
                        "'case_escalated', ?, 'x')", [f'{{"name": "{NAME}"}}'.encode()])
     old.close()

@@ -19,11 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.deploy_cmds import load_network, read_secrets
-from hub.main import main
-from hub.management import Management, ManagementError
-from protocol.areas import AreaTree, Tier
-from protocol.definitions import (
+from fengqiao.main import main
+from ops.definitions import (
     NEVER,
     NO_PASSWORD,
     NodeAccess,
@@ -33,6 +30,9 @@ from protocol.definitions import (
     node_access,
     password_matches,
 )
+from ops.deploy_cmds import load_network, read_secrets
+from ops.management import Management, ManagementError
+from protocol.areas import AreaTree, Tier
 from protocol.routing import node_key
 from protocol.topology import EXCHANGE_DOWN, EXCHANGE_QUARANTINE, EXCHANGE_REPORT, EXCHANGE_UP
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from hub.demo import run_embedded
+from demo.embedded import run_embedded
 
 
 @pytest.fixture(scope="module")

@@ -748,7 +748,7 @@ class CaseMachine(RuleBasedStateMachine):
         assert self.case.events == stored.events
 
     def _counts(self) -> tuple[int, int, int]:
-        db = self.store.db
+        db = self.store._db
         return (db.execute("SELECT count(*) FROM case_events").fetchone()[0],
                 db.execute("SELECT count(*) FROM outbox").fetchone()[0],
                 db.execute("SELECT count(*) FROM parties").fetchone()[0])
@@ -842,7 +842,7 @@ class CaseMachine(RuleBasedStateMachine):
 
         reports: list[int] = []
         escalations: list[int] = []
-        for message_id, seq, schema in self.store.db.execute(
+        for message_id, seq, schema in self.store._db.execute(
                 "SELECT message_id, seq, schema_name FROM outbox ORDER BY id").fetchall():
             body = self.store.outbox_body(message_id)  # a dossier is sealed at rest
             assert body is not None

@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
-from nodes.cli.main import main
+from fengqiao.main import main
 from protocol.reference import DISPUTE_TYPES, DISPUTE_TYPES_VERSION, EscalationReason
 
 FUZZ = settings(max_examples=50, deadline=None, database=None,

@@ -23,15 +23,13 @@ import pytest
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
-from hub.bootstrap import handlers_for
-from hub.schema import hub_migrations
-from nodes.bootstrap import Node, bootstrap, cipher_for
-from nodes.cli.context import FixedClock
-from nodes.config import NodeConfig
-from nodes.crypto import new_key
-from nodes.messaging.consumer import EXPECTED_EXCHANGE, Consumer, Trust
+from fengqiao.bootstrap import bootstrap, cipher_for
+from hub.store import HubStore
+from nodes.clock import FixedClock
+from nodes.messaging.consumer import EXPECTED_EXCHANGE, Consumer
 from nodes.messaging.delivery import Delivery
-from nodes.messaging.runtime import tree_for
+from nodes.messaging.memory import MemoryBroker
+from nodes.node import Node
 from nodes.store.sqlite_store import SqliteStore
 from protocol.areas import Tier, tier_of
 from protocol.envelope import PROTOCOL_MAJOR, DecodeError, Envelope, decode, encode, make_envelope
@@ -49,6 +47,8 @@ from protocol.reference import DISPUTE_TYPES, DISPUTE_TYPES_VERSION, EscalationR
 from protocol.routing import node_key
 from protocol.topology import EXCHANGE_DOWN, EXCHANGE_REPORT, EXCHANGE_UP, node_queue_name
 from tests.hostile.corpus import Net, categories, corpus, dump, interleave, valid_traffic
+from tests.support.messages import FakeMessage
+from tests.support.nodes import node_config
 
 FUZZ = settings(max_examples=100, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -58,48 +58,30 @@ AT = datetime(2026, 1, 5, 10, 0, tzinfo=timezone(timedelta(hours=8)))
 
 # --------------------------------------------------------------------------- a hub in process
 
-class FakeMessage:
-    """What kombu's message offers the consumer; records each settlement."""
-
-    def __init__(self, on_ack: Callable[[], None] | None = None) -> None:
-        self.calls: list[str] = []
-        self.on_ack = on_ack
-
-    def ack(self) -> None:
-        self.calls.append("ack")
-        if self.on_ack is not None:
-            self.on_ack()
-
-    def reject(self, requeue: bool) -> None:
-        self.calls.append("requeue" if requeue else "reject")
-
-
 def make_hub(folder: Path, net: Net) -> tuple[Node, Consumer]:
-    config = NodeConfig(node_id=net.hub, tier=net.hub_tier, database=folder / f"{net.hub}.db",
-                        party_hash_salt="fuzz-salt", data_key=new_key())
+    config = node_config(folder, net.hub, tier=net.hub_tier)
     # synchronous=OFF: these tests check logic, not power cuts, and must stay fast.
-    store = SqliteStore(config.database, synchronous="OFF", cipher=cipher_for(config))
-    node = bootstrap(config, clock=FixedClock(AT), store=store)
-    node.store.migrate(hub_migrations)
-    consumer = Consumer(node.store, handlers_for(node.service), Trust(net.hub, tree_for(config)),
-                        node.service.clock.now)
+    store = HubStore(config.database, synchronous="OFF", cipher=cipher_for(config))
+    node = bootstrap(config, clock=FixedClock(AT), store=store, broker=MemoryBroker())
+    # No quarantine copies to a broker here: only the consumer's own handling is fuzzed.
+    consumer = Consumer(node.store, node.consumer.handlers, node.consumer.trust, node.clock.now)
     return node, consumer
 
 
 def tables(store: SqliteStore) -> list[str]:
-    return [r[0] for r in store.db.execute(
+    return [r[0] for r in store._db.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
         "AND name NOT LIKE '_sqlite%' ORDER BY name")]
 
 
 def snapshot(store: SqliteStore, skip: frozenset[str] = frozenset({"quarantine"})) \
         -> dict[str, list[tuple[Any, ...]]]:
-    return {t: store.db.execute(f"SELECT * FROM [{t}] ORDER BY rowid").fetchall()
+    return {t: store._db.execute(f"SELECT * FROM [{t}] ORDER BY rowid").fetchall()
             for t in tables(store) if t not in skip}
 
 
 def count(store: SqliteStore, table: str) -> int:
-    return int(store.db.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0])
+    return int(store._db.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0])
 
 
 def deliver(consumer: Consumer, body: bytes, exchange: str, key: str,
@@ -354,7 +336,7 @@ def test_consumer_acks_after_apply_or_quarantines(hub: tuple[Node, Consumer], se
 
     def on_ack() -> None:  # what was committed when the ack went out
         seen = env is not None and store.seen(str(env.message_id))
-        at_ack.append((seen and not store.db.conn.in_transaction, count(store, "quarantine")))
+        at_ack.append((seen and not store._db.conn.in_transaction, count(store, "quarantine")))
 
     message = deliver(consumer, sent.body, sent.exchange, sent.key, on_ack)
 
@@ -397,7 +379,7 @@ def test_consumer_refuses_a_forged_broker_user(hub: tuple[Node, Consumer]) -> No
     message = FakeMessage()
     consumer.handle(Delivery(encode(env), EXCHANGE_UP, node_key(child), other, {}, message))
     assert message.calls == ["ack"] and snapshot(node.store) == before
-    reason = node.store.db.execute("SELECT reason FROM quarantine ORDER BY id DESC").fetchone()[0]
+    reason = node.store._db.execute("SELECT reason FROM quarantine ORDER BY id DESC").fetchone()[0]
     assert reason == f"forged sender: broker user '{other}' published as {child}"
 
 
@@ -439,7 +421,7 @@ def test_corpus_in_process(net: Net, tmp_path: Path) -> None:
         assert consumer.duplicates == consumer.stale == 0
         escalated = {m.case_id for m in valid if m.category == "escalation"}
         assert {r["case_id"] for r in node.store.case_rows()} == escalated
-        inbox = {r[0] for r in node.store.db.execute("SELECT message_id FROM inbox")}
+        inbox = {r[0] for r in node.store._db.execute("SELECT message_id FROM inbox")}
         refused_on_apply = {str(decode(m.body).message_id) for m in bad if m.category == "cannot_apply"}
         assert inbox == {m.valid_id for m in valid} | refused_on_apply
     finally:

@@ -15,26 +15,25 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import structlog
 
-from hub.bootstrap import node_for
-from hub.demo import run_embedded
-from hub.demo_network import sample_network
+from demo.embedded import run_embedded
+from demo.network import sample_network
+from fengqiao.bootstrap import bootstrap
+from fengqiao.main import main
 from hub.intake import on_case_escalated
-from nodes.bootstrap import Node, bootstrap
-from nodes.cli.main import main
 from nodes.config import NodeConfig, load_config
 from nodes.crypto import new_key
 from nodes.domain import commands as cmd
 from nodes.domain.case import DomainError, Rules
 from nodes.logs import configure
-from nodes.messaging.transport import KombuTransport
+from nodes.messaging.memory import MemoryBroker
+from nodes.node import Node
 from nodes.service import PartyInput
-from nodes.store.sqlite_store import OutboxRow
 from protocol.areas import Tier
+from protocol.bundle import unpack
 from protocol.envelope import decode
 from protocol.messages import CaseDecision, CaseEscalated, Party
 from protocol.reference import CaseSource, EscalationReason
@@ -61,38 +60,38 @@ class Run:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     workdir = tmp_path_factory.mktemp("pii-demo")
-    published: list[tuple[str, bytes]] = []
-    original_publish, original_raw = KombuTransport.publish, KombuTransport.publish_raw
-
-    def publish(self: KombuTransport, rows: Sequence[OutboxRow]) -> list[int]:
-        published.extend((r.schema_name, bytes(r.body)) for r in rows)
-        return original_publish(self, rows)
-
-    def publish_raw(self: KombuTransport, exchange: str, routing_key: str, body: bytes,
-                    **kw: Any) -> None:
-        published.append((exchange, bytes(body)))
-        original_raw(self, exchange, routing_key, body, **kw)
-
+    broker = MemoryBroker()
     saved_config = structlog.get_config()
     stderr: list[str] = []
     handler = _ListHandler()
     root = logging.getLogger()
     old_level = root.level
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(KombuTransport, "publish", publish)
-        mp.setattr(KombuTransport, "publish_raw", publish_raw)
         mp.setattr("sys.stderr", _Tee(stderr))
         root.addHandler(handler)
         root.setLevel(logging.DEBUG)
         try:
             configure(level="DEBUG")
-            result = run_embedded(workdir, cases_per_village=3)
+            result = run_embedded(workdir, cases_per_village=3, broker=broker)
         finally:
             structlog.configure(**saved_config)
             root.removeHandler(handler)
             root.setLevel(old_level)
     assert result["quarantined"] == 0
-    yield Run(workdir, published, "".join(stderr) + "\n".join(handler.lines))
+    yield Run(workdir, published_of(broker), "".join(stderr) + "\n".join(handler.lines))
+
+
+def published_of(broker: MemoryBroker) -> list[tuple[str, bytes]]:
+    """(schema, envelope) for every envelope published from an outbox, bundles unpacked, and
+    (exchange, body) for every other message (heartbeats, quarantine copies)."""
+    out: list[tuple[str, bytes]] = []
+    for message in broker.published:
+        if "schema" not in message.headers:
+            out.append((message.exchange, message.body))
+            continue
+        for part in unpack(message.body, message.headers) or [message.body]:
+            out.append((str(json.loads(part)["schema_name"]), part))
+    return out
 
 
 class _Tee:
@@ -163,9 +162,9 @@ def test_outboxes_and_hub_tables_carry_no_personal_data(run: Run,
     seen = 0
     for spec in sample_network():
         cfg = load_config(run.workdir / spec.node_id / "fengqiao.toml")
-        node = node_for(cfg)
+        node = bootstrap(cfg)
         try:
-            db = node.store.db
+            db = node.store._db
             for (body,) in db.execute("SELECT body FROM outbox WHERE schema_name IN "
                                       "('lifecycle_report', 'heartbeat')"):
                 assert not leaks(bytes(body).decode("utf-8"), everyone(people))
@@ -233,7 +232,7 @@ def deliver_up(child: Node, hub: Node, case_id: str) -> CaseEscalated:
                and r.case_id == case_id)
     env = decode(row.body)
     with hub.store.atomic():
-        on_case_escalated(hub.service, hub.store, env)
+        on_case_escalated(hub.service, env)
     assert isinstance(env.payload, CaseEscalated)
     return env.payload
 
@@ -319,7 +318,7 @@ def test_accused_hub_refuses_a_dossier_about_itself(village: Node, township: Nod
     data["payload"]["accused_node"] = TOWNSHIP  # as if a sender had not checked
     env = decode(json.dumps(data).encode())
     with pytest.raises(DomainError, match="accusation against this node"), township.store.atomic():
-        on_case_escalated(township.service, township.store, env)
+        on_case_escalated(township.service, env)
     assert township.store.load_case(case_id) is None
 
 

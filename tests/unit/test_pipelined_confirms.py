@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from nodes.messaging.amqp import AmqpTransport
 from nodes.messaging.delivery import AcksAfterCommit, Confirms, Delivery
-from nodes.messaging.transport import KombuTransport
-from nodes.store.sqlite_store import OutboxRow
+from nodes.records import OutboxRow
 
 
 def confirms_with(tags: int) -> Confirms:
@@ -41,7 +41,7 @@ def rows(n: int) -> list[OutboxRow]:
 
 
 def test_confirmed_prefix_stops_at_the_first_row_without_its_own_ack() -> None:
-    transport = KombuTransport("memory://")
+    transport = AmqpTransport("amqp://guest:guest@127.0.0.1:1/")  # never connected
     transport._confirms = confirms = confirms_with(5)
     confirms.on_ack(2, multiple=True)
     confirms.on_ack(4, multiple=False)  # 4 is acked, but 3 is not: 4 and 5 are not in the prefix

@@ -12,37 +12,25 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hub.bootstrap import handlers_for, node_for
-from nodes.bootstrap import Node
+from fengqiao.bootstrap import bootstrap
 from nodes.config import NodeConfig
 from nodes.crypto import PersonalDataError, new_key
 from nodes.domain import commands as cmd
 from nodes.messaging.delivery import Delivery
-from nodes.messaging.runtime import make_consumer
+from nodes.messaging.memory import MemoryBroker
+from nodes.node import Node
 from nodes.service import PartyInput
 from nodes.store.sqlite_store import SqliteStore
 from protocol.areas import Tier
 from protocol.reference import CaseSource, EscalationReason
 from protocol.routing import node_key
 from protocol.topology import EXCHANGE_UP
+from tests.support.messages import FakeMessage
 
 VILLAGE, OTHER_TOWNSHIP = "330681111242", "330681112000"  # not the village's township
 NAME, ID_NUMBER, PHONE, ADDRESS = "欧阳娜娜", "330681199203154321", "13912345678", "状元村九组3号"
 SECRETS = [s.encode("utf-8") for s in (NAME, ID_NUMBER, PHONE, ADDRESS)]
 AT = datetime(2025, 3, 3, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-
-
-class Settled:
-    """Stands in for the broker message: records how the consumer settled it."""
-
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-
-    def ack(self, multiple: bool = False) -> None:
-        self.calls.append("ack")
-
-    def reject(self, requeue: bool) -> None:
-        self.calls.append("requeue" if requeue else "reject")
 
 
 def file_bytes(db: Path) -> bytes:
@@ -55,9 +43,13 @@ def config(tmp_path: Path, code: str, tier: Tier, key: str | None = None) -> Nod
                       party_hash_salt="unit-test-salt", data_key=key or new_key())
 
 
+def node(cfg: NodeConfig) -> Node:
+    return bootstrap(cfg, broker=MemoryBroker())
+
+
 def dossier(tmp_path: Path) -> bytes:
     """A real escalation dossier, as the village's relay would publish it."""
-    village = node_for(config(tmp_path, VILLAGE, Tier.VILLAGE))
+    village = node(config(tmp_path, VILLAGE, Tier.VILLAGE))
     try:
         case = village.service.new_case(
             source=CaseSource.APPLICATION, dispute_type="02", facts="排水沟堵塞",
@@ -70,18 +62,18 @@ def dossier(tmp_path: Path) -> bytes:
         village.close()
 
 
-def refuse(hub: Node, body: bytes) -> Settled:
+def refuse(hub: Node, body: bytes) -> FakeMessage:
     """Deliver `body` to the hub as if from the village; the hub is not its parent."""
-    message = Settled()
-    consumer = make_consumer(hub, handlers_for, None)
-    consumer.handle(Delivery(body, EXCHANGE_UP, node_key(VILLAGE), None, {}, message))
+    message = FakeMessage()
+    hub.declare()  # its quarantine copy goes to the (in-memory) broker's quarantine queue
+    hub.consumer.handle(Delivery(body, EXCHANGE_UP, node_key(VILLAGE), None, {}, message))
     return message
 
 
 @pytest.fixture
 def stranger(tmp_path: Path) -> Iterator[Node]:
     """A township that is not the village's parent: it must refuse the village's dossier."""
-    hub = node_for(config(tmp_path, OTHER_TOWNSHIP, Tier.TOWNSHIP))
+    hub = node(config(tmp_path, OTHER_TOWNSHIP, Tier.TOWNSHIP))
     yield hub
     hub.close()
 
@@ -94,7 +86,7 @@ def test_a_refused_dossier_is_sealed_on_disk_and_opens_as_it_arrived(
     (row,) = stranger.store.quarantined()
     assert f"is not a child of {OTHER_TOWNSHIP}" in row["reason"]
     assert row["body"] == body
-    raw = stranger.store.db.execute("SELECT body, sealed FROM quarantine").fetchone()
+    raw = stranger.store._db.execute("SELECT body, sealed FROM quarantine").fetchone()
     assert raw[1] == 1 and bytes(raw[0]).startswith(b"fq1:")
     assert not any(s in file_bytes(stranger.store.path) for s in SECRETS)
 
@@ -112,7 +104,7 @@ def test_without_a_key_nothing_is_quarantined_in_the_clear(tmp_path: Path) -> No
     try:
         with pytest.raises(PersonalDataError, match="data_key"):
             store.quarantine(body, "refused", AT)
-        assert store.db.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
+        assert store._db.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
     finally:
         store.close()
     assert not any(s in file_bytes(tmp_path / "keyless.db") for s in SECRETS)
@@ -133,13 +125,13 @@ def test_migration_seals_bodies_quarantined_before(tmp_path: Path) -> None:
     db = tmp_path / f"{OTHER_TOWNSHIP}.db"
     plaintext_quarantine(db, body)
     assert all(s in file_bytes(db) for s in SECRETS)  # the test can fail
-    hub = node_for(config(tmp_path, OTHER_TOWNSHIP, Tier.TOWNSHIP, key))
+    hub = node(config(tmp_path, OTHER_TOWNSHIP, Tier.TOWNSHIP, key))
     try:
         assert [r["body"] for r in hub.store.quarantined()] == [body]
     finally:
         hub.close()
     assert not any(s in file_bytes(db) for s in SECRETS)
-    again = node_for(config(tmp_path, OTHER_TOWNSHIP, Tier.TOWNSHIP, key))  # nothing left to seal
+    again = node(config(tmp_path, OTHER_TOWNSHIP, Tier.TOWNSHIP, key))  # nothing left to seal
     assert [r["body"] for r in again.store.quarantined()] == [body]
     again.close()
 
@@ -149,5 +141,5 @@ def test_a_wrong_key_is_refused_on_a_hub_that_has_only_quarantined(tmp_path: Pat
     refuse(stranger, b"not json")
     stranger.close()
     with pytest.raises(PersonalDataError) as info:
-        node_for(config(tmp_path, OTHER_TOWNSHIP, Tier.TOWNSHIP))
+        node(config(tmp_path, OTHER_TOWNSHIP, Tier.TOWNSHIP))
     assert "key id" in info.value.en

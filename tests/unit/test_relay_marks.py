@@ -17,15 +17,16 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from nodes.bootstrap import Node, bootstrap
+from fengqiao.bootstrap import bootstrap
 from nodes.config import NodeConfig
 from nodes.crypto import new_key
 from nodes.messaging import settings
+from nodes.messaging.port import TransportError
 from nodes.messaging.relay import Relay
-from nodes.messaging.transport import TransportError
+from nodes.node import Node
+from nodes.records import OutboxRow
 from nodes.service import PartyInput
 from nodes.store.outbox import id_runs
-from nodes.store.sqlite_store import OutboxRow
 from protocol.areas import Tier
 from protocol.reference import CaseSource
 

@@ -6,21 +6,21 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
 import pytest
 from structlog.testing import capture_logs
 
-from hub.bootstrap import handlers_for, node_for
-from nodes.bootstrap import Node
-from nodes.config import NodeConfig
-from nodes.crypto import new_key
+from fengqiao.bootstrap import bootstrap
 from nodes.messaging import settings
+from nodes.messaging.memory import MemoryBroker
 from nodes.messaging.runtime import NodeRuntime, describe
+from nodes.node import Node
 from nodes.service import PartyInput
-from protocol.areas import Tier
+from nodes.store.errors import StoreUnavailable, translate
 from protocol.reference import CaseSource
+from tests.support.nodes import node_config
+from tests.support.wait import wait_until
 
 WAIT_S = 10.0
 
@@ -28,26 +28,24 @@ WAIT_S = 10.0
 def test_a_relay_that_dies_is_logged_and_restarted(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(settings, "BACKOFF_START_S", 0.02)
-    config = NodeConfig(node_id="330681111201", tier=Tier.VILLAGE, database=tmp_path / "v.db",
-                        broker_url="memory://", party_hash_salt="unit-salt", data_key=new_key())
+    config = node_config(tmp_path, "330681111201")
+    broker = MemoryBroker()
     failures: list[str] = []
 
-    def factory(cfg: NodeConfig) -> Node:
+    def build() -> Node:
         if threading.current_thread().name.startswith("relay") and not failures:
             failures.append("relay")
-            raise sqlite3.OperationalError("disk I/O error")
-        return node_for(cfg)
+            raise StoreUnavailable("OperationalError: disk I/O error")
+        return bootstrap(config, broker=broker)
 
-    staff = node_for(config)
-    runtime = NodeRuntime(config, handlers_for, factory)
+    staff = bootstrap(config, broker=broker)
+    runtime = NodeRuntime(config, build)
     with capture_logs() as logs:
         runtime.start()
         staff.service.new_case(source=CaseSource.APPLICATION, dispute_type="03", facts="测试",
                                parties=[PartyInput("applicant", "张某")])
         runtime.wake.set()
-        deadline = time.monotonic() + WAIT_S
-        while staff.store.outbox_depth() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: staff.store.outbox_depth() == 0, "the relay to publish", WAIT_S)
         depth = staff.store.outbox_depth()
         runtime.stop(WAIT_S)
     staff.close()
@@ -55,12 +53,12 @@ def test_a_relay_that_dies_is_logged_and_restarted(tmp_path: Path,
     assert depth == 0  # the restarted relay published the case's report and marked it sent
     failed = [e for e in logs if e["event"] == "runtime.thread_failed"]
     assert len(failed) == 1 and failed[0]["thread"] == "relay"
-    assert failed[0]["error"] == "OperationalError: disk I/O error"
+    assert failed[0]["error"] == "StoreUnavailable: OperationalError: disk I/O error"
     assert not any(t.is_alive() for t in runtime.threads)
 
 
 def test_only_system_errors_are_logged_with_their_text() -> None:
-    assert describe(sqlite3.OperationalError("database is locked")) == \
-        "OperationalError: database is locked"
+    assert describe(translate(sqlite3.OperationalError("database is locked"))) == \
+        "StoreError: OperationalError: database is locked"
     assert describe(OSError(28, "No space left on device")).startswith("OSError: [Errno 28]")
     assert describe(KeyError("张某")) == "KeyError"  # a bug's message might hold case data

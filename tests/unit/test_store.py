@@ -20,8 +20,11 @@ from nodes.config import ConfigError, load_config
 from nodes.crypto import DataCipher, new_key
 from nodes.domain import commands as cmd
 from nodes.domain.case import Rules
+from nodes.records import OutboxRow
 from nodes.service import CaseService, PartyInput
-from nodes.store.sqlite_store import OutboxRow, SqliteStore
+from nodes.store.errors import StoreConflict
+from nodes.store.inbox import InboxEntry
+from nodes.store.sqlite_store import SqliteStore
 from protocol.areas import Tier
 from protocol.envelope import decode
 from protocol.messages import CaseEscalated
@@ -77,14 +80,14 @@ def dump(path: Path) -> list[str]:
 
 
 def count(store: SqliteStore, table: str) -> int:
-    return int(store.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    return int(store._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
 
 # --- durability settings and migrations ---------------------------------------------------------
 def test_wal_and_synchronous_full(store: SqliteStore, db_path: Path) -> None:
-    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert store.db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    assert store.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert store._db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     # WAL is a property of the file: another connection sees it too.
     conn = sqlite3.connect(db_path)
     try:
@@ -96,14 +99,14 @@ def test_wal_and_synchronous_full(store: SqliteStore, db_path: Path) -> None:
 def test_migrations_are_idempotent(db_path: Path) -> None:
     first = SqliteStore(db_path, cipher=CIPHER)
     case_id = open_case(service_for(first))
-    applied = first.db.execute(
+    applied = first._db.execute(
         "SELECT migration_set, name FROM _sqlite_migrations ORDER BY id").fetchall()
     assert applied, "migrations were not recorded"
     first.close()
     before = dump(db_path)
     for _ in range(2):
         again = SqliteStore(db_path, cipher=CIPHER)
-        assert again.db.execute(
+        assert again._db.execute(
             "SELECT migration_set, name FROM _sqlite_migrations ORDER BY id").fetchall() == applied
         assert again.load_case(case_id) is not None
         again.close()
@@ -118,8 +121,8 @@ def test_case_events_refuse_update_and_delete(store: SqliteStore, db_path: Path)
                 "UPDATE case_events SET seq = seq + 1",
                 "DELETE FROM case_events"):
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-            store.db.execute(sql)
-        assert not store.db.conn.in_transaction
+            store._db.execute(sql)
+        assert not store._db.conn.in_transaction
     # Also through a plain connection that knows nothing of sqlite-utils.
     conn = sqlite3.connect(db_path)
     try:
@@ -160,13 +163,13 @@ def test_personal_data_only_in_parties_and_the_escalation_dossier(store: SqliteS
     assert store.load_case(case_id).state == "ESCALATED"  # type: ignore[union-attr]
 
     for table in ("cases", "case_events"):
-        rows = store.db.execute(f"SELECT * FROM {table}").fetchall()
+        rows = store._db.execute(f"SELECT * FROM {table}").fetchall()
         assert rows
         for row in rows:
             text = " ".join(_texts(v) for v in row)
             assert not _leaks(text), f"{table} row holds personal data: {_leaks(text)}"
 
-    reports = store.db.execute(
+    reports = store._db.execute(
         "SELECT body FROM outbox WHERE schema_name = 'lifecycle_report'").fetchall()
     assert len(reports) == 4  # register, accept, mediate, escalate
     hashes = {p.party_hash for p in store.parties(case_id)}
@@ -177,7 +180,7 @@ def test_personal_data_only_in_parties_and_the_escalation_dossier(store: SqliteS
 
     # The escalation is the dossier: it must carry the parties, by design (sealed while it waits
     # in the outbox, in the clear in the message itself).
-    (message_id, sealed) = store.db.execute(
+    (message_id, sealed) = store._db.execute(
         "SELECT message_id, body FROM outbox WHERE schema_name = 'case_escalated'").fetchone()
     assert not _leaks(_texts(sealed))
     body = store.outbox_body(message_id)
@@ -189,7 +192,7 @@ def test_personal_data_only_in_parties_and_the_escalation_dossier(store: SqliteS
         NAME, ID_NUMBER, PHONE, ADDRESS)
 
     # On disk the parties are sealed; through the store they read back as entered.
-    party_rows = store.db.execute(
+    party_rows = store._db.execute(
         "SELECT name, id_number, phone, address FROM parties ORDER BY id").fetchall()
     assert not _leaks(" ".join(_texts(v) for row in party_rows for v in row))
     assert [(p.name, p.id_number, p.phone, p.address) for p in store.parties(case_id)] == [
@@ -240,7 +243,7 @@ def test_new_case_failing_half_way_leaves_file_unchanged(
     with pytest.raises(RuntimeError, match="disk gone"):
         open_case(service)
     assert seen, f"{method} was never reached"
-    assert not store.db.conn.in_transaction
+    assert not store._db.conn.in_transaction
     assert dump(db_path) == before
     monkeypatch.undo()
     # The store still works, and the case number that failed is not burnt.
@@ -259,7 +262,7 @@ def test_act_failing_half_way_leaves_file_unchanged(
     with pytest.raises(RuntimeError, match="disk gone"):
         service.act(case_id, lambda c, a, t: cmd.accept(c, a, t, Rules()))
     assert seen
-    assert not store.db.conn.in_transaction
+    assert not store._db.conn.in_transaction
     assert dump(db_path) == before
     assert store.load_case(case_id).state == "REGISTERED"  # type: ignore[union-attr]
     monkeypatch.undo()
@@ -338,7 +341,7 @@ def test_unsent_in_order_and_mark_sent(store: SqliteStore) -> None:
     store.mark_sent([ids[1], ids[3]], sent_at)  # type: ignore[list-item]
     assert [r.id for r in store.unsent()] == [ids[0], ids[2], ids[4]]
     assert store.outbox_depth() == 3
-    stamped = dict(store.db.execute("SELECT id, sent_at FROM outbox").fetchall())
+    stamped = dict(store._db.execute("SELECT id, sent_at FROM outbox").fetchall())
     assert stamped[ids[1]] == sent_at.isoformat() and stamped[ids[0]] is None
 
     later = _outbox_row(6)
@@ -353,7 +356,7 @@ def test_outbox_message_id_is_unique(store: SqliteStore) -> None:
     row = _outbox_row(1)
     with store.atomic():
         store.add_outbox([row])
-    with pytest.raises(sqlite3.IntegrityError), store.atomic():
+    with pytest.raises(StoreConflict), store.atomic():
         store.add_outbox([row])
     assert store.outbox_depth() == 1
 
@@ -362,14 +365,13 @@ def test_inbox_seen_and_duplicate_rejected(store: SqliteStore) -> None:
     message_id = str(uuid.uuid4())
     at = datetime(2025, 3, 3, 10, tzinfo=SH)
     assert not store.seen(message_id)
-    with store.atomic():
-        store.record_inbox(message_id, "330681111000", "C-1", 1, "case_decision", at)
+    store.record_seen(InboxEntry(message_id, "330681111000", "C-1", 1, "case_decision"), at)
     assert store.seen(message_id)
     assert not store.seen(str(uuid.uuid4()))
-    with pytest.raises(sqlite3.IntegrityError), store.atomic():
-        store.record_inbox(message_id, "330681111000", "C-1", 2, "case_decision", at)
+    with pytest.raises(StoreConflict):
+        store.record_seen(InboxEntry(message_id, "330681111000", "C-1", 2, "case_decision"), at)
     assert count(store, "inbox") == 1
-    assert store.db.execute("SELECT seq FROM inbox").fetchone()[0] == 1
+    assert store._db.execute("SELECT seq FROM inbox").fetchone()[0] == 1
 
 
 # --- configuration ------------------------------------------------------------------------------

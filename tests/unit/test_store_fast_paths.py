@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from nodes.audit import verify_chain
 from nodes.domain import commands as cmd
 from nodes.domain.case import Actor, Case, DomainError, Rules
 from nodes.service import CaseService
+from nodes.store.audit import verify_chain
 from nodes.store.sqlite_store import SqliteStore
 from tests.unit.test_store import CIPHER, open_case, service_for
 
@@ -51,11 +51,11 @@ def _intact(store: SqliteStore) -> None:
 
 def _statements(store: SqliteStore, run: Callable[[], object]) -> list[str]:
     seen: list[str] = []
-    store.db.conn.set_trace_callback(seen.append)
+    store._db.conn.set_trace_callback(seen.append)
     try:
         run()
     finally:
-        store.db.conn.set_trace_callback(None)
+        store._db.conn.set_trace_callback(None)
     return seen
 
 
@@ -67,8 +67,8 @@ def test_chain_stays_intact_when_two_connections_interleave(
         open_case(a)
         open_case(b)
     _intact(pair[0])
-    length = pair[0].db.execute("SELECT length FROM event_chain").fetchone()[0]
-    assert length == pair[0].db.execute("SELECT count(*) FROM case_events").fetchone()[0] == 6
+    length = pair[0]._db.execute("SELECT length FROM event_chain").fetchone()[0]
+    assert length == pair[0]._db.execute("SELECT count(*) FROM case_events").fetchone()[0] == 6
 
 
 def test_chain_stays_intact_after_a_rolled_back_savepoint(store: SqliteStore) -> None:
@@ -80,7 +80,7 @@ def test_chain_stays_intact_after_a_rolled_back_savepoint(store: SqliteStore) ->
             raise RuntimeError("undo")
         open_case(service)
     _intact(store)
-    assert store.db.execute("SELECT count(*) FROM cases").fetchone()[0] == 2
+    assert store._db.execute("SELECT count(*) FROM cases").fetchone()[0] == 2
 
 
 def test_kept_case_skips_reading_it_back(store: SqliteStore) -> None:

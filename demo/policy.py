@@ -8,10 +8,10 @@ import hashlib
 from collections.abc import Callable
 from datetime import datetime
 
-from nodes.bootstrap import Node
 from nodes.domain import commands as c
 from nodes.domain.case import Actor, Case, local_date
 from nodes.domain.states import CaseState
+from nodes.node import Node
 from protocol.reference import EscalationReason, ReferralTarget
 
 # Shares each tier settles, refers out, hands down; the rest goes up (with consent).
@@ -74,7 +74,7 @@ def decide(node: Node, case_id: str, state: CaseState) -> None:
         service.act(case_id, lambda k, a, t: c.refer_out(
             k, a, t, target=ReferralTarget.COURT, reason="转人民法院诉讼（示例）"))
     elif u < policy["settle"] + policy["refer"] + policy["hand_down"] and \
-            not any(e.action.value == "hand_down" for e in service.store.load_events(case_id)):
+            not any(e.action.value == "hand_down" for e in node.store.load_events(case_id)):
         service.act(case_id, lambda k, a, t: c.hand_down(
             k, a, t, service.rules, instruction="请村调委会继续调解并反馈（示例）",
             report_back_days=15))

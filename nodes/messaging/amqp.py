@@ -1,4 +1,4 @@
-"""kombu behind one port: `memory://` in one process (the embedded default) or `amqp://` to RabbitMQ.
+"""The AMQP adapter of the transport port (`nodes.messaging.port`): kombu on RabbitMQ.
 
 Every call has a timeout and every failure of the link comes out as `TransportError`, so the relay
 and the consumer can back off and reconnect instead of hanging or crashing (DESIGN §4 rule 4).
@@ -33,26 +33,18 @@ from kombu.messaging import Consumer, Producer
 
 from nodes.messaging import bundling
 from nodes.messaging.delivery import Confirms, Delivery
+from nodes.messaging.port import TransportError
 from nodes.messaging.settings import (
     CONFIRM_TIMEOUT_S,
     CONNECT_TIMEOUT_S,
     CONSUME_BATCH,
     HEARTBEAT_S,
-    MEMORY_POLL_S,
     PREFETCH,
     PUBLISH_WINDOW,
 )
-from nodes.store.sqlite_store import OutboxRow
+from nodes.records import OutboxRow
 from protocol.bundle import BUNDLE_CONTENT_TYPE, BUNDLE_HEADER, pack, weight
 from protocol.topology import EXCHANGES, SHARED_QUEUES, ExchangeSpec, QueueSpec
-
-
-class TransportError(Exception):
-    """The broker could not be reached or did not confirm in time: back off and retry."""
-
-    def __init__(self, message: str, confirmed: Sequence[int] = ()) -> None:
-        super().__init__(message)
-        self.confirmed = list(confirmed)  # outbox ids confirmed before the failure, in order
 
 
 def _exchange(spec: ExchangeSpec) -> Exchange:
@@ -63,20 +55,20 @@ _EXCHANGES = {spec.name: _exchange(spec) for spec in EXCHANGES}
 _LINK_ERRORS: tuple[type[BaseException], ...] = (OSError, socket.timeout, ConnectionError)
 
 
-class KombuTransport:
+class AmqpTransport:
+    """One connection to RabbitMQ (kombu and py-amqp), with pipelined publisher confirms."""
+
     def __init__(self, url: str, *, confirm_timeout: float = CONFIRM_TIMEOUT_S,
                  window: int = PUBLISH_WINDOW) -> None:
+        if not url.startswith(("amqp://", "amqps://")):
+            raise ValueError(f"not an AMQP URL: {url.split('://')[0]}://...")
         self.url = url
-        self.is_memory = url.startswith("memory://")
         # No `confirm_publish`: confirms are requested and awaited here, pipelined (see above).
         # write_timeout bounds every socket write (publish, ack) that has no timeout of its own.
-        options: dict[str, Any] = ({"polling_interval": MEMORY_POLL_S} if self.is_memory
-                                   else {"write_timeout": confirm_timeout})
-        self.connection = Connection(url, connect_timeout=CONNECT_TIMEOUT_S,
-                                     heartbeat=0 if self.is_memory else HEARTBEAT_S,
-                                     transport_options=options)
+        self.connection = Connection(url, connect_timeout=CONNECT_TIMEOUT_S, heartbeat=HEARTBEAT_S,
+                                     transport_options={"write_timeout": confirm_timeout})
         self.confirm_timeout, self.window = confirm_timeout, window
-        self.user_id: str | None = None if self.is_memory else self.connection.userid
+        self.user_id: str | None = self.connection.userid
         self._producer: Producer | None = None
         self._subscriptions: dict[str, deque[Any]] = {}
         self._confirms = Confirms()
@@ -89,11 +81,10 @@ class KombuTransport:
         try:
             self.connection.ensure_connection(max_retries=1, timeout=CONNECT_TIMEOUT_S)
             channel = self.connection.channel()
-            if not self.is_memory:
-                channel.confirm_select()
-                self._confirms = confirms = Confirms()
-                channel.events["basic_ack"].add(confirms.on_ack)
-                channel.events["basic_nack"].add(confirms.on_nack)
+            channel.confirm_select()
+            self._confirms = confirms = Confirms()
+            channel.events["basic_ack"].add(confirms.on_ack)
+            channel.events["basic_nack"].add(confirms.on_nack)
             self._producer = Producer(channel)
         except Exception as exc:  # kombu raises OperationalError and friends
             self.close()
@@ -125,15 +116,8 @@ class KombuTransport:
     def _write(self, body: bytes, exchange: str, routing_key: str, headers: dict[str, Any],
                message_id: str | None = None, persistent: bool = True,
                content_type: str = "application/json") -> int:
-        """Write one message (no waiting for its confirm); returns its delivery tag (0 when the
-        embedded transport, which has no confirms, has already taken it)."""
+        """Write one message (no waiting for its confirm); returns its delivery tag."""
         producer = self._producer_or_connect()
-        if self.is_memory:
-            producer.publish(body, exchange=exchange, routing_key=routing_key,
-                             content_type=content_type, content_encoding="utf-8",
-                             delivery_mode=2 if persistent else 1, message_id=message_id,
-                             headers=headers, retry=False)
-            return 0
         properties: dict[str, Any] = {"delivery_mode": 2 if persistent else 1,
                                       "user_id": self.user_id}
         if message_id is not None:
@@ -172,11 +156,9 @@ class KombuTransport:
         tags: list[int] = []
         try:
             for bundle in bundles:
-                if not self.is_memory:
-                    self._await_confirms(self.window - 1)
+                self._await_confirms(self.window - 1)
                 tags.append(self._write_bundle(bundle))
-            if not self.is_memory:
-                self._await_confirms(0)
+            self._await_confirms(0)
             if self._confirms.nacked:
                 raise TransportError("the broker refused (nacked) a message")
         except Exception as exc:
@@ -213,8 +195,7 @@ class KombuTransport:
         confirmed before this returns."""
         try:
             tag = self._write(body, exchange, routing_key, headers or {}, persistent=persistent)
-            if not self.is_memory:
-                self._await_confirms(0)
+            self._await_confirms(0)
             if not self._confirms.confirmed(tag):
                 raise TransportError("the broker refused (nacked) the message")
         except Exception as exc:
@@ -276,7 +257,7 @@ class KombuTransport:
 
     def _read_ready(self, pending: deque[Any], max_batch: int) -> None:
         """Take in deliveries already on the socket (no waiting), up to `max_batch` envelopes."""
-        if self.is_memory or max_batch <= 1:
+        if max_batch <= 1:
             return
         sock = self.connection.connection.transport.sock
         while _envelopes(pending) < max_batch and select.select([sock], [], [], 0)[0]:
@@ -310,6 +291,23 @@ class KombuTransport:
         except self._errors() as exc:
             self.close()
             raise TransportError(f"get failed: {exc}") from exc
+
+    def queue_depth(self, queue_name: str) -> int:
+        """Messages ready in a queue (a passive declare: the queue must exist)."""
+        try:
+            channel = self._producer_or_connect().channel
+            return int(channel.queue_declare(queue_name, passive=True).message_count)
+        except self._errors() as exc:
+            self.close()
+            raise TransportError(f"queue {queue_name} cannot be read: {exc}") from exc
+
+    def purge(self, queue_name: str) -> None:
+        """Empty a queue (the demo's own queues, before a run)."""
+        try:
+            self._producer_or_connect().channel.queue_purge(queue_name)
+        except self._errors() as exc:
+            self.close()
+            raise TransportError(f"queue {queue_name} cannot be purged: {exc}") from exc
 
     @staticmethod
     def _delivery(message: Any) -> Delivery:

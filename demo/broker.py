@@ -10,49 +10,45 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from hub.demo_network import SAMPLE_NOTE, sample_network, write_configs
+from demo.network import SAMPLE_NOTE, sample_network, write_configs
+from fengqiao.bootstrap import bootstrap
 from hub.flow import flow_json
-from nodes.messaging.transport import KombuTransport
-from nodes.service import SystemClock
-from nodes.store.sqlite_store import SqliteStore
+from hub.store import HubStore
+from nodes.messaging.amqp import AmqpTransport
+from nodes.store.peek import peek
 from protocol.areas import TIER_ORDER
 from protocol.topology import node_queue, node_queue_name
 
 QUIET_CHECKS = 3          # consecutive quiet looks before we call the network quiet
 CHECK_EVERY_S = 0.5
 DEADLINE_S = 180.0
+WAITING_FOR_STAFF = ("REGISTERED", "RETURNED")
 
 
-def _declare_and_purge(url: str) -> KombuTransport:
-    transport = KombuTransport(url)
+def _declare_and_purge(url: str) -> AmqpTransport:
+    transport = AmqpTransport(url)
     transport.declare([node_queue(s.node_id, s.tier) for s in sample_network()])
-    channel = transport.connection.default_channel
     for spec in sample_network():
-        channel.queue_purge(node_queue_name(spec.node_id))
+        transport.purge(node_queue_name(spec.node_id))
     return transport
 
 
-def _busy(workdir: Path, transport: KombuTransport) -> int:
+def _busy(workdir: Path, transport: AmqpTransport) -> int:
     """Outbox rows waiting + cases waiting for staff + messages in node queues."""
     waiting = 0
     for spec in sample_network():
         db = workdir / spec.node_id / "fengqiao.db"
         if not db.exists():
             return 1
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
-            waiting += conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL"
-                                    ).fetchone()[0]
-            waiting += conn.execute("SELECT count(*) FROM cases WHERE state IN "
-                                    "('REGISTERED', 'RETURNED')").fetchone()[0]
-        channel = transport.connection.default_channel
-        waiting += channel.queue_declare(node_queue_name(spec.node_id), passive=True).message_count
+        summary = peek(db)
+        waiting += summary.unsent + sum(summary.states.get(s, 0) for s in WAITING_FOR_STAFF)
+        waiting += transport.queue_depth(node_queue_name(spec.node_id))
     return waiting
 
 
@@ -63,7 +59,7 @@ def run_broker(url: str, cases_per_village: int, seed: int,
     write_configs(base, url)
     transport = _declare_and_purge(url)
     procs = [subprocess.Popen(
-        [sys.executable, "-m", "hub.demo_worker", "--dir", str(base), "--tier", tier.value,
+        [sys.executable, "-m", "demo.worker", "--dir", str(base), "--tier", tier.value,
          "--cases", str(cases_per_village), "--seed", str(seed)],
         env={**os.environ, "FENGQIAO_LOG_LEVEL": os.environ.get("FENGQIAO_LOG_LEVEL", "WARNING")})
         for tier in TIER_ORDER]
@@ -84,9 +80,12 @@ def run_broker(url: str, cases_per_village: int, seed: int,
         for p in procs:
             p.wait(timeout=60)
         transport.close()
-    city = SqliteStore(base / "330600000000" / "fengqiao.db")
-    result = flow_json(city, SystemClock().now())
-    city.close()
+    city = bootstrap(base / "330600000000" / "fengqiao.toml")
+    try:
+        assert isinstance(city.store, HubStore)
+        result = flow_json(city.store, city.clock.now())
+    finally:
+        city.close()
     result.update(cases=cases_per_village * 12, seconds=round(time.monotonic() - started, 2),
                   workdir=str(base), note=SAMPLE_NOTE,
                   exit_codes=[p.returncode for p in procs])

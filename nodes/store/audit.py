@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from nodes.store.chain import CHAINED_COLUMNS, GENESIS, link_hash
+from nodes.store.errors import translated
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,16 @@ class ChainReport:
     def to_json(self) -> dict[str, Any]:
         return {"intact": self.intact, "rows": self.rows, "head": self.head,
                 "broken": asdict(self.broken) if self.broken else None}
+
+
+def verify_file(path: str) -> ChainReport:
+    """Open the file read-only, verify it, close it; sqlite3's errors come out as StoreError."""
+    with translated():
+        conn = open_readonly(path)
+        try:
+            return verify_chain(conn)
+        finally:
+            conn.close()
 
 
 def open_readonly(path: str) -> sqlite3.Connection:

@@ -10,11 +10,12 @@ import argparse
 import random
 import signal
 import threading
+from functools import partial
 from pathlib import Path
 
-from hub.bootstrap import handlers_for, node_for
-from hub.demo_network import sample_network, seed_disputes
-from hub.demo_policy import work_open_cases
+from demo.network import sample_network, seed_disputes
+from demo.policy import work_open_cases
+from fengqiao.bootstrap import bootstrap
 from nodes.config import load_config
 from nodes.logs import configure
 from nodes.messaging.runtime import NodeRuntime
@@ -26,8 +27,8 @@ STAFF_PAUSE_S = 0.05
 def run_tier(workdir: Path, tier: Tier, cases: int, seed: int, stop: threading.Event) -> None:
     configs = [load_config(workdir / s.node_id / "fengqiao.toml")
                for s in sample_network() if s.tier is tier]
-    runtimes = [NodeRuntime(cfg, handlers_for, node_for) for cfg in configs]
-    staff = [node_for(cfg) for cfg in configs]
+    runtimes = [NodeRuntime(cfg, partial(bootstrap, cfg)) for cfg in configs]
+    staff = [bootstrap(cfg) for cfg in configs]
     for runtime in runtimes:
         runtime.start()
     if tier is Tier.VILLAGE:

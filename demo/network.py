@@ -12,10 +12,10 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from nodes.bootstrap import Node
 from nodes.crypto import new_key
 from nodes.domain import commands
 from nodes.domain.states import CaseState
+from nodes.node import Node
 from nodes.service import PartyInput
 from protocol.areas import Tier
 from protocol.reference import CaseSource

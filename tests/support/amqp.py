@@ -1,15 +1,20 @@
-"""Small helpers the broker tests share: an independent pika client for clean-up, and reading
-the envelopes out of a broker message (one, or a bundle's parts)."""
+"""Small helpers the broker tests share: an independent pika client for clean-up and queue
+counts, reading the envelopes out of a broker message (one, or a bundle's parts), and pumping a
+node's queue into a consumer."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pika
 
+from nodes.messaging.amqp import AmqpTransport
+from nodes.messaging.consumer import Consumer
 from protocol.bundle import BUNDLE_HEADER, unpack
+from tests.support.wait import wait_until
 
 
 def delete_queues(url: str, names: list[str]) -> None:
@@ -58,3 +63,33 @@ def take_ours(url: str, queue: str, *, node_id: str | None = None,
     finally:
         connection.close()
     return ours
+
+
+def ready_count(url: str, queue: str, expected: int = 0, wait: float = 5.0) -> int:
+    """The queue's ready count once it equals `expected` (acks are asynchronous), else the last
+    count seen after `wait` seconds."""
+    seen = [-1]
+
+    def settled() -> bool:
+        connection = pika.BlockingConnection(pika.URLParameters(url))
+        try:
+            seen[0] = connection.channel().queue_declare(queue, passive=True).method.message_count
+        finally:
+            connection.close()
+        return seen[0] == expected
+
+    with contextlib.suppress(AssertionError):
+        wait_until(settled, f"{expected} ready in {queue}", wait, every=0.1)
+    return seen[0]
+
+
+def pump(transport: AmqpTransport, queue: str, consumer: Consumer, done: Callable[[], bool],
+         limit: float = 20.0) -> None:
+    """Let `consumer` take `queue`'s deliveries on `transport`, a short slice at a time, until
+    `done()`; AssertionError if it has not got there within `limit` seconds."""
+    def step() -> bool:
+        if not done():
+            transport.consume(queue, consumer.handle, timeout=0.3)
+        return done()
+
+    wait_until(step, "the consumer getting there", limit, every=0)

@@ -30,12 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hub.management import DEFAULT_TIMEOUT_S, Management, ManagementError, apply_definitions
 from nodes.cli.context import CliError, Ctx
 from nodes.cli.parser import group, leaf
 from nodes.config import NodeConfig, load_config
+from ops.definitions import DEFAULT_VHOST, definitions, hash_password
+from ops.management import DEFAULT_TIMEOUT_S, Management, ManagementError, apply_definitions
 from protocol.areas import AreaCodeError, AreaTree, Tier, validate_code
-from protocol.definitions import DEFAULT_VHOST, definitions, hash_password
 
 MANAGEMENT_ENV = "FENGQIAO_MANAGEMENT_URL"
 SECRETS_HEADER = """\

@@ -1,0 +1,1 @@
+"""`fengqiao demo`: a whole sample city, embedded in one process or on RabbitMQ (SAMPLE DATA)."""

@@ -1,0 +1,118 @@
+"""The one composition root: a config in, a wired node out. Every adapter is a parameter.
+
+The CLI, the services (`node run`, `hub run`), the demo, the bench and the tests all build nodes
+here. Real adapters are the defaults: the SQLite store at the config's path (with the hub's tables
+for a hub), the system clock, and the transport the config's `broker_url` names (`memory://`: the
+process's in-memory broker; `amqp://`: RabbitMQ). Tests and the demo pass their own.
+
+No key, no node: personal data is sealed at rest with the node's `data_key` (or
+`FENGQIAO_DATA_KEY`), and a node without one refuses to start rather than store names in the
+clear. `fengqiao node init` and the demo write a fresh key into every config they create.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+from hub.flow import on_heartbeat, on_lifecycle_report
+from hub.intake import on_case_escalated
+from hub.store import HubStore
+from nodes.calendar_loader import load_calendar_dir
+from nodes.clock import Clock, SystemClock
+from nodes.config import ConfigError, NodeConfig, load_config
+from nodes.crypto import KEY_ENV, DataCipher, DataKeyError, configured_key
+from nodes.domain.calendar import WorkingDays
+from nodes.domain.case import Rules
+from nodes.inbound import node_handlers
+from nodes.messaging.consumer import Consumer, Handler, Trust
+from nodes.messaging.delivery import Delivery
+from nodes.messaging.memory import MemoryBroker, default_broker
+from nodes.messaging.port import Transport
+from nodes.messaging.relay import Relay
+from nodes.node import Node
+from nodes.service import CaseService
+from nodes.store.sqlite_store import SqliteStore
+from protocol.areas import Tier
+from protocol.topology import EXCHANGE_QUARANTINE, node_queue
+
+
+def rules_for(config: NodeConfig) -> Rules:
+    """Without an operator calendar, deadlines count weekends only and their records say so."""
+    days = load_calendar_dir(config.calendar_dir) if config.calendar_dir else WorkingDays.empty()
+    return Rules(target_days=config.target_days, max_extension_days=config.max_extension_days,
+                 days=days)
+
+
+def cipher_for(config: NodeConfig) -> DataCipher:
+    """The node's data key as a cipher, or ConfigError naming `data_key`."""
+    key = configured_key(config.data_key)
+    if key is None:
+        raise ConfigError(f"no data_key: set data_key in the node's config file (`fengqiao audit "
+                          f"new-key` prints one) or the environment variable {KEY_ENV}, because "
+                          "personal data is never stored unencrypted")
+    try:
+        return DataCipher(key)
+    except DataKeyError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def transport_for(url: str, broker: MemoryBroker | None = None) -> Transport:
+    """`memory://`: a connection to the in-memory broker (the process's own unless one is given);
+    `amqp://` or `amqps://`: a RabbitMQ connection (opened on first use)."""
+    if url.startswith("memory://"):
+        return (broker or default_broker()).connect()
+    if url.startswith(("amqp://", "amqps://")):
+        from nodes.messaging.amqp import AmqpTransport  # kombu is only loaded for a broker
+
+        return AmqpTransport(url)
+    raise ConfigError(f"field 'broker_url': {url.split('://')[0]!r} is not memory:// or amqp://")
+
+
+def open_store(config: NodeConfig, cipher: DataCipher) -> SqliteStore:
+    """The node's file: a hub's has the hub's tables too."""
+    kind = SqliteStore if config.tier is Tier.VILLAGE else HubStore
+    return kind(config.database, cipher=cipher)
+
+
+def handlers_for(tier: Tier, service: CaseService, store: SqliteStore) -> dict[str, Handler]:
+    """Every node takes decisions and orders; hubs take escalations; county and city, reports."""
+    handlers = node_handlers(service, store)
+    if tier is not Tier.VILLAGE:
+        handlers["case_escalated"] = partial(on_case_escalated, service)
+    if tier in (Tier.COUNTY, Tier.CITY) and isinstance(store, HubStore):
+        handlers["lifecycle_report"] = partial(on_lifecycle_report, store)
+        handlers["heartbeat"] = partial(on_heartbeat, store)
+    return handlers
+
+
+def bootstrap(config: NodeConfig | str | Path, *, clock: Clock | None = None,
+              store: SqliteStore | None = None, transport: Transport | None = None,
+              broker: MemoryBroker | None = None) -> Node:
+    """Wire one node. `store`, `clock` and `transport` replace the real ones; `broker` is the
+    in-memory broker a `memory://` node connects to (the process's own if not given)."""
+    cfg = config if isinstance(config, NodeConfig) else load_config(config)
+    cipher = cipher_for(cfg)
+    rules = rules_for(cfg)
+    clock = clock or SystemClock()
+    store = store or open_store(cfg, cipher)
+    try:
+        transport = transport or transport_for(cfg.broker_url, broker)
+    except BaseException:
+        store.close()
+        raise
+    service = CaseService(store, clock, node_id=cfg.node_id, tier=cfg.tier, rules=rules,
+                          salt=cfg.party_hash_salt, parent=cfg.parent_id)
+    tree = cfg.area_tree()
+
+    def to_quarantine(body: bytes, reason: str, delivery: Delivery) -> None:
+        transport.publish_raw(EXCHANGE_QUARANTINE, "", body, headers={
+            "x-reason": reason[:500], "x-node": cfg.node_id,
+            "x-routing-key": delivery.routing_key, "x-user-id": delivery.user_id or ""})
+
+    trust = Trust(cfg.node_id, tree, require_user_id=cfg.require_user_id)
+    consumer = Consumer(store, handlers_for(cfg.tier, service, store), trust, clock.now,
+                        to_quarantine)
+    relay = Relay(store, transport, cfg.node_id, clock.now)
+    queue = node_queue(cfg.node_id, cfg.tier, tree, cfg.children)
+    return Node(cfg, clock, store, service, transport, relay, consumer, queue)

@@ -1,0 +1,72 @@
+"""The hub's own tables behind their own API: its subtree's lifecycle reports and the stations'
+last heartbeats (no personal data in either). The one place in `hub/` that holds SQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from hub.schema import hub_migrations
+from nodes.crypto import DataCipher
+from nodes.store.sqlite_store import SqliteStore
+from protocol.messages import Heartbeat, LifecycleReport
+
+# Final states at a tier: a case counted as registered there and in one of these is not open.
+GONE_FROM_TIER = ("CLOSED", "CLOSED_UNRESOLVED", "ESCALATED", "REFERRED_OUT", "REJECTED",
+                  "HANDED_DOWN")
+
+
+class HubStore(SqliteStore):
+    """A node's store with the hub's tables added (migrated on open)."""
+
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL",
+                 cipher: DataCipher | None = None) -> None:
+        super().__init__(path, synchronous=synchronous, cipher=cipher)
+        try:
+            self.migrate(hub_migrations)
+        except BaseException:
+            self.close()
+            raise
+
+    def record_report(self, message_id: str, case_id: str, seq: int, r: LifecycleReport) -> None:
+        """Keep a report once (a duplicate is ignored by its message id)."""
+        self._write(
+            "INSERT OR IGNORE INTO reports (message_id, case_id, seq, origin_node, node_id, tier, "
+            "event, state_from, state_to, at, dispute_type, escalated_from, sent_at_child) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [message_id, case_id, seq, r.origin_node, r.node_id, r.tier.value, r.event,
+             r.state_from, r.state_to, r.at.isoformat(), r.dispute_type, r.escalated_from,
+             r.sent_at_child.isoformat() if r.sent_at_child else None])
+
+    def record_heartbeat(self, h: Heartbeat) -> None:
+        """Keep a station's latest heartbeat (an older one arriving late changes nothing)."""
+        self._write(
+            "INSERT INTO heartbeats (node_id, tier, outbox_depth, last_sent_at, at) "
+            "VALUES (?,?,?,?,?) ON CONFLICT(node_id) DO UPDATE SET tier=excluded.tier, "
+            "outbox_depth=excluded.outbox_depth, last_sent_at=excluded.last_sent_at, "
+            "at=excluded.at WHERE excluded.at > heartbeats.at",
+            [h.node_id, h.tier.value, h.outbox_depth,
+             h.last_sent_at.isoformat() if h.last_sent_at else None, h.at.isoformat()])
+
+    def cases_with_event(self, tier: str, event: str) -> int:
+        """Distinct cases at `tier` with a report of this event."""
+        return int(self._one("SELECT count(DISTINCT case_id) FROM reports WHERE tier = ? AND "
+                             "event = ?", [tier, event])[0])
+
+    def cases_reaching(self, tier: str, states: tuple[str, ...]) -> int:
+        """Distinct cases at `tier` with a report ending in one of these states."""
+        marks = ",".join("?" * len(states))
+        return int(self._one(f"SELECT count(DISTINCT case_id) FROM reports WHERE tier = ? AND "
+                             f"state_to IN ({marks})", [tier, *states])[0])
+
+    def transits(self, tier: str) -> list[float]:
+        """Seconds from the child's send to the registration at `tier`, one per arrival."""
+        return [(datetime.fromisoformat(at) - datetime.fromisoformat(sent)).total_seconds()
+                for at, sent in self._all(
+                    "SELECT at, sent_at_child FROM reports WHERE tier = ? AND event = 'register' "
+                    "AND sent_at_child IS NOT NULL", [tier])]
+
+    def heartbeats(self) -> list[tuple[str, str, int, str]]:
+        """(node id, tier, outbox depth, time) of every station's latest heartbeat."""
+        return [(str(n), str(t), int(d), str(at)) for n, t, d, at in self._all(
+            "SELECT node_id, tier, outbox_depth, at FROM heartbeats ORDER BY node_id")]

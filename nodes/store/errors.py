@@ -1,0 +1,79 @@
+"""What can go wrong with the node's file, as the store's own exceptions.
+
+sqlite3's errors stop at the store's edge: callers see `StoreError` and its kinds, each with a
+code the command line and the web app turn into one sentence (a full disk says so; a damaged file
+says so), never SQLite's class names.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class StoreError(Exception):
+    """The node's database could not do what was asked. `code` names the kind, `detail` is
+    SQLite's or the operating system's own text (it holds no case data)."""
+
+    code = "store_error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class StoreBusy(StoreError):
+    """Another connection holds the write lock (past the busy timeout, or the caller would not wait)."""
+
+    code = "store_busy"
+
+
+class StoreFull(StoreError):
+    """The disk (or the file's size limit) is full: nothing was written."""
+
+    code = "store_full"
+
+
+class StoreCorrupt(StoreError):
+    """The file is not a database, or is damaged."""
+
+    code = "store_corrupt"
+
+
+class StoreUnavailable(StoreError):
+    """The file cannot be opened or read (missing folder, permissions, read-only medium)."""
+
+    code = "store_unavailable"
+
+
+class StoreConflict(StoreError):
+    """A write broke one of the file's rules (a unique id written twice, an append-only table)."""
+
+    code = "store_conflict"
+
+
+_BY_CODE: dict[int, type[StoreError]] = {
+    sqlite3.SQLITE_CONSTRAINT: StoreConflict,
+    sqlite3.SQLITE_BUSY: StoreBusy, sqlite3.SQLITE_LOCKED: StoreBusy,
+    sqlite3.SQLITE_FULL: StoreFull,
+    sqlite3.SQLITE_CORRUPT: StoreCorrupt, sqlite3.SQLITE_NOTADB: StoreCorrupt,
+    sqlite3.SQLITE_CANTOPEN: StoreUnavailable, sqlite3.SQLITE_READONLY: StoreUnavailable,
+    sqlite3.SQLITE_IOERR: StoreUnavailable, sqlite3.SQLITE_PERM: StoreUnavailable,
+}
+
+
+def translate(exc: sqlite3.Error) -> StoreError:
+    """The store's exception for one of sqlite3's."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    kind = _BY_CODE.get(code & 0xFF, StoreError) if isinstance(code, int) else StoreError
+    return kind(f"{exc.__class__.__name__}: {exc}"[:300])
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """Run a block, turning any sqlite3 error into the store's own."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise translate(exc) from exc

@@ -1,0 +1,1 @@
+"""Operations: the broker's users, permissions and definitions, and `fengqiao deploy`."""
