@@ -13,28 +13,29 @@ from typing import Any
 from bench import settings
 from nodes.cli.context import CliError, Ctx
 from nodes.cli.parser import leaf
+from nodes.i18n import N_, _
 
 
 def register_bench(subparsers: Any) -> None:
-    p = leaf(subparsers, "bench", "性能基准：上报链路对比裸消息服务器 / benchmark the escalation "
-             "pipeline against the raw broker (needs RabbitMQ)")
+    p = leaf(subparsers, "bench", _("benchmark the escalation pipeline against the raw broker "
+                                    "(needs RabbitMQ)"))
     p.add_argument("--broker", metavar="URL", default=settings.DEFAULT_BROKER,
-                   help="RabbitMQ（默认 " + settings.DEFAULT_BROKER.replace("%", "%%")
-                   + "）/ the broker to measure")
-    p.add_argument("--json", action="store_true", help="JSON 输出 / JSON output")
+                   help=_("the broker to measure (default {url})",
+                          url=settings.DEFAULT_BROKER.replace("%", "%%")))
+    p.add_argument("--json", action="store_true", help=_("JSON output"))
     p.add_argument("--raw-messages", type=int, default=settings.RAW_MESSAGES, metavar="N",
-                   help="裸基准消息数 / messages in the raw pika baseline")
+                   help=_("messages in the raw pika baseline"))
     p.add_argument("--villages", type=int, default=settings.VILLAGES, metavar="N",
-                   help="村节点进程数 / village processes")
+                   help=_("village processes"))
     p.add_argument("--cases", type=int, default=settings.PIPELINE_CASES, metavar="N",
-                   help="流水线案件数（各村合计）/ pipeline cases, all villages together")
+                   help=_("pipeline cases, all villages together"))
     p.add_argument("--latency-seconds", type=float, default=settings.LATENCY_SECONDS,
-                   metavar="S", help="半负载时延测量时长 / length of the half-load run")
+                   metavar="S", help=_("length of the half-load run"))
     p.add_argument("--drain", type=int, default=settings.DRAIN_CASES, metavar="N",
-                   help="断网期间积压的上报数 / escalations queued while the broker is away")
+                   help=_("escalations queued while the broker is away"))
     p.add_argument("--local-cases", type=int, default=settings.LOCAL_CASES, metavar="N",
-                   help="本地登记基准案件数（每轮）/ cases per round of the node-local figure")
-    p.add_argument("--dir", type=Path, help="保留节点文件的目录 / keep the nodes' files here")
+                   help=_("cases per round of the node-local figure"))
+    p.add_argument("--dir", type=Path, help=_("keep the nodes' files here"))
     p.set_defaults(handler=run_bench)
 
 
@@ -49,8 +50,8 @@ def run_bench(args: argparse.Namespace, ctx: Ctx) -> int:
 
     sizes = (args.raw_messages, args.villages, args.cases, args.drain, args.local_cases)
     if min(sizes) < 1 or args.villages > 98 or args.latency_seconds <= 0:
-        raise CliError("基准规模须为正数，村数不超过 98",
-                       "bench sizes must be positive, with at most 98 villages")
+        raise CliError("bench_sizes", N_("bench sizes must be positive, with at most 98 "
+                                         "villages"))
     configure(level="WARNING")
     work = Workload(raw_messages=args.raw_messages, villages=args.villages,
                     pipeline_cases=args.cases, latency_seconds=args.latency_seconds,
@@ -59,11 +60,11 @@ def run_bench(args: argparse.Namespace, ctx: Ctx) -> int:
         result = run(args.broker, work, args.dir)
     except (TransportError, pika.exceptions.AMQPError, OSError) as exc:
         where = safe_url(args.broker)
-        raise CliError(f"无法连接消息服务器 {where}：{exc.__class__.__name__}",
-                       f"cannot use the broker at {where}: {exc.__class__.__name__} {exc}"
-                       ) from None
+        raise CliError("bench_broker", N_("cannot use the broker at {where} ({kind})"),
+                       where=where, kind=exc.__class__.__name__) from None
     except ChildError as exc:
-        raise CliError(f"基准运行失败：{exc}", f"the bench failed: {exc}") from None
+        raise CliError("bench_failed", N_("the bench failed: {detail}"), detail=str(exc)) \
+            from None
     if args.json:
         ctx.emit_json(result)
     else:

@@ -10,17 +10,19 @@ from hub.flow import Station, TierFlow
 from hub.flow_render import render_flow
 from nodes.cli.context import Ctx, bilingual
 from nodes.cli.parser import leaf
+from nodes.i18n import _
 from nodes.logs import configure
 
 
 def register_demo(subparsers: Any) -> None:
-    p = leaf(subparsers, "demo", "运行示例网络（无需安装消息服务器）/ run the sample city network "
-             "(embedded transport; --broker for RabbitMQ, one process per tier)")
-    p.add_argument("--broker", metavar="URL", help="amqp://… 使用 RabbitMQ / run on RabbitMQ")
-    p.add_argument("--cases", type=int, default=30, help="每村纠纷数 / disputes per village")
+    p = leaf(subparsers, "demo", _(
+        "run the sample city network (embedded transport; --broker for RabbitMQ, one process "
+        "per tier)"))
+    p.add_argument("--broker", metavar="URL", help=_("run on RabbitMQ"))
+    p.add_argument("--cases", type=int, default=30, help=_("disputes per village"))
     p.add_argument("--seed", type=int, default=2026)
-    p.add_argument("--dir", type=Path, help="保留数据的目录 / keep the nodes' files here")
-    p.add_argument("--json", action="store_true", help="JSON 输出 / JSON output")
+    p.add_argument("--dir", type=Path, help=_("keep the nodes' files here"))
+    p.add_argument("--json", action="store_true", help=_("JSON output"))
     p.set_defaults(handler=run_demo)
 
 
@@ -38,16 +40,12 @@ def run_demo(args: argparse.Namespace, ctx: Ctx) -> int:
     if args.json:
         ctx.emit_json(result)
         return 0
-    zh = ctx.lang == "zh"
-    ctx.say(str(result["note"]))
-    mode = ("RabbitMQ，每个层级一个进程" if zh else "RabbitMQ, one process per tier") \
-        if args.broker else ("内置传输，单进程" if zh else "embedded transport, one process")
-    ctx.say((f"示例市：1 市、2 县、4 镇、12 村；{result['cases']} 件纠纷；{mode}；"
-             f"用时 {result['seconds']} 秒") if zh else
-            (f"sample city: 1 city, 2 counties, 4 townships, 12 villages; {result['cases']} "
-             f"disputes; {mode}; {result['seconds']} s"))
+    ctx.say(_("sample data: the area codes, names and parties are invented for the demo"))
+    mode = _("RabbitMQ, one process per tier") if args.broker else \
+        _("embedded transport, one process")
+    ctx.say(_("sample city: 1 city, 2 counties, 4 townships, 12 villages; {cases} disputes; "
+              "{mode}; {seconds} s", cases=result["cases"], mode=mode, seconds=result["seconds"]))
     ctx.say(render_flow([TierFlow(**t) for t in result["tiers"]],  # type: ignore[attr-defined]
-                        [Station(**s) for s in result["stations"]],  # type: ignore[attr-defined]
-                        ctx.lang))
-    ctx.say(("数据目录：" if zh else "files: ") + str(result["workdir"]))
+                        [Station(**s) for s in result["stations"]]))  # type: ignore[attr-defined]
+    ctx.say(_("files: {path}", path=result["workdir"]))
     return 0

@@ -34,6 +34,7 @@ from nodes.node import Node
 from nodes.service import CaseService
 from nodes.store.sqlite_store import SqliteStore
 from protocol.areas import Tier
+from protocol.text import N_
 from protocol.topology import EXCHANGE_QUARANTINE, node_queue
 
 
@@ -48,13 +49,14 @@ def cipher_for(config: NodeConfig) -> DataCipher:
     """The node's data key as a cipher, or ConfigError naming `data_key`."""
     key = configured_key(config.data_key)
     if key is None:
-        raise ConfigError(f"no data_key: set data_key in the node's config file (`fengqiao audit "
-                          f"new-key` prints one) or the environment variable {KEY_ENV}, because "
-                          "personal data is never stored unencrypted")
+        raise ConfigError("no_data_key", N_(
+            "no data_key: set data_key in the node's config file (`fengqiao audit new-key` "
+            "prints one) or the environment variable {env}, because personal data is never "
+            "stored unencrypted"), env=KEY_ENV)
     try:
         return DataCipher(key)
     except DataKeyError as exc:
-        raise ConfigError(str(exc)) from None
+        raise ConfigError("bad_data_key", N_("field 'data_key': {detail}"), detail=exc) from None
 
 
 def transport_for(url: str, broker: MemoryBroker | None = None) -> Transport:
@@ -66,7 +68,8 @@ def transport_for(url: str, broker: MemoryBroker | None = None) -> Transport:
         from nodes.messaging.amqp import AmqpTransport  # kombu is only loaded for a broker
 
         return AmqpTransport(url)
-    raise ConfigError(f"field 'broker_url': {url.split('://')[0]!r} is not memory:// or amqp://")
+    raise ConfigError("broker_url", N_("field 'broker_url': {scheme} is not memory:// or "
+                                       "amqp://"), scheme=repr(url.split("://")[0]))
 
 
 def open_store(config: NodeConfig, cipher: DataCipher) -> SqliteStore:

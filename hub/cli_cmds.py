@@ -16,18 +16,20 @@ from hub.store import HubStore
 from nodes.cli.context import Ctx, bilingual, open_node
 from nodes.cli.parser import group, leaf
 from nodes.cli.run_cmds import run_node
+from nodes.i18n import _
+from nodes.labels import tier_label
 from protocol.areas import Tier
 
 
 def register_hub(subparsers: Any) -> None:
     """`fengqiao hub run` (the hub's service) and `fengqiao hub flow`."""
-    hub = group(subparsers, "hub", "上级中心 / hub (township, county, city)")
-    p = leaf(hub, "run", "运行上级中心收发服务（Ctrl-C 或 SIGTERM 安全停止）/ run the hub's relay "
-             "and consumer as a service (Ctrl-C or SIGTERM stops cleanly)")
-    p.add_argument("--log-json", action="store_true", help="JSON 日志 / JSON log lines")
+    hub = group(subparsers, "hub", _("hub (township, county, city)"))
+    p = leaf(hub, "run", _(
+        "run the hub's relay and consumer as a service (Ctrl-C or SIGTERM stops cleanly)"))
+    p.add_argument("--log-json", action="store_true", help=_("JSON log lines"))
     p.set_defaults(handler=partial(run_node, hub=True))
-    flow = leaf(hub, "flow", "跨层级流转统计 / the cross-tier flow table (county and city hubs)")
-    flow.add_argument("--json", action="store_true", help="JSON 输出 / JSON output")
+    flow = leaf(hub, "flow", _("the cross-tier flow table (county and city hubs)"))
+    flow.add_argument("--json", action="store_true", help=_("JSON output"))
     flow.set_defaults(handler=show_flow)
 
 
@@ -35,7 +37,7 @@ def show_flow(args: argparse.Namespace, ctx: Ctx) -> int:
     with open_node(ctx) as node:
         if node.config.tier not in (Tier.COUNTY, Tier.CITY) or not isinstance(node.store,
                                                                               HubStore):
-            raise bilingual("flow_tier", tier=node.config.tier.value)
+            raise bilingual("flow_tier", tier=tier_label(node.config.tier))
         data = flow_json(node.store, ctx.clock.now())
     if args.json:
         ctx.emit_json(data)

@@ -1,37 +1,34 @@
-"""The flow table as text for people: Chinese first, English with lang="en"."""
+"""The flow table as text for people, in the reader's language."""
 
 from __future__ import annotations
 
 from hub.flow import Station, TierFlow
 from nodes.cli.table import render
-from protocol.areas import TIER_LABELS_ZH, Tier
+from nodes.i18n import N_, t
+from nodes.labels import tier_label
 
-HEAD = {
-    "zh": ("层级", "登记", "本级化解", "上报", "交办下级", "移交", "就地化解率", "平均在途(秒)"),
-    "en": ("tier", "registered", "settled", "escalated", "returned", "referred",
-           "local rate", "transit s"),
-}
+HEAD = (N_("tier"), N_("registered"), N_("settled here"), N_("escalated"), N_("handed down"),
+        N_("referred out"), N_("local resolution rate"), N_("mean transit (s)"))
 
 
 def _pct(rate: float | None) -> str:
     return "—" if rate is None else f"{rate * 100:.1f}%"
 
 
-def render_flow(rows: list[TierFlow], stations: list[Station], lang: str = "zh") -> str:
+def render_flow(rows: list[TierFlow], stations: list[Station], lang: str | None = None) -> str:
     body = []
     for r in rows:
-        name = TIER_LABELS_ZH[Tier(r.tier)] if lang == "zh" else r.tier
         transit = "—" if r.transit_mean_s is None else f"{r.transit_mean_s:.3f}"
-        body.append([name, str(r.registered), str(r.settled), str(r.escalated), str(r.returned),
-                     str(r.referred_out), _pct(r.local_resolution_rate), transit])
-    lines = [render(HEAD[lang], body)]
+        body.append([tier_label(r.tier, lang), str(r.registered), str(r.settled),
+                     str(r.escalated), str(r.returned), str(r.referred_out),
+                     _pct(r.local_resolution_rate), transit])
+    lines = [render([t(h, lang) for h in HEAD], body)]
     silent = [s for s in stations if s.silent]
     waiting = sum(s.outbox_depth for s in stations)
-    if lang == "zh":
-        lines.append(f"站点 {len(stations)} 个，失联 {len(silent)} 个，待发消息 {waiting} 条")
-    else:
-        lines.append(f"{len(stations)} stations, {len(silent)} silent, {waiting} messages waiting")
+    lines.append(t(N_("{stations} stations, {silent} silent, {waiting} messages waiting"), lang,
+                   stations=len(stations), silent=len(silent), waiting=waiting))
     for s in silent:
-        lines.append(("  失联：" if lang == "zh" else "  silent: ") +
-                     f"{s.node_id} ({s.tier}) outbox={s.outbox_depth} last={s.last_heartbeat}")
+        lines.append("  " + t(N_("silent: {node} ({tier}), {depth} waiting, last heard {at}"),
+                              lang, node=s.node_id, tier=tier_label(s.tier, lang),
+                              depth=s.outbox_depth, at=s.last_heartbeat))
     return "\n".join(lines)

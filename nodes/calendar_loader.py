@@ -23,15 +23,20 @@ from pydantic import (
     field_validator,
 )
 
-from nodes.domain.calendar import HolidayCalendar, WorkingDays
+from nodes.domain.calendar import CalendarInvalid, HolidayCalendar, WorkingDays
+from protocol.text import N_, Phrase, Translatable
 
 #: The folder shipped with the package (holds only a SAMPLE file until the operator adds theirs).
 SHIPPED_HOLIDAY_DIR = Path(__file__).parent / "data" / "holidays"
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-class CalendarError(ValueError):
+class CalendarError(Translatable, ValueError):
     """A holiday calendar file is missing data, malformed or self-contradictory."""
+
+
+class _FieldProblem(Translatable, ValueError):
+    """A value of a calendar file's field is wrong (raised inside validation)."""
 
 
 class _CalendarFile(BaseModel):
@@ -47,7 +52,8 @@ class _CalendarFile(BaseModel):
     @classmethod
     def _source_is_text(cls, value: Any) -> Any:
         if not isinstance(value, str) or not value.strip():
-            raise ValueError("must be a non-empty text saying where the dates come from")
+            raise _FieldProblem("calendar_source", N_(
+                "must be a non-empty text saying where the dates come from"))
         return value
 
     @field_validator("holidays", "makeup_workdays", mode="before")
@@ -55,7 +61,7 @@ class _CalendarFile(BaseModel):
     def _iso_dates_only(cls, value: Any) -> Any:
         """Accept "YYYY-MM-DD" strings or TOML dates; refuse numbers and date-times."""
         if not isinstance(value, list):
-            raise ValueError("must be a list of dates")
+            raise _FieldProblem("calendar_list", N_("must be a list of dates"))
         parsed: list[date] = []
         for item in value:
             if isinstance(item, date) and not isinstance(item, datetime):
@@ -64,23 +70,31 @@ class _CalendarFile(BaseModel):
                 try:
                     parsed.append(date.fromisoformat(item))
                 except ValueError:
-                    raise ValueError(f"has {item!r}, which is not a real date") from None
+                    raise _FieldProblem("calendar_date", N_("has {value}, which is not a real date"),
+                                        value=repr(item)) from None
             else:
-                raise ValueError(f"has {item!r}, which is not a YYYY-MM-DD date")
+                raise _FieldProblem("calendar_iso", N_("has {value}, which is not a YYYY-MM-DD date"),
+                                    value=repr(item))
         return parsed
 
 
-def _first_error(exc: ValidationError) -> str:
+def _first_error(exc: ValidationError) -> Phrase:
+    """The first problem pydantic found, as a phrase naming the field."""
     err = exc.errors()[0]
     field = ".".join(str(part) for part in err["loc"]) or "(top level)"
     if err["type"] == "missing":
-        return f"field '{field}' is missing"
+        return Phrase(N_("field '{field}' is missing"), field=field)
     if err["type"] == "extra_forbidden":
-        return f"field '{field}' is not allowed (unknown field)"
-    if err["type"] == "value_error":
-        return f"field '{field}' {err['msg'].removeprefix('Value error, ')}"
-    msg = err["msg"]
-    return f"field '{field}': {msg[:1].lower()}{msg[1:]}"
+        return Phrase(N_("field '{field}' is not allowed (unknown field)"), field=field)
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, Translatable):
+        return Phrase(N_("field '{field}' {problem}"), field=field, problem=cause)
+    return Phrase(N_("field '{field}' does not have an allowed value"), field=field)
+
+
+def _invalid(path: Path, detail: object) -> CalendarError:
+    return CalendarError("calendar_invalid", N_("Calendar file {path} is invalid: {detail}."),
+                         path=str(path), detail=detail)
 
 
 def load_calendar_file(path: str | Path) -> HolidayCalendar:
@@ -90,20 +104,22 @@ def load_calendar_file(path: str | Path) -> HolidayCalendar:
         with path.open("rb") as fh:
             raw = tomllib.load(fh)
     except OSError as exc:
-        raise CalendarError(f"Calendar file {path} cannot be read: {exc.strerror}.") from exc
+        raise CalendarError("calendar_unreadable", N_("Calendar file {path} cannot be read."),
+                            path=str(path)) from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CalendarError(f"Calendar file {path} is not valid TOML: {exc}.") from exc
+        line = re.search(r"line (\d+)", str(exc))
+        raise CalendarError("calendar_toml", N_("Calendar file {path} is not valid TOML (line "
+                                                "{line})."),
+                            path=str(path), line=line.group(1) if line else "?") from exc
     try:
         parsed = _CalendarFile.model_validate(raw)
     except ValidationError as exc:
-        raise CalendarError(f"Calendar file {path} is invalid: {_first_error(exc)}.") from None
+        raise _invalid(path, _first_error(exc)) from None
     for field in ("holidays", "makeup_workdays"):
         dupes = sorted(d for d, n in Counter(getattr(parsed, field)).items() if n > 1)
         if dupes:
-            raise CalendarError(
-                f"Calendar file {path} is invalid: field '{field}' lists "
-                f"{dupes[0].isoformat()} more than once."
-            )
+            raise _invalid(path, Phrase(N_("field '{field}' lists {date} more than once"),
+                                        field=field, date=dupes[0].isoformat()))
     try:
         return HolidayCalendar(
             year=parsed.year,
@@ -112,8 +128,8 @@ def load_calendar_file(path: str | Path) -> HolidayCalendar:
             source=parsed.source.strip(),
             is_sample=parsed.sample,
         )
-    except ValueError as exc:
-        raise CalendarError(f"Calendar file {path} is invalid: {exc}.") from None
+    except CalendarInvalid as exc:
+        raise _invalid(path, exc) from None
 
 
 def load_calendar_dir(path: str | Path) -> WorkingDays:
@@ -122,16 +138,16 @@ def load_calendar_dir(path: str | Path) -> WorkingDays:
     if not folder.exists():
         return WorkingDays.empty()
     if not folder.is_dir():
-        raise CalendarError(f"Holiday calendar path {folder} is not a folder.")
+        raise CalendarError("calendar_not_folder", N_("Holiday calendar path {path} is not a "
+                                                      "folder."), path=str(folder))
     seen: dict[int, Path] = {}
     calendars: list[HolidayCalendar] = []
     for file in sorted(folder.glob("*.toml")):
         cal = load_calendar_file(file)
         if cal.year in seen:
-            raise CalendarError(
-                f"Calendar files {seen[cal.year]} and {file} both define year {cal.year}; "
-                "keep only one."
-            )
+            raise CalendarError("calendar_two_files", N_(
+                "Calendar files {first} and {second} both define year {year}; keep only one."),
+                first=str(seen[cal.year]), second=str(file), year=cal.year)
         seen[cal.year] = file
         calendars.append(cal)
     return WorkingDays(calendars)

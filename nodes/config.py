@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,13 +18,52 @@ from pydantic import (
 )
 
 from protocol.areas import AreaCodeError, AreaTree, Tier, default_parent, tier_of, validate_code
+from protocol.text import N_, Translatable
 
 NodeId = Annotated[str, AfterValidator(validate_code)]
 DEFAULT_CONFIG_NAME = "fengqiao.toml"
 
 
-class ConfigError(ValueError):
-    """The configuration cannot be used; str() is the one sentence shown to the operator."""
+class ConfigError(Translatable, ValueError):
+    """The configuration cannot be used: one sentence naming the file and the field."""
+
+
+class TierMismatch(Translatable, ValueError):
+    """`tier` contradicts `node_id` (raised inside validation, reported for field 'tier')."""
+
+
+# pydantic's error types -> what the operator reads about the field ({file}, {field}, and the
+# error's own context such as {min_length}).
+_FIELD_PROBLEMS: dict[str, str] = {
+    "missing": N_("config file {file}: field '{field}' is missing"),
+    "extra_forbidden": N_("config file {file}: field '{field}' is not a setting fengqiao knows"),
+    "string_too_short": N_("config file {file}: field '{field}' needs at least {min_length} "
+                           "characters"),
+    "greater_than_equal": N_("config file {file}: field '{field}' must be at least {ge}"),
+    "less_than_equal": N_("config file {file}: field '{field}' must be at most {le}"),
+    "int_parsing": N_("config file {file}: field '{field}' must be a whole number"),
+    "int_type": N_("config file {file}: field '{field}' must be a whole number"),
+    "bool_parsing": N_("config file {file}: field '{field}' must be true or false"),
+    "bool_type": N_("config file {file}: field '{field}' must be true or false"),
+    "string_type": N_("config file {file}: field '{field}' must be text in quotes"),
+    "enum": N_("config file {file}: field '{field}' must be one of {expected}"),
+    "literal_error": N_("config file {file}: field '{field}' must be one of {expected}"),
+}
+_FIELD_OTHER = N_("config file {file}: field '{field}' does not have an allowed value")
+_FIELD_DETAIL = N_("config file {file}: field '{field}': {detail}")
+
+
+def field_error(file: Path, error: Any) -> ConfigError:
+    """One of pydantic's errors as the operator's sentence (never pydantic's English)."""
+    field = ".".join(str(p) for p in error["loc"]) or "(file)"
+    ctx = dict(error.get("ctx") or {})
+    cause = ctx.get("error")
+    if isinstance(cause, Translatable):
+        return ConfigError("config_field", _FIELD_DETAIL, file=str(file), field=field,
+                           detail=cause)
+    template = _FIELD_PROBLEMS.get(error["type"], _FIELD_OTHER)
+    params = {k: v for k, v in ctx.items() if isinstance(v, str | int | float)}
+    return ConfigError("config_field", template, file=str(file), field=field, **params)
 
 
 class NodeConfig(BaseModel):
@@ -53,8 +93,9 @@ class NodeConfig(BaseModel):
     def _tier_fits_code(cls, tier: Tier, info: ValidationInfo) -> Tier:
         code = info.data.get("node_id")
         if code is not None and tier_of(code) is not tier:
-            raise ValueError(f"tier {tier.value} does not match code {code} "
-                             f"(a {tier_of(code).value} code)")
+            raise TierMismatch("tier_mismatch", N_('"{tier}" does not match node_id {code} (that '
+                                                   'code needs tier = "{derived}")'),
+                               tier=tier.value, code=code, derived=tier_of(code).value)
         return tier
 
     @property
@@ -78,19 +119,25 @@ def load_config(path: str | Path) -> NodeConfig:
     try:
         raw: dict[str, Any] = tomllib.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"config file {file} not found / 找不到配置文件") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {file} is not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"config file {file} cannot be read: {exc.strerror}") from None
+        raise ConfigError("config_missing", N_("config file {file} not found"),
+                          file=str(file)) from None
+    except UnicodeDecodeError:
+        raise ConfigError("config_encoding", N_("config file {file} is not UTF-8 text"),
+                          file=str(file)) from None
+    except tomllib.TOMLDecodeError as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        raise ConfigError("config_toml", N_("config file {file} is not valid TOML (line {line})"),
+                          file=str(file), line=line.group(1) if line else "?") from None
+    except OSError:
+        raise ConfigError("config_unreadable", N_("config file {file} cannot be read"),
+                          file=str(file)) from None
     for key in ("database", "calendar_dir"):
         if isinstance(raw.get(key), str) and not Path(raw[key]).is_absolute():
             raw[key] = str(file.parent / raw[key])
     try:
         return NodeConfig.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "(file)"
-        raise ConfigError(f"config file {file}: field '{field}': {first['msg']}") from None
+        raise field_error(file, exc.errors()[0]) from None
     except AreaCodeError as exc:
-        raise ConfigError(f"config file {file}: {exc}") from None
+        raise ConfigError("config_area", N_("config file {file}: {detail}"), file=str(file),
+                          detail=exc) from None

@@ -25,6 +25,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from nodes.domain.case import DomainError
+from protocol.text import N_, Translatable
 
 KEY_ENV = "FENGQIAO_DATA_KEY"
 KEY_BYTES = 32
@@ -32,7 +33,7 @@ NONCE_BYTES = 12
 TOKEN_PREFIX = "fq1"
 
 
-class DataKeyError(ValueError):
+class DataKeyError(Translatable, ValueError):
     """The configured key is not a key (wrong length or not base64); str() is one sentence."""
 
 
@@ -77,11 +78,13 @@ class DataCipher:
         try:
             raw = base64.b64decode(key.strip(), altchars=b"-_", validate=True)
         except (binascii.Error, ValueError):
-            raise DataKeyError("data_key is not urlsafe base64 (use a key written by "
-                               "`fengqiao node init` or `fengqiao audit new-key`)") from None
+            raise DataKeyError("key_base64", N_(
+                "data_key is not urlsafe base64 (use a key written by `fengqiao node init` or "
+                "`fengqiao audit new-key`)")) from None
         if len(raw) != KEY_BYTES:
-            raise DataKeyError(f"data_key must decode to {KEY_BYTES} bytes, not {len(raw)} "
-                               "(use `fengqiao audit new-key`)")
+            raise DataKeyError("key_length", N_("data_key must decode to {expected} bytes, not "
+                                                "{length} (use `fengqiao audit new-key`)"),
+                               expected=KEY_BYTES, length=len(raw))
         self._aead = AESGCM(raw)
         self.key_id = key_id_of(raw)
         self._prefix = f"{TOKEN_PREFIX}:{self.key_id}:"
@@ -95,9 +98,9 @@ class DataCipher:
     def _open_raw(self, token: str, context: str) -> bytes:
         key_id = token_key_id(token)
         if key_id is None:
-            raise PersonalDataError(f"{context} 中的数据不是加密格式，可能被改动",
-                                    f"{context} does not hold an encrypted value; it may have "
-                                    "been altered")
+            raise PersonalDataError("not_sealed", N_("{context} does not hold an encrypted "
+                                                     "value; it may have been altered"),
+                                    context=context)
         if key_id != self.key_id:
             raise wrong_key(key_id, self.key_id)
         try:
@@ -105,9 +108,9 @@ class DataCipher:
             return self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:],
                                       context.encode("utf-8"))
         except (InvalidTag, binascii.Error, ValueError):
-            raise PersonalDataError(f"{context} 的加密数据无法解密：已被改动或移动",
-                                    f"the encrypted value in {context} does not open: it was "
-                                    "altered or moved from another row") from None
+            raise PersonalDataError("does_not_open", N_(
+                "the encrypted value in {context} does not open: it was altered or moved from "
+                "another row"), context=context) from None
 
     def seal_bytes(self, value: bytes, context: str) -> bytes:
         """Any bytes, UTF-8 or not (a quarantined message is whatever arrived), as an ASCII token."""
@@ -127,13 +130,11 @@ _URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 def wrong_key(stored: str, configured: str) -> PersonalDataError:
     return PersonalDataError(
-        f"配置的 data_key（密钥标识 {configured}）不是加密本库个人信息所用的密钥（{stored}）；"
-        "请使用原密钥",
-        f"the configured data_key (key id {configured}) is not the key this database's personal "
-        f"data was encrypted with (key id {stored}); use the original key")
+        "wrong_key", N_("the configured data_key (key id {configured}) is not the key this "
+                        "database's personal data was encrypted with (key id {stored}); use the "
+                        "original key"), configured=configured, stored=stored)
 
 
 def no_key() -> PersonalDataError:
-    return PersonalDataError("未配置 data_key，不能读写当事人个人信息",
-                             "no data_key is configured, so personal data cannot be read or "
-                             "written")
+    return PersonalDataError("no_key", N_("no data_key is configured, so personal data cannot "
+                                          "be read or written"))

@@ -24,6 +24,7 @@ from protocol.areas import Tier
 from protocol.envelope import Envelope, encode, make_envelope
 from protocol.messages import CaseDecision, CaseEscalated, LifecycleReport
 from protocol.reference import EscalationReason
+from protocol.text import N_
 from protocol.topology import EXCHANGE_DOWN, EXCHANGE_REPORT, EXCHANGE_UP
 
 # A node's routing keys are pure functions of area codes, and the same few every time: computed
@@ -49,16 +50,14 @@ def check_accusation_route(case: Case, event: CaseEvent, parent: str | None) -> 
         return
     if event.action is Action.ESCALATE and parent == accused:
         raise DomainError(
-            f"检举控告案件不能上报给被检举控告单位 {accused}；请移交纪检监察等有权机关"
-            "（refer-out --to organ）",
-            f"an accusation cannot be escalated to the accused unit {accused}; refer it to the "
-            "competent organ instead (refer-out --to organ)")
+            "accusation_up_to_accused",
+            N_("an accusation cannot be escalated to the accused unit {accused}; refer it to the "
+               "competent organ instead (refer-out --to organ)"), accused=accused)
     if event.action is Action.HAND_DOWN and case.facts.get("escalated_from") == accused:
         raise DomainError(
-            f"检举控告案件不能交办给被检举控告单位 {accused}，检举控告人的身份和材料不得"
-            "转给被检举控告的单位",
-            f"an accusation cannot be handed down to the accused unit {accused}: the accuser's "
-            "identity and materials must never reach the accused")
+            "accusation_down_to_accused",
+            N_("an accusation cannot be handed down to the accused unit {accused}: the accuser's "
+               "identity and materials must never reach the accused"), accused=accused)
 
 
 def outbox_rows_for(case: Case, events: Sequence[CaseEvent], node_id: str, tier: Tier,

@@ -27,6 +27,7 @@ from protocol.areas import AreaCodeError, Tier, default_parent, validate_code
 from protocol.messages import CaseEscalated
 from protocol.reference import CaseSource
 from protocol.reference import dispute_type as lookup_dispute_type
+from protocol.text import N_
 
 Command = Callable[[Case, Actor, datetime], None]
 
@@ -49,7 +50,7 @@ class CaseRepository(Protocol):
 
 class CaseNotFound(DomainError):
     def __init__(self, case_id: str) -> None:
-        super().__init__(f"找不到案件 {case_id}", f"no case {case_id} at this node")
+        super().__init__("case_not_found", N_("no case {case_id} at this node"), case_id=case_id)
 
 
 @dataclass(frozen=True)
@@ -78,14 +79,14 @@ def party_hash(salt: str, party: PartyInput) -> str:
 
 def check_party(p: PartyInput) -> None:
     if p.role not in ("applicant", "respondent", "other"):
-        raise DomainError(f"当事人角色 {p.role} 无效", f"party role {p.role!r} is not valid")
+        raise DomainError("party_role", N_("party role {role} is not valid"), role=repr(p.role))
     if not p.name.strip() or len(p.name) > 100:
-        raise DomainError("当事人姓名必填且不超过100字", "a party's name is required (≤100 chars)")
+        raise DomainError("party_name", N_("a party's name is required (at most 100 characters)"))
     if p.id_number and not ID_NUMBER.match(p.id_number.upper()):
-        raise DomainError(f"身份证号 {p.id_number} 格式不正确（18位）",
-                          f"ID number {p.id_number!r} is not 18 characters of the right form")
+        raise DomainError("party_id_number",
+                          N_("the ID number is not 18 characters of the right form"))
     if p.phone and not PHONE.match(p.phone):
-        raise DomainError(f"电话号码 {p.phone} 格式不正确", f"phone {p.phone!r} is not valid")
+        raise DomainError("party_phone", N_("the phone number is not valid"))
 
 
 def accusation_facts(accusation: bool, accused: str | None) -> dict[str, object]:
@@ -93,15 +94,16 @@ def accusation_facts(accusation: bool, accused: str | None) -> dict[str, object]
     if not accusation and accused is None:
         return {}
     if not accusation:
-        raise DomainError("只有检举控告案件才能指定被检举控告单位（--accusation）",
-                          "an accused unit is only recorded for an accusation (--accusation)")
+        raise DomainError("accused_without_accusation",
+                          N_("an accused unit is only recorded for an accusation (--accusation)"))
     if accused is None:
-        raise DomainError("检举控告案件须指明被检举控告单位的区划代码（--accused）",
-                          "an accusation needs the accused unit's area code (--accused)")
+        raise DomainError("accusation_without_accused",
+                          N_("an accusation needs the accused unit's area code (--accused)"))
     try:
         code = validate_code(accused.strip())
     except AreaCodeError as exc:
-        raise DomainError(f"被检举控告单位的区划代码「{accused}」无效", str(exc)) from None
+        raise DomainError("accused_code", N_("the accused unit's area code is not valid: {detail}"),
+                          detail=exc) from None
     return {"accusation": True, "accused_node": code}
 
 
@@ -123,10 +125,10 @@ class CaseService:
         try:
             lookup_dispute_type(dispute_type)
         except KeyError:
-            raise DomainError(f"纠纷类型代码 {dispute_type} 无效",
-                              f"unknown dispute type {dispute_type!r}") from None
+            raise DomainError("dispute_type", N_("unknown dispute type {code}"),
+                              code=repr(dispute_type)) from None
         if not parties:
-            raise DomainError("至少登记一名当事人", "at least one party is required")
+            raise DomainError("no_party", N_("at least one party is required"))
         for p in parties:
             check_party(p)
         extra = accusation_facts(accusation, accused)
@@ -161,8 +163,9 @@ class CaseService:
             "history": [h.model_dump(mode="json") for h in dossier.history]}
         accused = dossier.accused_node if dossier.accusation else None
         if accused == self.node_id:  # senders refuse this; never open it
-            raise DomainError(f"收到针对本单位 {self.node_id} 的检举控告，拒绝登记",
-                              f"refusing an accusation against this node {self.node_id}")
+            raise DomainError("accusation_self",
+                              N_("refusing an accusation against this node {node}"),
+                              node=self.node_id)
         with self.store.atomic():
             existing = self.store.load_case(case_id)
             if existing is not None:

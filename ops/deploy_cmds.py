@@ -16,6 +16,7 @@ Every failure is one sentence and exit 2 (`CliError`).
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import secrets
@@ -33,6 +34,7 @@ from typing import Any
 from nodes.cli.context import CliError, Ctx
 from nodes.cli.parser import group, leaf
 from nodes.config import NodeConfig, load_config
+from nodes.i18n import N_, _
 from ops.definitions import DEFAULT_VHOST, definitions, hash_password
 from ops.management import DEFAULT_TIMEOUT_S, Management, ManagementError, apply_definitions
 from protocol.areas import AreaCodeError, AreaTree, Tier, validate_code
@@ -46,8 +48,8 @@ SECRETS_HEADER = """\
 """
 
 
-def _fail(zh: str, en: str) -> CliError:
-    return CliError(zh, en)
+def _fail(code: str, message: str, **params: Any) -> CliError:
+    return CliError(code, message, **params)
 
 
 # --------------------------------------------------------------------------- the network
@@ -76,14 +78,14 @@ def load_network(paths: Sequence[Path], vhost: str, users: bool) -> Network:
 
     def attach(child: str, parent: str, where: Path) -> None:
         if overrides.get(child, parent) != parent:
-            raise _fail(f"{where}：节点 {child} 的上级与其他配置不一致",
-                        f"{where}: the parent of {child} disagrees with another config")
+            raise _fail("deploy_parent", N_("{where}: the parent of {child} disagrees with "
+                                            "another config"), where=where, child=child)
         overrides[child] = parent
 
     for path, cfg in zip(paths, configs, strict=True):
         if cfg.node_id in seen:
-            raise _fail(f"节点 {cfg.node_id} 的配置给了两次（{path}）",
-                        f"node {cfg.node_id} is given twice ({path})")
+            raise _fail("deploy_twice", N_("node {node} is given twice ({path})"),
+                        node=cfg.node_id, path=path)
         seen.add(cfg.node_id)
         if cfg.parent is not None:
             attach(cfg.node_id, cfg.parent, path)
@@ -93,14 +95,13 @@ def load_network(paths: Sequence[Path], vhost: str, users: bool) -> Network:
         if url.scheme not in ("amqp", "amqps"):
             continue
         if _vhost_of(cfg.broker_url) != vhost:
-            raise _fail(f"{path}：broker_url 使用虚拟主机「{_vhost_of(cfg.broker_url)}」，"
-                        f"而定义针对「{vhost}」",
-                        f"{path}: broker_url uses vhost {_vhost_of(cfg.broker_url)!r}, "
-                        f"but these definitions are for {vhost!r}")
+            raise _fail("deploy_vhost", N_("{path}: broker_url uses vhost {used}, but these "
+                                           "definitions are for {vhost}"),
+                        path=path, used=repr(_vhost_of(cfg.broker_url)), vhost=repr(vhost))
         if users and urllib.parse.unquote(url.username or "") != cfg.node_id:
-            raise _fail(f"{path}：broker_url 的用户名必须是节点编号 {cfg.node_id}",
-                        f"{path}: the user in broker_url must be the node id {cfg.node_id} "
-                        f"(the broker validates user_id and hubs trust user_id == sender)")
+            raise _fail("deploy_user", N_("{path}: the user in broker_url must be the node id "
+                                          "{node} (the broker validates user_id and hubs trust "
+                                          "user_id == sender)"), path=path, node=cfg.node_id)
     return Network([(c.node_id, c.tier) for c in configs], AreaTree(overrides=overrides))
 
 
@@ -112,10 +113,10 @@ def read_secrets(path: Path) -> dict[str, str]:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise _fail(f"找不到密码文件 {path}", f"secrets file {path} not found") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise _fail(f"无法读取密码文件 {path}：{exc}", f"cannot read secrets file {path}: {exc}") \
-            from None
+        raise _fail("secrets_missing", N_("secrets file {path} not found"), path=path) from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        raise _fail("secrets_unreadable", N_("cannot read secrets file {path} (not readable, "
+                                             "or not TOML)"), path=path) from None
     table = raw.get("passwords", {})
     ok = isinstance(table, dict) and all(isinstance(v, str) and v for v in table.values())
     try:
@@ -123,8 +124,8 @@ def read_secrets(path: Path) -> dict[str, str]:
     except AreaCodeError:
         ok = False
     if not ok:
-        raise _fail(f"密码文件 {path} 格式不对：应为 [passwords] 下 \"节点编号\" = \"密码\"",
-                    f"secrets file {path}: expected [passwords] with \"<node id>\" = \"<password>\"")
+        raise _fail("secrets_form", N_('secrets file {path}: expected [passwords] with "<node id>" '
+                                       '= "<password>"'), path=path)
     return dict(table)
 
 
@@ -145,8 +146,8 @@ def write_secrets(path: Path, passwords: dict[str, str], vhost: str) -> None:
             Path(tmp).unlink(missing_ok=True)
             raise
     except OSError as exc:
-        raise _fail(f"无法写入 {path}：{exc.strerror}", f"cannot write {path}: {exc.strerror}") \
-            from None
+        raise _fail("secrets_write", N_("cannot write {path} ({detail})"), path=path,
+                    detail=errno.errorcode.get(exc.errno or 0, "?")) from None
 
 
 def passwords_for(nodes: Iterable[str], path: Path) -> tuple[dict[str, str], int]:
@@ -161,38 +162,40 @@ def passwords_for(nodes: Iterable[str], path: Path) -> tuple[dict[str, str], int
 
 
 def register_deploy(subparsers: Any) -> None:
-    deploy = group(subparsers, "deploy", "部署 / deployment helpers")
-    p = leaf(deploy, "definitions", "导出 RabbitMQ definitions / print RabbitMQ definitions JSON "
-             "for the nodes whose configs are given")
+    deploy = group(subparsers, "deploy", _("deployment helpers"))
+    p = leaf(deploy, "definitions",
+             _("print RabbitMQ definitions JSON for the nodes whose configs are given"))
     _common(p)
     p.add_argument("--with-users", action="store_true",
-                   help="每个节点一个用户及其权限 / one broker user per node, with permissions "
-                        "and topic permissions (no password unless --secrets-out)")
+                   help=_("one broker user per node, with permissions and topic permissions (no "
+                          "password unless --secrets-out)"))
     p.add_argument("--secrets-out", metavar="FILE", type=Path,
-                   help="密码文件（保留已有密码）/ keep node passwords in FILE (0600; existing "
-                        "ones kept, new nodes get random ones); implies --with-users")
+                   help=_("keep node passwords in FILE (0600; existing ones kept, new nodes get "
+                          "random ones); implies --with-users"))
     p.set_defaults(handler=export_definitions)
-    a = leaf(deploy, "apply", "通过管理接口把定义应用到运行中的 RabbitMQ / apply the definitions "
-             "to a running broker through the management HTTP API (idempotent)")
+    a = leaf(deploy, "apply", _("apply the definitions to a running broker through the management HTTP "
+                                "API (idempotent)"))
     a.add_argument("--management-url", metavar="URL", default=os.environ.get(MANAGEMENT_ENV),
                    help=f"http://admin:password@host:15672 (default: ${MANAGEMENT_ENV})")
     _common(a)
     a.add_argument("--secrets", metavar="FILE", type=Path,
-                   help="密码文件：创建用户或重设密码 / create the node users (or reset their "
-                        "passwords) from FILE; without it users must exist and are left alone")
+                   help=_("create the node users (or reset their passwords) from FILE; without it"
+                          " users must exist and are left alone"))
     a.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
-                   help=f"每次请求的超时秒数 / seconds per HTTP request (default {DEFAULT_TIMEOUT_S:g})")
+                   help=_("seconds per HTTP request (default {seconds})",
+                          seconds=format(DEFAULT_TIMEOUT_S, "g")))
     a.set_defaults(handler=apply_command)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("configs", nargs="+", type=Path, help="节点配置文件 / node config files")
+    p.add_argument("configs", nargs="+", type=Path, help=_("node config files"))
     p.add_argument("--vhost", default=DEFAULT_VHOST,
-                   help=f"虚拟主机 / vhost (default {DEFAULT_VHOST}; must match the configs' broker_url)")
+                   help=_("vhost (default {vhost}; must match the configs' broker_url)",
+                          vhost=DEFAULT_VHOST))
     p.add_argument("--predeclared", action="store_true",
-                   help="节点不声明拓扑：不授予 configure / no configure permission: for a broker "
-                        "whose definitions pre-declare everything and nodes that do not declare "
-                        "(today's node runtime declares at start and needs the default)")
+                   help=_("no configure permission: for a broker whose definitions pre-declare "
+                          "everything and nodes that do not declare (today's node runtime "
+                          "declares at start and needs the default)"))
 
 
 def export_definitions(args: argparse.Namespace, ctx: Ctx) -> int:
@@ -203,11 +206,13 @@ def export_definitions(args: argparse.Namespace, ctx: Ctx) -> int:
         passwords, fresh = passwords_for((n for n, _ in net.nodes), args.secrets_out)
         write_secrets(args.secrets_out, passwords, args.vhost)
         hashes = {n: hash_password(passwords[n]) for n, _ in net.nodes}
-        sys.stderr.write(f"{args.secrets_out}: {len(net.nodes)} node passwords ({fresh} new); "
-                         f"keep it secret, give each node only its own\n")
+        sys.stderr.write(_("{path}: {count} node passwords ({fresh} new); keep it secret, give "
+                           "each node only its own", path=args.secrets_out,
+                           count=len(net.nodes), fresh=fresh) + "\n")
     elif with_users:
-        sys.stderr.write("users have no password: import this only into an empty broker, then "
-                         "set passwords (deploy apply --secrets, or rabbitmqctl change_password)\n")
+        sys.stderr.write(_("users have no password: import this only into an empty broker, then "
+                           "set passwords (deploy apply --secrets, or rabbitmqctl "
+                           "change_password)") + "\n")
     doc = definitions(net.nodes, args.vhost, net.tree, with_users=with_users,
                       password_hashes=hashes, node_declares=not args.predeclared)
     ctx.say(json.dumps(doc, ensure_ascii=False, indent=2))
@@ -216,19 +221,19 @@ def export_definitions(args: argparse.Namespace, ctx: Ctx) -> int:
 
 def apply_command(args: argparse.Namespace, ctx: Ctx) -> int:
     if not args.management_url:
-        raise _fail(f"请用 --management-url 或环境变量 {MANAGEMENT_ENV} 指定管理接口地址",
-                    f"give the management API with --management-url or ${MANAGEMENT_ENV}")
+        raise _fail("mgmt_url_missing", N_("give the management API with --management-url or "
+                                           "${env}"), env=MANAGEMENT_ENV)
     if not args.timeout > 0:
-        raise _fail("--timeout 必须大于 0", "--timeout must be more than 0")
+        raise _fail("timeout_positive", N_("--timeout must be more than 0"))
     net = load_network(args.configs, args.vhost, users=True)
     hashes = None
     if args.secrets is not None:
         passwords = read_secrets(args.secrets)
         missing = [n for n, _ in net.nodes if n not in passwords]
         if missing:
-            raise _fail(f"密码文件 {args.secrets} 中没有节点 {missing[0]} 的密码",
-                        f"secrets file {args.secrets} has no password for node {missing[0]}; "
-                        f"add it with deploy definitions --secrets-out {args.secrets}")
+            raise _fail("secrets_node", N_("secrets file {path} has no password for node {node}; "
+                                           "add it with deploy definitions --secrets-out {path}"),
+                        path=args.secrets, node=missing[0])
         hashes = {n: hash_password(passwords[n]) for n, _ in net.nodes}
     doc = definitions(net.nodes, args.vhost, net.tree, with_users=True, password_hashes=hashes,
                       node_declares=not args.predeclared)
@@ -238,13 +243,11 @@ def apply_command(args: argparse.Namespace, ctx: Ctx) -> int:
         api = Management(args.management_url, args.timeout)
         done = apply_definitions(api, doc, args.vhost)
     except ManagementError as exc:
-        raise _fail(f"应用定义失败：{exc}", f"applying the definitions failed: {exc}") from None
-    zh = ctx.lang == "zh"
-    ctx.say((f"已应用到 RabbitMQ {done.version}（{api.where}，虚拟主机 {args.vhost}"
-             f"{'，新建' if done.created_vhost else ''}）：用户 {done.users}，权限 {done.permissions}，"
-             f"主题权限 {done.topic_permissions}，队列 {done.queues}；已回读核对") if zh else
-            (f"applied to RabbitMQ {done.version} at {api.where}, vhost {args.vhost}"
-             f"{' (created)' if done.created_vhost else ''}: {done.users} users, "
-             f"{done.permissions} permissions, {done.topic_permissions} topic permissions, "
-             f"{done.queues} queues; read back and checked"))
+        raise _fail("apply_failed", N_("applying the definitions failed: {detail}"),
+                    detail=exc) from None
+    ctx.say(_("applied to RabbitMQ {version} at {where}, vhost {vhost}{created}: {users} users, "
+              "{permissions} permissions, {topics} topic permissions, {queues} queues; read back "
+              "and checked", version=done.version, where=api.where, vhost=args.vhost,
+              created=_(" (created)") if done.created_vhost else "", users=done.users,
+              permissions=done.permissions, topics=done.topic_permissions, queues=done.queues))
     return 0

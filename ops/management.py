@@ -15,11 +15,13 @@ from base64 import b64encode
 from dataclasses import dataclass
 from typing import Any
 
+from protocol.text import N_, Translatable
+
 DEFAULT_TIMEOUT_S = 30.0
 
 
-class ManagementError(Exception):
-    """The management API refused or could not be reached; str() is the sentence shown."""
+class ManagementError(Translatable):
+    """The management API refused or could not be reached: one sentence, rendered where shown."""
 
 
 class Management:
@@ -30,7 +32,8 @@ class Management:
     def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT_S) -> None:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname or not parts.username:
-            raise ManagementError("the management URL must look like http://user:password@host:15672")
+            raise ManagementError("mgmt_url", N_(
+                "the management URL must look like http://user:password@host:15672"))
         self.user = urllib.parse.unquote(parts.username)
         password = urllib.parse.unquote(parts.password or "")
         host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
@@ -50,31 +53,43 @@ class Management:
         except urllib.error.HTTPError as exc:
             if exc.code == 404 and missing_ok:
                 return None
-            raise ManagementError(self._refusal(method, path, exc)) from None
+            raise self._refusal(method, path, exc) from None
         except (urllib.error.URLError, OSError) as exc:  # refused, DNS, TLS, timeout
             reason = getattr(exc, "reason", None) or exc
-            raise ManagementError(f"cannot reach the management API at {self.where} "
-                                  f"within {self.timeout:g} s: {reason}") from None
+            raise ManagementError("mgmt_unreachable", N_(
+                "cannot reach the management API at {where} within {timeout} s ({reason})"),
+                where=self.where, timeout=f"{self.timeout:g}",
+                reason=reason.__class__.__name__ if isinstance(reason, BaseException)
+                else str(reason)) from None
         try:
             return json.loads(text) if text.strip() else None
         except ValueError:
-            raise ManagementError(f"{method} {path} at {self.where} did not answer JSON: is this "
-                                  f"the management API?") from None
+            raise ManagementError("mgmt_not_json", N_(
+                "{method} {path} at {where} did not answer JSON: is this the management API?"),
+                method=method, path=path, where=self.where) from None
 
-    def _refusal(self, method: str, path: str, exc: urllib.error.HTTPError) -> str:
+    def _refusal(self, method: str, path: str, exc: urllib.error.HTTPError) -> ManagementError:
         if exc.code == 401:
-            return (f"the management API at {self.where} refused user {self.user!r} "
-                    f"(wrong password, or not allowed to use the management API)")
+            return ManagementError("mgmt_401", N_(
+                "the management API at {where} refused user {user} (wrong password, or not "
+                "allowed to use the management API)"), where=self.where, user=repr(self.user))
         try:
             detail = json.loads(exc.read().decode("utf-8")).get("reason", "")
         except (ValueError, OSError, AttributeError):
             detail = ""
         if exc.code == 403:
-            return (f"the management API at {self.where} refused {method} {path} for user "
-                    f"{self.user!r}: it needs the administrator tag ({detail or 'forbidden'})")
+            return ManagementError("mgmt_403", N_(
+                "the management API at {where} refused {method} {path} for user {user}: it needs "
+                "the administrator tag ({detail})"), where=self.where, method=method, path=path,
+                user=repr(self.user), detail=detail or "forbidden")
         if exc.code == 404 and path == "/api/overview":
-            return f"no RabbitMQ management API at {self.base} (HTTP 404 on /api/overview)"
-        return f"{method} {path} at {self.where} failed with HTTP {exc.code}: {detail or exc.reason}"
+            return ManagementError("mgmt_404", N_(
+                "no RabbitMQ management API at {base} (HTTP 404 on /api/overview)"),
+                base=self.base)
+        return ManagementError("mgmt_http", N_("{method} {path} at {where} failed with HTTP "
+                                               "{status} ({detail})"),
+                               method=method, path=path, where=self.where, status=exc.code,
+                               detail=detail or exc.reason)
 
 
 @dataclass(frozen=True)
@@ -102,9 +117,9 @@ def apply_definitions(api: Management, document: dict[str, Any], vhost: str) -> 
         existing = {u["name"] for u in api.call("GET", "/api/users")}
         missing = sorted({p["user"] for p in document.get("permissions", [])} - existing)
         if missing:
-            more = f" (and {len(missing) - 1} more users are missing)" if len(missing) > 1 else ""
-            raise ManagementError(f"broker user {missing[0]} does not exist{more}; apply with "
-                                  f"--secrets FILE to create the node users")
+            raise ManagementError("mgmt_user_missing", N_(
+                "broker user {user} does not exist ({count} users are missing); apply with "
+                "--secrets FILE to create the node users"), user=missing[0], count=len(missing))
     api.call("POST", "/api/definitions", document)
     node_users = {u["user"] for u in document.get("permissions", [])}
     if created and api.user not in node_users:
@@ -116,7 +131,9 @@ def apply_definitions(api: Management, document: dict[str, Any], vhost: str) -> 
                    len(document.get("topic_permissions", [])), len(document["queues"]))
 
 
-KEPT = ": RabbitMQ keeps an existing object as it is (delete it, losing its messages, or fix the configs)"
+KEPT = N_("after the import, {what} {name} has {field} {found}, not {wanted}: RabbitMQ keeps an "
+          "existing object as it is (delete it, losing its messages, or fix the configs)")
+DIFFERS = N_("after the import, {what} {name} has {field} {found}, not {wanted}")
 
 
 def verify(api: Management, document: dict[str, Any], vhost: str) -> None:
@@ -129,12 +146,12 @@ def verify(api: Management, document: dict[str, Any], vhost: str) -> None:
         ("queue", "queues", f"/api/queues/{vq}?columns=name,durable,arguments", ("name",),
          ("durable", "arguments"), KEPT),
         ("binding", "bindings", f"/api/bindings/{vq}", ("source", "destination", "routing_key"),
-         (), ""),
+         (), DIFFERS),
         ("permissions of", "permissions", f"/api/vhosts/{vq}/permissions", ("user",),
-         ("configure", "write", "read"), ""),
+         ("configure", "write", "read"), DIFFERS),
         ("topic permissions of", "topic_permissions", f"/api/vhosts/{vq}/topic-permissions",
-         ("user", "exchange"), ("write", "read"), ""),
-        ("user", "users", "/api/users", ("name",), ("password_hash", "tags"), ""),
+         ("user", "exchange"), ("write", "read"), DIFFERS),
+        ("user", "users", "/api/users", ("name",), ("password_hash", "tags"), DIFFERS),
     ]
     for what, key, path, identity, fields, hint in plan:
         wanted = document.get(key, [])
@@ -145,11 +162,14 @@ def verify(api: Management, document: dict[str, Any], vhost: str) -> None:
             name = " / ".join(str(item[k]) for k in identity)
             there = found.get(tuple(item[k] for k in identity))
             if there is None:
-                raise ManagementError(f"after the import, {what} {name} is missing in vhost {vhost}")
+                raise ManagementError("mgmt_missing_after", N_(
+                    "after the import, {what} {name} is missing in vhost {vhost}"),
+                    what=what, name=name, vhost=vhost)
             for field in fields:
                 if there.get(field) != item[field]:
-                    raise ManagementError(f"after the import, {what} {name} has {field} "
-                                          f"{there.get(field)!r}, not {item[field]!r}{hint}")
+                    raise ManagementError("mgmt_differs_after", hint,
+                        what=what, name=name, field=field, found=repr(there.get(field)),
+                        wanted=repr(item[field]))
 
 
 # --------------------------------------------------------------------------- commands

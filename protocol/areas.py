@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from protocol.text import N_, Translatable
+
 
 class Tier(StrEnum):
     """The four tiers of the mediation network, lowest first."""
@@ -24,18 +26,8 @@ class Tier(StrEnum):
     def rank(self) -> int:
         return TIER_ORDER.index(self)
 
-    @property
-    def label_zh(self) -> str:
-        return TIER_LABELS_ZH[self]
-
 
 TIER_ORDER: tuple[Tier, ...] = (Tier.VILLAGE, Tier.TOWNSHIP, Tier.COUNTY, Tier.CITY)
-TIER_LABELS_ZH: Mapping[Tier, str] = {
-    Tier.VILLAGE: "村（社区）",
-    Tier.TOWNSHIP: "乡镇（街道）",
-    Tier.COUNTY: "县（区）",
-    Tier.CITY: "市",
-}
 
 # (start, end) slices of the 12 digits: province 2, city 2, county 2, township 3, village 3.
 _LEVELS: tuple[tuple[int, int], ...] = ((0, 2), (2, 4), (4, 6), (6, 9), (9, 12))
@@ -44,7 +36,7 @@ _TIER_BY_LOWEST_LEVEL: Mapping[int, Tier] = {
 }
 
 
-class AreaCodeError(ValueError):
+class AreaCodeError(Translatable, ValueError):
     """A code that is not a valid 12-digit statistical division code for a node."""
 
 
@@ -55,7 +47,7 @@ def _parts(code: str) -> tuple[str, ...]:
 def validate_code(code: str) -> str:
     """Return the code if it is a valid node code; raise AreaCodeError naming what is wrong."""
     if not isinstance(code, str):
-        raise AreaCodeError(f"area code {code!r} must be exactly 12 digits")
+        raise AreaCodeError("area_digits", N_("area code {code} must be exactly 12 digits"), code=repr(code))
     return _checked(code)
 
 
@@ -64,18 +56,22 @@ def _checked(code: str) -> str:
     """Valid codes are remembered (a node meets the same few dozen all day, each message's
     fields name several): an invalid one raises, and exceptions are never cached."""
     if len(code) != 12 or not (code.isascii() and code.isdigit()):
-        raise AreaCodeError(f"area code {code!r} must be exactly 12 digits")
+        raise AreaCodeError("area_digits", N_("area code {code} must be exactly 12 digits"), code=repr(code))
     province, city, county, township, village = _parts(code)
     if province == "00":
-        raise AreaCodeError(f"area code {code}: province part is 00")
+        raise AreaCodeError("area_province", N_("area code {code}: province part is 00"), code=code)
     if city == "00":
-        raise AreaCodeError(f"area code {code}: city part is 00 (a province is not a node)")
+        raise AreaCodeError("area_city", N_("area code {code}: city part is 00 (a province is "
+                                                 "not a node)"), code=code)
     if township == "000" and village != "000":
-        raise AreaCodeError(f"area code {code}: village part set but township part is 000")
+        raise AreaCodeError("area_township_zero", N_("area code {code}: village part set but "
+                                                          "township part is 000"), code=code)
     if township != "000" and not 1 <= int(township) <= 399:
-        raise AreaCodeError(f"area code {code}: township part {township} is outside 001-399")
+        raise AreaCodeError("area_township_range", N_("area code {code}: township part {part} is "
+                                                           "outside 001-399"), code=code, part=township)
     if village != "000" and not 1 <= int(village) <= 399:
-        raise AreaCodeError(f"area code {code}: village part {village} is outside 001-399")
+        raise AreaCodeError("area_village_range", N_("area code {code}: village part {part} is "
+                                                          "outside 001-399"), code=code, part=village)
     return code
 
 
@@ -104,17 +100,6 @@ def path_segments(code: str) -> tuple[str, ...]:
     return parts[: lowest + 1]
 
 
-def kind_label_zh(code: str) -> str:
-    """街道/镇/乡 and 居委会/村委会 from the number ranges of DOMAIN §2."""
-    _, _, _, township, village = _parts(validate_code(code))
-    if village != "000":
-        return "居委会" if int(village) <= 199 else "村委会"
-    if township != "000":
-        t = int(township)
-        return "街道" if t <= 99 else ("镇" if t <= 199 else "乡")
-    return TIER_LABELS_ZH[tier_of(code)]
-
-
 @dataclass(frozen=True)
 class AreaTree:
     """Parent links for a network: configured overrides first, derivation as the default."""
@@ -135,7 +120,8 @@ class AreaTree:
         current = self.parent_of(code)
         while current is not None:
             if current in chain or current == code:
-                raise AreaCodeError(f"area tree has a cycle through {current}")
+                raise AreaCodeError("area_cycle", N_("area tree has a cycle through {code}"),
+                                    code=current)
             chain.append(current)
             current = self.parent_of(current)
         return chain

@@ -14,30 +14,32 @@ DISPUTE_TYPES_VERSION = "2026.1"
 
 @dataclass(frozen=True)
 class DisputeType:
+    """A type of the people's mediation statistics. `name` is its English gloss and the
+    translation catalogue's message id (the official Chinese name comes from the catalogue)."""
+
     code: str
-    zh: str
-    en: str
+    name: str
 
 
 _TYPES = (
-    DisputeType("01", "婚姻家庭", "marriage & family"),
-    DisputeType("02", "邻里", "neighbours"),
-    DisputeType("03", "房屋宅基地", "housing & homestead"),
-    DisputeType("04", "合同", "contract"),
-    DisputeType("05", "生产经营", "business"),
-    DisputeType("06", "损害赔偿", "damages"),
-    DisputeType("07", "山林土地", "forest & land"),
-    DisputeType("08", "征地拆迁", "land requisition & demolition"),
-    DisputeType("09", "环境污染", "pollution"),
-    DisputeType("10", "劳动争议", "labour (incl. wage arrears)"),
-    DisputeType("11", "旅游", "tourism"),
-    DisputeType("12", "消费", "consumer"),
-    DisputeType("13", "医疗", "medical"),
-    DisputeType("14", "道路交通事故", "road accidents"),
-    DisputeType("15", "物业管理", "property management"),
-    DisputeType("16", "知识产权", "intellectual property"),
-    DisputeType("17", "互联网", "internet"),
-    DisputeType("99", "其他", "other"),
+    DisputeType("01", "marriage & family"),
+    DisputeType("02", "neighbours"),
+    DisputeType("03", "housing & homestead"),
+    DisputeType("04", "contract"),
+    DisputeType("05", "business"),
+    DisputeType("06", "damages"),
+    DisputeType("07", "forest & land"),
+    DisputeType("08", "land requisition & demolition"),
+    DisputeType("09", "pollution"),
+    DisputeType("10", "labour (incl. wage arrears)"),
+    DisputeType("11", "tourism"),
+    DisputeType("12", "consumer"),
+    DisputeType("13", "medical"),
+    DisputeType("14", "road accidents"),
+    DisputeType("15", "property management"),
+    DisputeType("16", "intellectual property"),
+    DisputeType("17", "internet"),
+    DisputeType("99", "other"),
 )
 
 DISPUTE_TYPES: Mapping[str, Mapping[str, DisputeType]] = {
@@ -90,16 +92,3 @@ class EscalationReason(StrEnum):
     COURT_LINKAGE = "court_linkage"
     AMOUNT_ABOVE_THRESHOLD = "amount_above_threshold"
     MAJOR_MATTER = "major_matter"
-
-
-LABELS_ZH: Mapping[str, str] = {
-    "application": "当事人申请", "own_initiative": "主动调解", "grid_report": "网格员上报",
-    "referral": "法院/公安委托移交", "escalation": "下级上报",
-    "police": "公安机关", "court": "人民法院", "arbitration": "仲裁机构", "organ": "行政机关",
-    "petition": "信访渠道",
-    "no_agreement": "未达成协议，当事人同意继续", "target_expired": "调解期限届满",
-    "cross_area": "当事人跨区域", "group_case": "群体性纠纷（5人以上）",
-    "cadre_involved": "村干部或调委会为一方当事人", "special_type": "征地、欠薪、医疗等特殊类型",
-    "red_flag": "有激化风险", "department_involved": "涉及乡镇部门", "court_linkage": "需诉调对接",
-    "amount_above_threshold": "标的额超过限额", "major_matter": "重大或群体性事项",
-}

@@ -10,29 +10,32 @@ import argparse
 import sys
 from typing import Any
 
-from nodes.cli.context import Ctx, bilingual
+from nodes.cli.context import CliError, Ctx, bilingual
 from nodes.cli.i18n import t
 from nodes.cli.parser import group, leaf
 from nodes.config import load_config
 from nodes.crypto import new_key
+from nodes.i18n import _
 from nodes.store.audit import BrokenLink, ChainReport, verify_file
-from nodes.store.errors import StoreError
+from nodes.store.errors import StoreError, store_problem
 
-VERIFY_EPILOG = """\
-退出码 / exit codes:
-  0  哈希链完整 / the chain is intact
-  1  哈希链断裂，已指出第一处断点 / the chain is broken; the first broken link is named
-  2  无法检查（配置或数据库不可用，或数据库尚无哈希链）/ cannot check (config or database
-     unusable, or the database has no chain yet)
-"""
+
+def verify_epilog() -> str:
+    return "\n".join([
+        _("exit codes:"),
+        "  0  " + _("the chain is intact"),
+        "  1  " + _("the chain is broken; the first broken link is named"),
+        "  2  " + _("cannot check (config or database unusable, or the database has no chain "
+                    "yet)"),
+    ]) + "\n"
 
 
 def register(subparsers: Any) -> None:
-    audit = group(subparsers, "audit", "审计与数据保护 / audit and data protection")
-    p = leaf(audit, "verify", "校验事件日志哈希链 / verify the event log's hash chain",
-             json=True, epilog=VERIFY_EPILOG)
+    audit = group(subparsers, "audit", _("audit and data protection"))
+    p = leaf(audit, "verify", _("verify the event log's hash chain"),
+             json=True, epilog=verify_epilog())
     p.set_defaults(handler=verify)
-    p = leaf(audit, "new-key", "生成新的个人信息加密密钥 / print a new data_key for a node config")
+    p = leaf(audit, "new-key", _("print a new data_key for a node config"))
     p.set_defaults(handler=key)
 
 
@@ -41,14 +44,13 @@ def verify(args: argparse.Namespace, ctx: Ctx) -> int:
     if not path.is_file():
         raise bilingual("config_missing", path=path)
     cfg = load_config(path)
-    if not ctx.lang_explicit:
-        ctx.lang = cfg.lang
+    ctx.use_config_lang(cfg.lang)
     if not cfg.database.is_file():
-        raise bilingual("db_open", path=cfg.database, detail="no such file")
+        raise bilingual("db_missing", path=cfg.database)
     try:
         report = verify_file(str(cfg.database))
     except StoreError as exc:
-        raise bilingual("db_open", path=cfg.database, detail=exc) from None
+        raise CliError(exc.code, store_problem(exc)) from None
     if report.broken is not None and report.broken.problem == "no_chain":
         raise bilingual("audit_no_chain", path=cfg.database)
     if args.json:

@@ -17,15 +17,22 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from nodes.calendar_loader import CalendarError
+from nodes import i18n
 from nodes.cli import audit_cmds, case_cmds, node_cmds, protocol_cmds, run_cmds
 from nodes.cli.context import Build, Ctx, bilingual, clock_from_env, config_path_from
 from nodes.cli.i18n import DEFAULT_LANG, LANGS, env_lang, t
-from nodes.cli.parser import Parser, common_options, prescan_lang, set_language
-from nodes.config import ConfigError
-from nodes.domain.case import DomainError
-from protocol.areas import AreaCodeError
+from nodes.cli.parser import (
+    Parser,
+    argparse_language,
+    common_options,
+    mask_dashes,
+    prescan_lang,
+    unmask_all,
+)
+from nodes.i18n import _, render
+from nodes.store.errors import StoreError, store_problem
 from protocol.messages import MAX_TEXT
+from protocol.text import Translatable
 
 GROUPS: tuple[Callable[[Any], None], ...] = (
     node_cmds.register,
@@ -38,9 +45,9 @@ GROUPS: tuple[Callable[[Any], None], ...] = (
 
 def build_parser(groups: Sequence[Callable[[Any], None]] = GROUPS) -> Parser:
     parser = Parser(prog="fengqiao", parents=[common_options()],
-                    description="枫桥：分级矛盾纠纷调解网络 / a tiered dispute-mediation network",
-                    epilog="环境变量 / environment: FENGQIAO_LANG (zh|en), FENGQIAO_CONFIG (file), "
-                           "FENGQIAO_NOW (fixed clock, ISO time), FENGQIAO_DEBUG=1 (tracebacks)")
+                    description=_("a tiered dispute-mediation network"),
+                    epilog=_("environment: FENGQIAO_LANG (zh|en), FENGQIAO_CONFIG (file), "
+                             "FENGQIAO_NOW (fixed clock, ISO time), FENGQIAO_DEBUG=1 (tracebacks)"))
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for register in groups:
         register(subparsers)
@@ -52,20 +59,18 @@ def _utf8(stream: Any) -> None:
         stream.reconfigure(encoding="utf-8", errors="replace")
 
 
-def _fail(lang: str, zh: str, en: str) -> int:
-    sys.stderr.write(t("error_prefix", lang) + (en if lang == "en" else zh) + "\n")
+def _fail(text: str) -> int:
+    sys.stderr.write(t("error_prefix") + text + "\n")
     return 2
 
 
 def _make_ctx(args: argparse.Namespace, lang: str, build: Build) -> Ctx:
     explicit_lang = getattr(args, "lang", None) or env_lang()
     if explicit_lang is not None and explicit_lang not in LANGS:
-        raise DomainError(t("env_lang_bad", "zh", value=explicit_lang),
-                          t("env_lang_bad", "en", value=explicit_lang))
+        raise bilingual("env_lang_bad", value=explicit_lang)
     config = getattr(args, "config", None)
     return Ctx(lang=explicit_lang or lang, lang_explicit=explicit_lang is not None,
-               config_path=config_path_from(config), build=build,
-               clock=clock_from_env(lang))
+               config_path=config_path_from(config), build=build, clock=clock_from_env())
 
 
 def _check_text(argv: Sequence[str]) -> None:
@@ -93,28 +98,29 @@ def main(argv: list[str] | None, groups: Sequence[Callable[[Any], None]], build:
     _utf8(sys.stderr)
     env = env_lang()
     lang = prescan_lang(argv, env if env in LANGS else DEFAULT_LANG)
-    set_language(lang)
-    ctx: Ctx | None = None
+    with i18n.language(lang), argparse_language(lang):
+        return _run(argv, groups, build, lang)
+
+
+def _run(argv: list[str], groups: Sequence[Callable[[Any], None]], build: Build,
+         lang: str) -> int:
     try:
         _check_text(argv)
         try:
-            args = build_parser(groups).parse_args(argv)
+            args = build_parser(groups).parse_args(mask_dashes(argv))
         except SystemExit as exc:  # --help (0) or a usage error already printed (2)
             return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+        unmask_all(args)
         _check_lengths(args)
         ctx = _make_ctx(args, lang, build)
         handler: Callable[[argparse.Namespace, Ctx], int] = args.handler
         return handler(args, ctx)
-    except DomainError as exc:  # includes CliError and CaseNotFound
-        return _fail(ctx.lang if ctx else lang, exc.zh, exc.en)
-    except ConfigError as exc:
-        return _fail(ctx.lang if ctx else lang, t("config_bad", "zh", detail=exc), str(exc))
-    except CalendarError as exc:
-        return _fail(ctx.lang if ctx else lang, t("calendar_bad", "zh", detail=exc), str(exc))
-    except AreaCodeError as exc:
-        return _fail(ctx.lang if ctx else lang, t("config_bad", "zh", detail=exc), str(exc))
+    except Translatable as exc:  # a rule, bad input, a bad config or calendar: one sentence
+        return _fail(render(exc))
+    except StoreError as exc:
+        return _fail(t(store_problem(exc)))
     except KeyboardInterrupt:
-        sys.stderr.write(t("interrupted", lang) + "\n")
+        sys.stderr.write(t("interrupted") + "\n")
         return 130
     except Exception as exc:  # never a traceback for the user
         if os.environ.get("FENGQIAO_DEBUG") == "1":
@@ -124,6 +130,5 @@ def main(argv: list[str] | None, groups: Sequence[Callable[[Any], None]], build:
 
             configure()
             structlog.get_logger("fengqiao.cli").exception("internal error", argv=argv)
-        sys.stderr.write(t("internal", ctx.lang if ctx else lang, kind=type(exc).__name__) + "\n")
+        sys.stderr.write(t("internal", kind=type(exc).__name__) + "\n")
         return 1
-

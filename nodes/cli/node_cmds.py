@@ -7,6 +7,7 @@ Other `node` sub-commands (e.g. `node run`) register into the same group through
 from __future__ import annotations
 
 import argparse
+import errno
 import secrets
 import tomllib
 from pathlib import Path
@@ -14,67 +15,42 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from nodes.cli.context import CliError, Ctx, bilingual
+from nodes.cli.context import Ctx, bilingual
 from nodes.cli.i18n import t
-from nodes.cli.labels import tier_label
 from nodes.cli.node_files import HOLIDAYS_README, InitSettings, config_text
+from nodes.cli.options import named_choice
 from nodes.cli.parser import group, leaf, positive_int
-from nodes.config import ConfigError, NodeConfig
+from nodes.config import NodeConfig
 from nodes.crypto import new_key
+from nodes.i18n import _
+from nodes.labels import tier_label
 from nodes.store.sqlite_store import SqliteStore
-from protocol.areas import AreaCodeError, Tier, default_parent, tier_of, validate_code
+from protocol.areas import Tier, default_parent, tier_of, validate_code
 
 
 def node_group(subparsers: Any) -> Any:
     """The `node` group's sub-parsers, shared by every module that adds a `node` command."""
-    return group(subparsers, "node", "节点管理 / node set-up and running")
+    return group(subparsers, "node", _("node set-up and running"))
 
 
 def register(subparsers: Any) -> None:
     p = leaf(node_group(subparsers), "init",
-             "新建节点：写配置文件、建数据库 / create a node's config file and database",
-             epilog="示例 / example:\n  fengqiao node init --code 330681111242 --name 状元村 "
-                    "--dir ./zhuangyuan")
-    p.add_argument("--code", required=True, help="12位区划代码 / 12-digit area code")
-    p.add_argument("--tier", choices=[t.value for t in Tier],
-                   help="层级（默认由代码推导）/ tier (default: derived from the code)")
-    p.add_argument("--name", default="", help="名称，如 状元村 / display name")
-    p.add_argument("--dir", help="目录（默认当前目录）/ folder for fengqiao.toml (default: .)")
-    p.add_argument("--parent", help="上级代码（默认由代码推导）/ parent code (default: derived)")
+             _("create a node's config file and database"),
+             epilog=_("example:") + "\n  fengqiao node init --code 330681111242 --name 状元村 "
+                                    "--dir ./zhuangyuan")
+    p.add_argument("--code", required=True, help=_("12-digit area code"))
+    tier, tiers = named_choice([t.value for t in Tier], tier_label, _("tier"))
+    p.add_argument("--tier", type=tier, metavar="TIER",
+                   help=_("tier (default: derived from the code): {choices}", choices=tiers))
+    p.add_argument("--name", default="", help=_("display name"))
+    p.add_argument("--dir", help=_("folder for fengqiao.toml (default: the current folder)"))
+    p.add_argument("--parent", help=_("parent code (default: derived from the code)"))
     p.add_argument("--broker-url", default="memory://",
-                   help="RabbitMQ 地址 / broker URL (default memory://: no broker)")
-    p.add_argument("--salt", help="全网共用的当事人哈希盐值（默认随机）/ network-wide party-hash "
-                                  "salt (default: random)")
+                   help=_("broker URL (default memory://: no broker)"))
+    p.add_argument("--salt", help=_("network-wide party-hash salt (default: random)"))
     p.add_argument("--target-days", type=positive_int, default=30,
-                   help="每级调解期限天数 / target days per tier (default 30)")
+                   help=_("target days per tier (default 30)"))
     p.set_defaults(handler=init)
-
-
-def _check_code(code: str) -> str:
-    try:
-        return validate_code(code)
-    except AreaCodeError as exc:
-        raise bilingual_area(code, str(exc)) from None
-
-
-def bilingual_area(code: str, detail_en: str) -> CliError:
-    detail = detail_en.removeprefix(f"area code {code}: ").removeprefix(f"area code {code!r} ")
-    return CliError(t("area_bad", "zh", code=code, detail=_explain_zh(code)),
-                    t("area_bad", "en", code=code, detail=detail))
-
-
-def _explain_zh(code: str) -> str:
-    if len(code) != 12 or not code.isdigit():
-        return "应为12位数字（如 330681111242）"
-    province, city, town, village = code[0:2], code[2:4], code[6:9], code[9:12]
-    if province == "00":
-        return "省级代码为00"
-    if city == "00":
-        return "地市代码为00（省不能作为节点）"
-    if town == "000" and village != "000":
-        return "乡镇代码为000，村代码却不为000"
-    part = town if town != "000" and not 1 <= int(town) <= 399 else village
-    return f"乡镇或村代码 {part} 超出 001–399 范围"
 
 
 def _target(args: argparse.Namespace, ctx: Ctx) -> Path:
@@ -84,14 +60,13 @@ def _target(args: argparse.Namespace, ctx: Ctx) -> Path:
 
 
 def init(args: argparse.Namespace, ctx: Ctx) -> int:
-    code = _check_code(args.code.strip())
+    code = validate_code(args.code.strip())
     derived = tier_of(code)
     tier = Tier(args.tier) if args.tier else derived
     if tier is not derived:
-        raise CliError(t("tier_mismatch", "zh", tier=tier.value, code=code,
-                         derived=tier_label(derived.value, "zh")),
-                       t("tier_mismatch", "en", tier=tier.value, code=code, derived=derived.value))
-    parent = _check_code(args.parent.strip()) if args.parent else None
+        raise bilingual("tier_mismatch", tier=tier_label(tier), code=code,
+                        derived=tier_label(derived))
+    parent = validate_code(args.parent.strip()) if args.parent else None
     if parent is not None and tier is Tier.CITY:
         raise bilingual("parent_city")
     if parent is not None and tier_of(parent).rank <= tier.rank:
@@ -122,25 +97,24 @@ def init(args: argparse.Namespace, ctx: Ctx) -> int:
         raise bilingual("config_exists", path=path) from None
     except OSError as exc:
         raise bilingual("write_failed", path=exc.filename or folder,
-                        detail=exc.strerror or exc) from None
-    lang = ctx.lang
+                        detail=errno.errorcode.get(exc.errno or 0, "?")) from None
     name = f" {settings.name}" if settings.name else ""
-    ctx.say(t("init_done", lang, node_id=code, tier=tier_label(tier.value, lang), name=name))
+    ctx.say(t("init_done", node_id=code, tier=tier_label(tier), name=name))
     shown_parent = parent or settings.derived_parent
     if shown_parent:
-        ctx.say(t("init_parent", lang, parent=shown_parent))
-    ctx.say(t("init_config", lang, path=path.resolve()))
-    ctx.say(t("init_db_kept" if existed else "init_db", lang, path=db_path.resolve()))
-    ctx.say(t("init_holidays", lang, path=holidays.resolve()))
-    ctx.say(t("init_salt", lang))
-    ctx.say(t("init_data_key", lang, path=path.resolve()))
-    ctx.say(t("init_next", lang, dir=folder.resolve(), path=path.resolve()))
+        ctx.say(t("init_parent", parent=shown_parent))
+    ctx.say(t("init_config", path=path.resolve()))
+    ctx.say(t("init_db_kept" if existed else "init_db", path=db_path.resolve()))
+    ctx.say(t("init_holidays", path=holidays.resolve()))
+    ctx.say(t("init_salt"))
+    ctx.say(t("init_data_key", path=path.resolve()))
+    ctx.say(t("init_next", dir=folder.resolve(), path=path.resolve()))
     return 0
 
 
 def _validate(text: str) -> None:
-    """The file we are about to write must load; a failure here is a bug, shown as ConfigError."""
+    """The file we are about to write must load; a failure here is a bug (an internal error)."""
     try:
         NodeConfig.model_validate(tomllib.loads(text))
     except (tomllib.TOMLDecodeError, ValidationError) as exc:
-        raise ConfigError(f"generated config does not validate: {exc}") from None
+        raise AssertionError(f"generated config does not validate: {exc}") from None

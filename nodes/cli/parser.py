@@ -3,50 +3,51 @@
 Every command module registers its group with `register(subparsers)` and makes its leaf commands
 with `leaf(...)`, which adds the global options (`--lang`, `--config`) so they may be written
 after the sub-command too (`fengqiao case list --lang en`).
+
+Language: our own texts come from the catalogue (`nodes.i18n`). argparse's own ("usage:", "the
+following arguments are required") come from the same catalogue through gettext's documented
+way of translating a library that uses `gettext.gettext`: while a command runs, the process's
+default text domain is ours and `LANGUAGE` names the chosen language (`argparse_language`). Only
+public APIs of argparse and gettext are used.
 """
 
 from __future__ import annotations
 
 import argparse
 import gettext
+import os
 import sys
-from collections.abc import Callable
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from typing import Any, NoReturn
 
+from nodes import i18n
 from nodes.cli.i18n import LANGS, t
+from nodes.i18n import _
 
-_lang = ["zh"]  # the language chosen before parsing (argv pre-scan), read by error() and types
-
-# argparse builds its messages with gettext; these are the ones a mediator can meet.
-_ARGPARSE_ZH = {
-    "usage: ": "用法：",
-    "positional arguments": "位置参数",
-    "options": "选项",
-    "show this help message and exit": "显示帮助并退出 / show this help and exit",
-    "the following arguments are required: %s": "缺少必需参数：%s",
-    "unrecognized arguments: %s": "无法识别的参数：%s",
-    "invalid choice: %(value)r (choose from %(choices)s)":
-        "无效的值 %(value)r（可选：%(choices)s）",
-    "argument %(argument_name)s: %(message)s": "参数 %(argument_name)s：%(message)s",
-    "invalid %(type)s value: %(value)r": "%(value)r 不是有效的 %(type)s 值",
-    "expected one argument": "缺少参数值",
-    "expected at least one argument": "至少需要一个参数值",
-    "not allowed with argument %s": "不能与 %s 同时使用",
-    "one of the arguments %s is required": "必须给出其中之一：%s",
-    "ambiguous option: %(option)s could match %(matches)s":
-        "选项 %(option)s 不明确，可能是 %(matches)s",
-}
+# argparse (Python 3.11) drops a lone "--" even when it is an option's own value (`--note=--`
+# reached the handlers as []): such a value is masked before parsing and restored after.
+_DASHES = "\ue000"  # a private-use character no one types, standing for "--"
 
 
-def set_language(lang: str) -> None:
-    _lang[0] = lang
-    zh: Callable[[str], str] = lambda msg: _ARGPARSE_ZH.get(msg, msg)  # noqa: E731
-    argparse._ = gettext.gettext if lang == "en" else zh  # type: ignore[attr-defined]
-
-
-def current_language() -> str:
-    return _lang[0]
+@contextmanager
+def argparse_language(lang: str) -> Iterator[None]:
+    """argparse's messages in `lang` for the length of the block, from our catalogue."""
+    saved_domain = gettext.textdomain()
+    saved_env = os.environ.get("LANGUAGE")
+    gettext.bindtextdomain(i18n.DOMAIN, str(i18n.LOCALE_DIR))
+    gettext.textdomain(i18n.DOMAIN)
+    os.environ["LANGUAGE"] = i18n.LOCALES[lang]
+    try:
+        yield
+    finally:
+        gettext.textdomain(saved_domain)
+        if saved_env is None:
+            os.environ.pop("LANGUAGE", None)
+        else:
+            os.environ["LANGUAGE"] = saved_env
 
 
 def prescan_lang(argv: list[str], default: str) -> str:
@@ -62,6 +63,24 @@ def prescan_lang(argv: list[str], default: str) -> str:
     return default
 
 
+def mask_dashes(argv: Sequence[str]) -> list[str]:
+    """`--opt=--` -> a masked value argparse keeps (see `_DASHES`)."""
+    return [a[:-2] + _DASHES if a.startswith("--") and a.endswith("=--") else a for a in argv]
+
+
+def unmask(value: str) -> str:
+    return "--" if value == _DASHES else value
+
+
+def unmask_all(args: argparse.Namespace) -> None:
+    """Put back every "--" that `mask_dashes` hid, in plain values and in lists."""
+    for name, value in vars(args).items():
+        if isinstance(value, str):
+            setattr(args, name, unmask(value))
+        elif isinstance(value, list):
+            setattr(args, name, [unmask(v) if isinstance(v, str) else v for v in value])
+
+
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one sentence in the chosen language, then exit 2."""
 
@@ -69,17 +88,9 @@ class Parser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
         super().__init__(*args, **kwargs)
 
-    def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> Any:
-        # Python 3.11's argparse drops a "--" even when it is an option's own value, so
-        # `--note=--` or `--party=--` reached the handlers as [] (an internal error, exit 1).
-        if action.option_strings and action.nargs is None and arg_strings == ["--"]:
-            return self._get_value(action, "--")
-        return super()._get_values(action, arg_strings)
-
     def error(self, message: str) -> NoReturn:
-        lang = current_language()
-        sys.stderr.write(t("error_prefix", lang) + message + t("usage_hint", lang, prog=self.prog)
-                         + "\n")
+        sys.stderr.write(t("error_prefix") + message.replace(_DASHES, "--")
+                         + t("usage_hint", prog=self.prog) + "\n")
         sys.exit(2)
 
 
@@ -87,10 +98,9 @@ def common_options() -> Parser:
     """--lang and --config, accepted before or after the sub-command."""
     common = Parser(add_help=False)
     common.add_argument("--lang", choices=LANGS, default=argparse.SUPPRESS,
-                        help="输出语言 / output language (default: $FENGQIAO_LANG, else zh)")
+                        help=_("output language (default: $FENGQIAO_LANG, else zh)"))
     common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
-                        help="节点配置文件 / node config (default: $FENGQIAO_CONFIG, "
-                             "else ./fengqiao.toml)")
+                        help=_("node config (default: $FENGQIAO_CONFIG, else ./fengqiao.toml)"))
     return common
 
 
@@ -101,8 +111,12 @@ def leaf(subparsers: Any, name: str, help_text: str, *, json: bool = False,
                                            epilog=epilog, parents=[common_options()])
     if json:
         parser.add_argument("--json", action="store_true",
-                            help="输出 JSON / print JSON (UTF-8, ensure_ascii=False)")
+                            help=_("print JSON (UTF-8, ensure_ascii=False)"))
     return parser
+
+
+# Each `subparsers` object's groups by name: several modules add commands to one group.
+_GROUPS: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
 def group(subparsers: Any, name: str, help_text: str) -> Any:
@@ -111,23 +125,38 @@ def group(subparsers: Any, name: str, help_text: str) -> Any:
     Several modules may add commands to one group (`node init` here, `node run` elsewhere):
     each calls `group(subparsers, "node", ...)` and gets the same sub-parsers back.
     """
-    cache: dict[str, Any] = subparsers.__dict__.setdefault("_fengqiao_groups", {})
-    if name not in cache:
+    groups = _GROUPS.setdefault(subparsers, {})
+    if name not in groups:
         parser: Parser = subparsers.add_parser(name, help=help_text, description=help_text)
-        cache[name] = parser.add_subparsers(dest=f"{name}_command", metavar="COMMAND",
-                                            required=True)
-    return cache[name]
+        groups[name] = parser.add_subparsers(dest=f"{name}_command", metavar="COMMAND",
+                                             required=True)
+    return groups[name]
+
+
+def choice(options: dict[str, str], label: str) -> Any:
+    """An argument type for an enumerated option: the code or its name in either language.
+    `options` maps each accepted word to its code; the error lists code and name."""
+    def parse(value: str) -> str:
+        code = options.get(unmask(value).strip())
+        if code is None:
+            shown = ", ".join(sorted({f"{c}" for c in options.values()}))
+            raise argparse.ArgumentTypeError(t("choice_bad", value=unmask(value), what=label,
+                                               choices=shown))
+        return code
+    parse.__name__ = label
+    return parse
 
 
 # --- argument types (their errors become argparse errors: one sentence, exit 2) ------------
 def iso_date(value: str) -> date:
     try:
-        return date.fromisoformat(value)
+        return date.fromisoformat(unmask(value))
     except ValueError:
-        raise argparse.ArgumentTypeError(t("date_bad", current_language(), value=value)) from None
+        raise argparse.ArgumentTypeError(t("date_bad", value=unmask(value))) from None
 
 
 def positive_int(value: str) -> int:
+    value = unmask(value)
     if not value.strip().isdigit() or int(value) < 1:
-        raise argparse.ArgumentTypeError(t("int_bad", current_language(), value=value))
+        raise argparse.ArgumentTypeError(t("int_bad", value=value))
     return int(value)

@@ -9,14 +9,15 @@ from typing import Any
 from nodes.cli.context import Ctx, bilingual
 from nodes.cli.i18n import t
 from nodes.cli.parser import group, leaf
+from nodes.i18n import _
 from protocol.schema_export import SCHEMA_DIR, write_schemas
 
 
 def register(subparsers: Any) -> None:
-    protocol = group(subparsers, "protocol", "协议 / the protocol between tiers")
-    p = leaf(protocol, "schema", "导出消息的 JSON Schema / write the messages' JSON Schemas")
+    protocol = group(subparsers, "protocol", _("the protocol between tiers"))
+    p = leaf(protocol, "schema", _("write the messages' JSON Schemas"))
     p.add_argument("--dir", type=Path, default=SCHEMA_DIR,
-                   help=f"输出目录 / output folder (default: {SCHEMA_DIR})")
+                   help=_("output folder (default:"))
     p.set_defaults(handler=schema)
 
 

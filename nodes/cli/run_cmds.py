@@ -13,16 +13,18 @@ from typing import Any
 from nodes.cli.context import Ctx, bilingual
 from nodes.cli.parser import group, leaf
 from nodes.config import load_config
+from nodes.i18n import _
+from nodes.labels import tier_label
 from nodes.logs import configure
 from nodes.messaging.runtime import NodeRuntime, serve
 from protocol.areas import Tier
 
 
 def register(subparsers: Any) -> None:
-    nodes = group(subparsers, "node", "节点 / node")
-    p = leaf(nodes, "run", "运行村站收发服务（Ctrl-C 或 SIGTERM 安全停止）/ run the station's relay "
-             "and consumer as a service (Ctrl-C or SIGTERM stops cleanly)")
-    p.add_argument("--log-json", action="store_true", help="JSON 日志 / JSON log lines")
+    nodes = group(subparsers, "node", _("node"))
+    p = leaf(nodes, "run", _(
+        "run the station's relay and consumer as a service (Ctrl-C or SIGTERM stops cleanly)"))
+    p.add_argument("--log-json", action="store_true", help=_("JSON log lines"))
     p.set_defaults(handler=partial(run_node, hub=False))
 
 
@@ -34,7 +36,7 @@ def run_node(args: argparse.Namespace, ctx: Ctx, *, hub: bool) -> int:
     if hub and config.tier is Tier.VILLAGE:
         raise bilingual("hub_run_village")
     if not hub and config.tier is not Tier.VILLAGE:
-        raise bilingual("node_run_hub", tier=config.tier.value)
+        raise bilingual("node_run_hub", tier=tier_label(config.tier))
     configure(json=args.log_json or None, service=True)
     serve(NodeRuntime(config, partial(ctx.build, config, clock=ctx.clock)))
     return 0

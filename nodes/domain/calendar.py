@@ -11,7 +11,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from protocol.text import N_, WEEKDAYS, Phrase, Translatable
+
 _SATURDAY = 5
+
+
+class CalendarInvalid(Translatable, ValueError):
+    """A holiday calendar contradicts itself."""
 
 
 @dataclass(frozen=True)
@@ -30,21 +36,21 @@ class HolidayCalendar:
                                   ("makeup_workdays", self.makeup_workdays)):
             outside = sorted(d for d in dates if d.year != self.year)
             if outside:
-                raise ValueError(
-                    f"field '{field_name}' has {outside[0].isoformat()}, "
-                    f"which is not in year {self.year}"
-                )
+                raise CalendarInvalid(
+                    "calendar_year", N_("field '{field}' has {date}, which is not in year {year}"),
+                    field=field_name, date=outside[0].isoformat(), year=self.year)
         both = sorted(self.holidays & self.makeup_workdays)
         if both:
-            raise ValueError(
-                f"{both[0].isoformat()} is both in 'holidays' and in 'makeup_workdays'"
-            )
+            raise CalendarInvalid(
+                "calendar_both", N_("{date} is both in 'holidays' and in 'makeup_workdays'"),
+                date=both[0].isoformat())
         weekdays = sorted(d for d in self.makeup_workdays if d.weekday() < _SATURDAY)
         if weekdays:
-            raise ValueError(
-                f"field 'makeup_workdays' has {weekdays[0].isoformat()}, a "
-                f"{weekdays[0].strftime('%A')}; make-up workdays must be a Saturday or Sunday"
-            )
+            raise CalendarInvalid(
+                "calendar_makeup_weekday",
+                N_("field 'makeup_workdays' has {date}, a {weekday}; make-up workdays must be a "
+                   "Saturday or Sunday"), date=weekdays[0].isoformat(),
+                weekday=Phrase(WEEKDAYS[weekdays[0].weekday()]))
 
 
 class WorkingDays:

@@ -15,15 +15,14 @@ from zoneinfo import ZoneInfo
 from nodes.domain.calendar import WorkingDays
 from nodes.domain.deadlines import DayUnit, Deadline, make_deadline
 from nodes.domain.states import (
-    ACTION_LABELS_ZH,
     CLOCK_RUNNING,
     NOTE_ALLOWED,
     OPENING,
-    STATE_LABELS_ZH,
     TRANSITIONS,
     Action,
     CaseState,
 )
+from protocol.text import N_, Code, Translatable
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 JC_WINDOW_DAYS = 30  # 人民调解法 Art. 33: joint application within 30 days of effect (statutory)
@@ -34,23 +33,23 @@ def local_date(at: datetime) -> date:
     return at.astimezone(SHANGHAI).date()
 
 
-class DomainError(Exception):
-    """A rule of the procedure forbids this; carries the sentence in Chinese and English."""
-
-    def __init__(self, zh: str, en: str) -> None:
-        super().__init__(en)
-        self.zh = zh
-        self.en = en
+class DomainError(Translatable):
+    """A rule of the procedure forbids this: a code, an English template (the catalogue's message
+    id) and its parameters; the edge chooses the language (`nodes.i18n.render`)."""
 
 
 class IllegalTransition(DomainError):
+    """The action is not allowed in the case's state. Its parameters are codes (`state`, `action`);
+    the edge shows their names in the reader's language."""
+
     def __init__(self, state: CaseState | None, action: Action) -> None:
-        shown = state.value if state else "(new)"
-        zh_state = STATE_LABELS_ZH[state] if state else "新案件"
-        super().__init__(
-            f"案件当前状态为「{zh_state}」，不能执行「{ACTION_LABELS_ZH[action]}」",
-            f"cannot {action.value} a case in state {shown}",
-        )
+        if state is None:
+            super().__init__("illegal_new", N_("cannot {action} a new case"),
+                             action=Code("action", action.value))
+        else:
+            super().__init__("illegal_transition", N_("cannot {action} a case in state {state}"),
+                             action=Code("action", action.value),
+                             state=Code("state", state.value))
         self.state = state
         self.action = action
 

@@ -10,13 +10,14 @@ from nodes.domain.deadlines import DayUnit, Deadline, compute_due
 from nodes.domain.deadlines import extend as extend_deadline
 from nodes.domain.states import Action, CaseState
 from protocol.reference import CaseSource, EscalationReason, ReferralTarget
+from protocol.text import N_
 
 TARGET_BASIS = "人民调解 target duration per tier (configurable)"
 
 
-def _need(condition: bool, zh: str, en: str) -> None:
+def _need(condition: bool, code: str, message: str, **params: Any) -> None:
     if not condition:
-        raise DomainError(zh, en)
+        raise DomainError(code, message, **params)
 
 
 def open_case(case_id: str, actor: Actor, at: datetime, *, tier: str, source: CaseSource,
@@ -24,13 +25,13 @@ def open_case(case_id: str, actor: Actor, at: datetime, *, tier: str, source: Ca
               grid_id: str | None = None, origin_node: str | None = None,
               escalated_from: str | None = None, extra: dict[str, Any] | None = None) -> Case:
     """A grid worker's report opens REPORTED; every other source opens REGISTERED."""
-    _need(bool(facts.strip()), "必须填写纠纷事实", "the facts of the dispute are required")
-    _need(people_involved >= 1, "涉及人数至少为1", "people involved must be at least 1")
+    _need(bool(facts.strip()), "facts_required", N_("the facts of the dispute are required"))
+    _need(people_involved >= 1, "people_min", N_("people involved must be at least 1"))
     if grid_id is not None:
         well_formed = len(grid_id) == 15 and grid_id.isascii() and grid_id.isdigit()
-        _need(well_formed and grid_id[:12] == actor.node_id,
-              f"网格编号 {grid_id} 应为本村12位代码加3位序号",
-              f"grid id {grid_id} must be this village's 12-digit code plus a 3-digit number")
+        _need(well_formed and grid_id[:12] == actor.node_id, "grid_id",
+              N_("grid id {grid_id} must be this village's 12-digit code plus a 3-digit number"),
+              grid_id=grid_id)
     case = Case(case_id)
     action = Action.REPORT if source is CaseSource.GRID_REPORT else Action.REGISTER
     case.record(action, actor, at, "", tier=tier, source=source.value,
@@ -53,7 +54,7 @@ def re_register(case: Case, actor: Actor, at: datetime, *, reason: str,
 
 def reject(case: Case, actor: Actor, at: datetime, reason: str) -> None:
     """不予受理: e.g. already before a court or police; the reason is required."""
-    _need(bool(reason.strip()), "不予受理必须说明理由", "a rejection needs a reason")
+    _need(bool(reason.strip()), "reject_reason", N_("a rejection needs a reason"))
     case.record(Action.REJECT, actor, at, reason)
 
 
@@ -66,10 +67,10 @@ def consent(case: Case, actor: Actor, at: datetime, *, scope: str = "mediation",
 def accept(case: Case, actor: Actor, at: datetime, rules: Rules) -> None:
     """受理: only with the parties' consent on record; starts this tier's target duration."""
     case.next_state(Action.ACCEPT)
-    _need(case.mediation_consent is not False, "当事人明确拒绝调解，不能受理",
-          "a party refused mediation; the case cannot be accepted")
-    _need(case.mediation_consent is True, "受理前须记录当事人同意调解",
-          "the parties' consent to mediation must be recorded before acceptance")
+    _need(case.mediation_consent is not False, "accept_refused",
+          N_("a party refused mediation; the case cannot be accepted"))
+    _need(case.mediation_consent is True, "accept_no_consent",
+          N_("the parties' consent to mediation must be recorded before acceptance"))
     case.record(Action.ACCEPT, actor, at, target=case._target_from(at, TARGET_BASIS, rules))
 
 
@@ -86,11 +87,10 @@ def extend(case: Case, actor: Actor, at: datetime, rules: Rules, *, days: int,
            both_parties_consent: bool) -> None:
     """Extend the target duration once, with both parties' consent."""
     case.next_state(Action.EXTEND)
-    _need(both_parties_consent, "延长期限须经双方当事人同意",
-          "an extension needs both parties' consent")
-    _need(not case.extended, "调解期限只能延长一次", "the target duration can be extended only once")
-    _need(1 <= days <= rules.max_extension_days, f"延长天数应为1至{rules.max_extension_days}天",
-          f"extension must be 1 to {rules.max_extension_days} days")
+    _need(both_parties_consent, "extend_consent", N_("an extension needs both parties' consent"))
+    _need(not case.extended, "extend_once", N_("the target duration can be extended only once"))
+    _need(1 <= days <= rules.max_extension_days, "extend_days",
+          N_("an extension must be 1 to {max} days"), max=rules.max_extension_days)
     assert case.target is not None  # set on accept; EXTEND is only allowed after it
     new_target = extend_deadline(case.target, days, rules.days)
     case.record(Action.EXTEND, actor, at, target=new_target.to_dict())
@@ -102,13 +102,13 @@ def agree(case: Case, actor: Actor, at: datetime, rules: Rules, *,
           sealed: bool = False) -> None:
     """调解协议: a written one takes effect only once signed by all and sealed."""
     case.next_state(Action.AGREE)
-    _need(bool(terms.strip()), "协议内容不能为空", "the agreement's terms are required")
+    _need(bool(terms.strip()), "terms_required", N_("the agreement's terms are required"))
     if form == "written":
-        _need(signed_by_all and sealed, "书面协议须各方当事人和调解员签名并加盖调委会印章后生效",
-              "a written agreement takes effect only when all parties and the mediator have "
-              "signed and the committee seal is affixed")
-    _need(effective_date <= local_date(at), "协议生效日期不能晚于今天",
-          "the agreement's effective date cannot be in the future")
+        _need(signed_by_all and sealed, "written_unsigned",
+              N_("a written agreement takes effect only when all parties and the mediator have "
+                 "signed and the committee seal is affixed"))
+    _need(effective_date <= local_date(at), "effective_future",
+          N_("the agreement's effective date cannot be in the future"))
     jc_due, note = compute_due(effective_date, JC_WINDOW_DAYS, DayUnit.CALENDAR, rules.days)
     case.record(Action.AGREE, actor, at, form=form, terms=terms,
                  effective_date=effective_date.isoformat(), performance=performance or [],
@@ -120,7 +120,7 @@ def perform(case: Case, actor: Actor, at: datetime) -> None:
 
 
 def breach(case: Case, actor: Actor, at: datetime, reason: str) -> None:
-    _need(bool(reason.strip()), "须说明未履行情况", "a breach needs a description")
+    _need(bool(reason.strip()), "breach_reason", N_("a breach needs a description"))
     case.record(Action.BREACH, actor, at, reason)
 
 
@@ -128,10 +128,10 @@ def terminate(case: Case, actor: Actor, at: datetime, *, reason: str,
               remedies_notified: bool) -> None:
     """终止调解: the parties must be told their other routes (arbitration, organ, court)."""
     case.next_state(Action.TERMINATE)
-    _need(remedies_notified, "终止调解须告知当事人可通过仲裁、行政、司法等途径维护权利",
-          "termination requires telling the parties their other routes "
-          "(arbitration, administrative, court)")
-    _need(bool(reason.strip()), "终止调解须说明理由", "a termination needs a reason")
+    _need(remedies_notified, "terminate_remedies",
+          N_("termination requires telling the parties their other routes "
+             "(arbitration, administrative, court)"))
+    _need(bool(reason.strip()), "terminate_reason", N_("a termination needs a reason"))
     case.record(Action.TERMINATE, actor, at, reason, remedies_notified=True)
 
 
@@ -139,14 +139,14 @@ def escalate(case: Case, actor: Actor, at: datetime, *, reason: EscalationReason
              consent_given: bool, note: str = "") -> None:
     """上报: needs the parties' consent and a reason; the city is the top tier."""
     case.next_state(Action.ESCALATE)
-    _need(case.tier != "city", "市级为最高层级，不能再上报", "the city tier cannot escalate further")
-    _need(consent_given, "上报须经当事人同意", "escalation needs the parties' consent")
+    _need(case.tier != "city", "escalate_city", N_("the city tier cannot escalate further"))
+    _need(consent_given, "escalate_consent", N_("escalation needs the parties' consent"))
     case.record(Action.ESCALATE, actor, at, note, escalation_reason=reason.value, consent=True)
 
 
 def refer_out(case: Case, actor: Actor, at: datetime, *, target: ReferralTarget,
               reason: str) -> None:
-    _need(bool(reason.strip()), "移交须说明理由", "a referral needs a reason")
+    _need(bool(reason.strip()), "refer_reason", N_("a referral needs a reason"))
     case.record(Action.REFER_OUT, actor, at, reason, referred_to=target.value)
 
 
@@ -158,16 +158,16 @@ def apply_jc(case: Case, actor: Actor, at: datetime) -> None:
     """司法确认 application: only within the 30-day window after the agreement took effect."""
     case.next_state(Action.JC_APPLY)
     assert case.agreement is not None
-    _need(case.jc_status is None, "已申请司法确认", "judicial confirmation was already applied for")
+    _need(case.jc_status is None, "jc_twice", N_("judicial confirmation was already applied for"))
     due = date.fromisoformat(case.agreement["jc_due"])
-    _need(local_date(at) <= due, f"司法确认申请期限已于{due}届满",
-          f"the judicial-confirmation window closed on {due}")
+    _need(local_date(at) <= due, "jc_window",
+          N_("the judicial-confirmation window closed on {due}"), due=due.isoformat())
     case.record(Action.JC_APPLY, actor, at, window_ends=due.isoformat())
 
 
 def jc_result(case: Case, actor: Actor, at: datetime, *, confirmed: bool) -> None:
     case.next_state(Action.JC_RESULT)
-    _need(case.jc_status == "applied", "尚未申请司法确认", "no judicial confirmation is pending")
+    _need(case.jc_status == "applied", "jc_none", N_("no judicial confirmation is pending"))
     case.record(Action.JC_RESULT, actor, at, confirmed=confirmed)
 
 
@@ -180,8 +180,8 @@ def red_flag(case: Case, actor: Actor, at: datetime, *, note: str,
              police_reported: bool) -> None:
     """Risk of a criminal or public-order case: report to police at once and record it."""
     case.next_state(Action.RED_FLAG)
-    _need(police_reported, "有激化风险的纠纷须立即报告公安机关，并记录",
-          "a red-flag case must be reported to the police at once; record that it was")
+    _need(police_reported, "red_flag_police",
+          N_("a red-flag case must be reported to the police at once; record that it was"))
     case.record(Action.RED_FLAG, actor, at, note, police_reported=True)
 
 
@@ -189,10 +189,10 @@ def hand_down(case: Case, actor: Actor, at: datetime, rules: Rules, *, instructi
               report_back_days: int) -> None:
     """交办: a hub returns the case to the tier below with an instruction and a report-back date."""
     case.next_state(Action.HAND_DOWN)
-    _need(bool(case.facts.get("escalated_from")), "本级登记的案件没有下级可交办",
-          "this case was registered here, there is no lower tier to hand it to")
-    _need(bool(instruction.strip()), "交办须写明办理要求", "a hand-down needs an instruction")
-    _need(1 <= report_back_days <= 365, "反馈期限应为1至365天", "report-back days must be 1 to 365")
+    _need(bool(case.facts.get("escalated_from")), "hand_down_own",
+          N_("this case was registered here, there is no lower tier to hand it to"))
+    _need(bool(instruction.strip()), "hand_down_instruction", N_("a hand-down needs an instruction"))
+    _need(1 <= report_back_days <= 365, "hand_down_days", N_("report-back days must be 1 to 365"))
     due, note = compute_due(local_date(at), report_back_days, DayUnit.CALENDAR, rules.days)
     case.record(Action.HAND_DOWN, actor, at, instruction, report_back_by=due.isoformat(),
                  calendar_note=note)

@@ -101,24 +101,5 @@ NOTE_ALLOWED: Mapping[Action, frozenset[CaseState]] = {
     Action.DECISION_ABOVE: frozenset({S.ESCALATED, S.RETURNED, S.MEDIATING, S.HANDED_DOWN}),
 }
 
-STATE_LABELS_ZH: Mapping[CaseState, str] = {
-    S.REPORTED: "已上报", S.REGISTERED: "已登记", S.REJECTED: "不予受理", S.ACCEPTED: "已受理",
-    S.REFERRED_OUT: "已移交", S.MEDIATING: "调解中", S.AGREED: "已达成协议", S.PERFORMING: "履行中",
-    S.BREACHED: "未履行", S.CLOSED: "已结案", S.TERMINATED: "调解终止",
-    S.CLOSED_UNRESOLVED: "未化解结案", S.ESCALATED: "已上报上级", S.RETURNED: "上级交办",
-    S.HANDED_DOWN: "已交办下级",
-}
-ACTION_LABELS_ZH: Mapping[Action, str] = {
-    Action.REPORT: "网格上报", Action.REGISTER: "登记", Action.REJECT: "不予受理",
-    Action.ACCEPT: "受理", Action.MEDIATE: "开始调解", Action.AGREE: "达成协议",
-    Action.PERFORM: "开始履行", Action.BREACH: "未履行", Action.CLOSE: "结案",
-    Action.TERMINATE: "终止调解", Action.ESCALATE: "上报上级", Action.REFER_OUT: "移交",
-    Action.RETURN: "上级交办", Action.HAND_DOWN: "交办下级",
-    Action.CONSENT: "当事人同意", Action.EXTEND: "延长期限",
-    Action.JC_APPLY: "申请司法确认", Action.JC_RESULT: "司法确认结果", Action.FOLLOW_UP: "回访",
-    Action.RED_FLAG: "风险报警", Action.DECISION_ABOVE: "上级处理结果",
-}
-
-
 def is_note(action: Action) -> bool:
     return action in NOTE_ALLOWED

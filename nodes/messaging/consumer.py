@@ -217,7 +217,7 @@ class Consumer:
             self.applied += 1
             return "applied"
         except DomainError as exc:
-            reason = f"cannot apply: {exc.en}"
+            reason = f"cannot apply: {exc}"
         self.store.quarantine_and_record(
             _entry(env), body, Refused(reason, delivery.routing_key, delivery.user_id),
             self.now())

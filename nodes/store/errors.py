@@ -11,6 +11,8 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from protocol.text import N_
+
 
 class StoreError(Exception):
     """The node's database could not do what was asked. `code` names the kind, `detail` is
@@ -61,6 +63,25 @@ _BY_CODE: dict[int, type[StoreError]] = {
     sqlite3.SQLITE_CANTOPEN: StoreUnavailable, sqlite3.SQLITE_READONLY: StoreUnavailable,
     sqlite3.SQLITE_IOERR: StoreUnavailable, sqlite3.SQLITE_PERM: StoreUnavailable,
 }
+
+
+_PROBLEMS: dict[str, str] = {
+    StoreBusy.code: N_("the node's database is busy (another program is writing to it); "
+                       "nothing was written, try again"),
+    StoreFull.code: N_("the disk holding the node's database is full; nothing was written"),
+    StoreCorrupt.code: N_("the node's database is damaged or is not a fengqiao database; "
+                          "nothing was written"),
+    StoreUnavailable.code: N_("the node's database cannot be opened or written (check its "
+                              "folder, its permissions and the disk); nothing was written"),
+    StoreConflict.code: N_("the node's database refused a write that breaks its rules; "
+                           "nothing was written"),
+    StoreError.code: N_("the node's database could not be used; nothing was written"),
+}
+
+
+def store_problem(exc: StoreError) -> str:
+    """The sentence (a catalogue message id) that tells a person what happened."""
+    return _PROBLEMS.get(exc.code, _PROBLEMS[StoreError.code])
 
 
 def translate(exc: sqlite3.Error) -> StoreError:

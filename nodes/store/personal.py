@@ -23,6 +23,7 @@ from nodes.crypto import (
     token_key_id,
     wrong_key,
 )
+from protocol.text import N_
 
 PARTY_FIELDS = ("name", "id_number", "phone", "address")
 SEALED_SCHEMAS = frozenset({"case_escalated"})  # outbox rows whose body carries a dossier
@@ -130,9 +131,9 @@ def seal_plaintext(db: Database, cipher: DataCipher) -> int:
                    [seal_quarantined(cipher, received_at, body), row_id])
     for party_id, case_id, *values in rows:
         if any(is_sealed(v) for v in values):
-            raise PersonalDataError(f"当事人记录 {party_id} 标记为明文却含有密文，数据可能被改动",
-                                    f"party row {party_id} is marked plaintext but holds sealed "
-                                    "values; the file may have been altered")
+            raise PersonalDataError("party_row_mixed", N_(
+                "party row {row} is marked plaintext but holds sealed values; the file may have "
+                "been altered"), row=party_id)
         sealed = seal_fields(cipher, case_id, dict(zip(PARTY_FIELDS, values, strict=True)))
         db.execute("UPDATE parties SET name = ?, id_number = ?, phone = ?, address = ?, sealed = 1 "
                    "WHERE id = ?", [*sealed.values(), party_id])

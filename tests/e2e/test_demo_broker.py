@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.demo import run_embedded
-from hub.demo_broker import run_broker
+from demo.broker import run_broker
+from demo.embedded import run_embedded
 
 pytestmark = pytest.mark.broker
 

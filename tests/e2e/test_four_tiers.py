@@ -8,47 +8,40 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
-import sys
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from nodes.messaging.transport import KombuTransport
+from nodes.messaging.amqp import AmqpTransport
 from protocol.areas import tier_of
 from protocol.topology import node_queue, node_queue_name
+from tests.support.program import FENGQIAO
+from tests.support.sql import rows
+from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.broker
 
 # A branch of the tree used by no other test (台州 codes; sample data).
 CITY, COUNTY, TOWNSHIP, VILLAGE = "331000000000", "331002000000", "331002101000", "331002101201"
-FENGQIAO = str(Path(sys.executable).parent / "fengqiao")
 WAIT_S = 60.0
 
 
 def cli(config: Path, *args: str) -> Any:
-    done = subprocess.run([FENGQIAO, "--config", str(config), *args, "--json"],
+    done = subprocess.run([*FENGQIAO, "--config", str(config), *args, "--json"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
 
-def wait_for(what: str, check: Any) -> Any:
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+def wait_for(what: str, check: Callable[[], Any]) -> Any:
+    return wait_until(check, what, WAIT_S, every=0.2)
 
 
 def case_at(config: Path, case_id: str) -> dict[str, Any] | None:
-    done = subprocess.run([FENGQIAO, "--config", str(config), "case", "show", case_id, "--json"],
+    done = subprocess.run([*FENGQIAO, "--config", str(config), "case", "show", case_id, "--json"],
                           capture_output=True, text=True, timeout=60)
     return json.loads(done.stdout) if done.returncode == 0 else None
 
@@ -58,17 +51,17 @@ def network(tmp_path: Path, amqp_url: str) -> Iterator[dict[str, Path]]:
     configs: dict[str, Path] = {}
     for code in (CITY, COUNTY, TOWNSHIP, VILLAGE):
         folder = tmp_path / code
-        subprocess.run([FENGQIAO, "node", "init", "--code", code, "--dir", str(folder),
+        subprocess.run([*FENGQIAO, "node", "init", "--code", code, "--dir", str(folder),
                         "--broker-url", amqp_url, "--salt", "e2e-shared-salt-0001"],
                        check=True, capture_output=True, timeout=60)
         configs[code] = folder / "fengqiao.toml"
-    transport = KombuTransport(amqp_url)  # the topology, as deploy/ would load it
+    transport = AmqpTransport(amqp_url)  # the topology, as deploy/ would load it
     transport.declare([node_queue(code, tier_of(code)) for code in configs])
     for code in configs:
-        transport.connection.default_channel.queue_purge(node_queue_name(code))
+        transport.purge(node_queue_name(code))
     logs = {code: (tmp_path / f"{code}.log").open("w") for code in configs}
     procs = {code: subprocess.Popen(
-        [FENGQIAO, "node" if code == VILLAGE else "hub", "run", "--config", str(path)],
+        [*FENGQIAO, "node" if code == VILLAGE else "hub", "run", "--config", str(path)],
         stdout=logs[code], stderr=subprocess.STDOUT,
         env={**os.environ, "FENGQIAO_LOG_LEVEL": "INFO"}) for code, path in configs.items()}
     try:
@@ -117,10 +110,9 @@ def test_case_escalated_to_city_and_decided_there(network: dict[str, Path]) -> N
     assert states == {VILLAGE: "ESCALATED", TOWNSHIP: "ESCALATED", COUNTY: "ESCALATED",
                       CITY: "CLOSED"}
     # The city's own parties table holds the dossier's parties; nothing else was duplicated.
-    with sqlite3.connect(network[CITY].parent / "fengqiao.db") as db:
-        assert db.execute("SELECT count(*) FROM parties WHERE case_id = ?",
-                          [case_id]).fetchone()[0] == 2
-        reports = " ".join(str(r) for r in db.execute("SELECT * FROM reports"))
+    city_db = network[CITY].parent / "fengqiao.db"
+    assert rows(city_db, "SELECT count(*) FROM parties WHERE case_id = ?", (case_id,))[0][0] == 2
+    reports = " ".join(str(r) for r in rows(city_db, "SELECT * FROM reports"))
     for personal in ("王某甲", "330106199001011234", "13800000001", "李某乙"):
         assert personal not in reports
 

@@ -2,6 +2,13 @@
 read-only looks into a node's SQLite file, an independent pika client, bounded waits, figures.
 
 Nothing here touches a shared broker: every URL handed in is a `PrivateRabbit`'s.
+
+Figures. Each scenario writes its measured figures as JSON (`write_figures`). A test run never
+writes a tracked file: by default they go to `<temp dir>/fengqiao-figures/` (printed with the
+path). The documentation's copies in `docs/reliability-figures/` (quoted in docs/RELIABILITY.md)
+are refreshed only on purpose, by naming that folder, from the repository root:
+
+    FENGQIAO_FIGURES_DIR=docs/reliability-figures .venv/bin/python -m pytest tests/fault
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ import re
 import signal
 import sqlite3
 import subprocess
-import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -24,25 +31,28 @@ from typing import IO, Any, TypeVar
 
 import pika
 
-from nodes.bootstrap import Node
-from nodes.crypto import new_key
 from nodes.domain import commands
-from nodes.messaging.transport import KombuTransport
+from nodes.messaging.amqp import AmqpTransport
+from nodes.node import Node
 from nodes.service import PartyInput
 from protocol.areas import tier_of
 from protocol.reference import CaseSource, EscalationReason
 from protocol.topology import QueueSpec, node_queue, node_queue_name
-from tests.amqp_helpers import envelopes_of, single_headers
+from tests.support import nodes as support_nodes
+from tests.support import sql
+from tests.support import wait as support_wait
+from tests.support.amqp import envelopes_of, single_headers
+from tests.support.program import FENGQIAO
 
 T = TypeVar("T")
 
-FENGQIAO = str(Path(sys.executable).parent / "fengqiao")
 SALT = "fault-tests-salt-0001"
 # RabbitMQ 3.10 can lose a quorum queue declared less than ~1 s before a SIGKILL (see
-# tests/broker.py): declare everything first, then give the broker this long before any fault.
+# tests/support/broker.py): declare everything first, then give the broker this long before any
+# fault.
 SETTLE_AFTER_DECLARE_S = 2.0
-FIGURES_DIR = Path(os.environ.get("FENGQIAO_FIGURES_DIR") or
-                   Path(__file__).resolve().parents[2] / "docs" / "reliability-figures")
+FIGURES_ENV = "FENGQIAO_FIGURES_DIR"
+FIGURES_DIR = Path(os.environ.get(FIGURES_ENV) or Path(tempfile.gettempdir()) / "fengqiao-figures")
 PARTIES = [PartyInput("applicant", "周某", id_number="330681198002021234", phone="13900000011"),
            PartyInput("respondent", "吴某", phone="0575-81234567")]
 
@@ -54,14 +64,11 @@ class NotQuiet(TimeoutError):
 # --------------------------------------------------------------------------- configs, topology
 
 def write_config(folder: Path, code: str, url: str) -> Path:
-    """One node's TOML file, as `fengqiao node init` writes it (own data key, shared salt)."""
+    """One node's TOML file in its own folder, as `fengqiao node init` writes it (own data key,
+    shared salt), its database `fengqiao.db` beside it."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "fengqiao.toml"
-    path.write_text(
-        f'node_id = "{code}"\ntier = "{tier_of(code).value}"\ndatabase = "fengqiao.db"\n'
-        f'broker_url = "{url}"\nparty_hash_salt = "{SALT}"\ndata_key = "{new_key()}"\n',
-        encoding="utf-8")
-    return path
+    return support_nodes.write_config(folder, code, broker_url=url, party_hash_salt=SALT,
+                                      database=Path("fengqiao.db"))
 
 
 def set_broker_url(config: Path, url: str) -> None:
@@ -71,7 +78,7 @@ def set_broker_url(config: Path, url: str) -> None:
 
 def declare(url: str, codes: Iterable[str], extra: Iterable[QueueSpec] = ()) -> None:
     """The whole topology (as deploy/ would load it), before anything publishes."""
-    transport = KombuTransport(url)
+    transport = AmqpTransport(url)
     try:
         transport.declare([*(node_queue(code, tier_of(code)) for code in codes), *extra])
     finally:
@@ -81,7 +88,8 @@ def declare(url: str, codes: Iterable[str], extra: Iterable[QueueSpec] = ()) -> 
 # --------------------------------------------------------------------------- service processes
 
 class Service:
-    """`fengqiao node run` / `fengqiao hub run` as a child process, stopped or killed by its pid."""
+    """`fengqiao node run` / `fengqiao hub run` as a child process, stopped or killed by its pid;
+    its log is JSON lines (`log_events` counts them)."""
 
     def __init__(self, config: Path, log: Path, level: str = "INFO") -> None:
         self.config, self.log_path, self.level = config, log, level
@@ -93,7 +101,8 @@ class Service:
         self._log = self.log_path.open("ab")
         env = {**os.environ, "FENGQIAO_LOG_LEVEL": self.level}
         self.proc = subprocess.Popen(
-            [FENGQIAO, "hub" if self.hub else "node", "run", "--config", str(self.config)],
+            [*FENGQIAO, "hub" if self.hub else "node", "run", "--config", str(self.config),
+             "--log-json"],
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, env=env)
         return self
 
@@ -154,36 +163,39 @@ def services() -> Iterator[list[Service]]:
             service.kill()
 
 
-LOG_EVENT = re.compile(r"\] ([a-z_]+\.[a-z_]+)\b")
-
-
 def log_events(*texts: str) -> Counter[str]:
-    """How many times each structlog event (`consumer.applied`, ...) appears in console logs."""
+    """How many times each structlog event (`consumer.applied`, ...) appears in services' JSON
+    logs (lines that are not a JSON object, such as a traceback, are not events)."""
     counts: Counter[str] = Counter()
     for text in texts:
-        counts.update(LOG_EVENT.findall(text))
+        for line in text.splitlines():
+            if not line.startswith("{"):
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and isinstance(record.get("event"), str):
+                counts[record["event"]] += 1
     return counts
 
 
 # --------------------------------------------------------------------------- SQLite, read-only
 
-def db_rows(db: Path, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+def db_rows(db: Path, query: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
     """A read-only look at a node's file while its service may be writing it (WAL readers)."""
     if not db.exists():
         return []
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
     try:
-        return list(conn.execute(sql, list(args)).fetchall())
+        return sql.rows(db, query, tuple(args))
     except sqlite3.OperationalError as exc:
-        if "no such table" in str(exc):
+        if "no such table" in str(exc):  # the service has not created its tables yet
             return []
         raise
-    finally:
-        conn.close()
 
 
-def db_count(db: Path, sql: str, args: Iterable[Any] = ()) -> int:
-    found = db_rows(db, sql, args)
+def db_count(db: Path, query: str, args: Iterable[Any] = ()) -> int:
+    found = db_rows(db, query, args)
     return int(found[0][0]) if found else 0
 
 
@@ -270,28 +282,16 @@ def wait_consumers(url: str, codes: Iterable[str], timeout: float = 60.0) -> Non
 # --------------------------------------------------------------------------- waiting, recording
 
 def wait_until(check: Callable[[], T], what: str, timeout: float, every: float = 0.2) -> T:
-    """Poll `check` until it returns something truthy; NotQuiet after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise NotQuiet(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(every)
+    """`tests.support.wait.wait_until`, polling more gently (each look may open a broker
+    connection), and NotQuiet after `timeout` seconds."""
+    return support_wait.wait_until(check, what, timeout, every, error=NotQuiet)
 
 
 def wait_quiet(check: Callable[[], bool], what: str, timeout: float, looks: int = 3,
                every: float = 0.5) -> float:
-    """Until `check` holds on `looks` consecutive looks; returns the seconds it took."""
-    began, streak = time.monotonic(), 0
-    while streak < looks:
-        if time.monotonic() - began > timeout:
-            raise NotQuiet(f"not quiet after {timeout:.0f} s: {what}")
-        streak = streak + 1 if check() else 0
-        if streak < looks:
-            time.sleep(every)
-    return time.monotonic() - began
+    """`tests.support.wait.wait_quiet` (until `check` holds on `looks` consecutive looks; the
+    seconds it took), NotQuiet after `timeout` seconds."""
+    return support_wait.wait_quiet(check, what, timeout, looks, every, error=NotQuiet)
 
 
 def new_case(node: Node, facts: str) -> str:
@@ -305,11 +305,12 @@ def escalate(node: Node, case_id: str) -> None:
 
 
 def write_figures(name: str, figures: dict[str, Any]) -> Path:
-    """The scenario's figures as JSON (copied into docs/RELIABILITY.md), and printed."""
+    """The scenario's figures as JSON in FIGURES_DIR (a temporary folder unless
+    FENGQIAO_FIGURES_DIR names another; see the module's docstring), and printed."""
     FIGURES_DIR.mkdir(parents=True, exist_ok=True)
     path = FIGURES_DIR / f"{name}.json"
     stamped = {"scenario": name, "run_at": datetime.now().astimezone().isoformat(timespec="seconds"),
                "cores": os.cpu_count(), **figures}
     path.write_text(json.dumps(stamped, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(f"\n{name}: {json.dumps(figures, ensure_ascii=False)}")
+    print(f"\n{name} ({path}): {json.dumps(figures, ensure_ascii=False)}")
     return path

@@ -11,7 +11,7 @@ import contextlib
 import socket
 import threading
 
-from tests.broker import LOOPBACK, free_port
+from tests.support.broker import LOOPBACK, free_port
 
 CHUNK = 65536
 

@@ -3,7 +3,7 @@ foreign publisher that delivers a stream again, a hub's consumer on a fresh file
 final state as plain data that two runs can be compared by.
 
 The clean run: villages V1 and V2 record and escalate every case; township T and county C decide
-with the demo's deterministic policy (`hub.demo_policy`: settle, refer out, hand down, escalate by a
+with the demo's deterministic policy (`demo.policy`: settle, refer out, hand down, escalate by a
 hash of case and tier); the city's queue only collects. Every node is a `NodeRuntime` in this
 process. A tap queue with the same bindings as T's queue (and one as C's) keeps a copy of every
 message each hub received, in arrival order.
@@ -15,22 +15,22 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
-from unittest.mock import patch
 
 import pika
 
-from hub.bootstrap import handlers_for, node_for
-from hub.demo_policy import work_open_cases
+from demo.policy import work_open_cases
+from fengqiao.bootstrap import bootstrap
 from hub.flow import flow_table
-from nodes.bootstrap import Node
+from hub.store import HubStore
 from nodes.config import NodeConfig, load_config
-from nodes.messaging import runtime as runtime_module
-from nodes.messaging.consumer import Consumer
-from nodes.messaging.runtime import HandlersFactory, NodeRuntime, make_consumer
+from nodes.messaging.consumer import Consumer, Handler
+from nodes.messaging.runtime import NodeRuntime
+from nodes.node import Node
 from protocol.areas import tier_of
 from protocol.envelope import decode
 from protocol.topology import QueueSpec, node_queue, node_queue_name
@@ -45,8 +45,10 @@ from tests.fault.harness import (
     queue_stats,
     take_all,
     wait_quiet,
+    wait_until,
     write_config,
 )
+from tests.support.sql import rows, scalar
 
 CITY, COUNTY, TOWNSHIP = "339600000000", "339604000000", "339604101000"
 VILLAGES = ["339604101201", "339604101202"]
@@ -58,6 +60,9 @@ SHUFFLE_SEED = 20260104
 CLOCK_FIELDS = frozenset({"target", "report_back_by", "calendar_note", "effective_date", "jc_due",
                           "jc_calendar", "window_ends", "decided_at", "at", "sent_at",
                           "registered_at"})
+# A test's change to the handlers a hub's consumer is wired with: the real ones in, the ones to
+# use out (a handler that fails on purpose, around the real one).
+HandlersPatch = Callable[[Mapping[str, Handler]], dict[str, Handler]]
 
 
 def tap_queue(code: str) -> QueueSpec:
@@ -80,8 +85,9 @@ def run_clean(url: str, workdir: Path, deadline_s: float = 150.0) -> CleanRun:
     configs = {code: write_config(workdir / code, code, url) for code in codes}
     declare(url, [*codes, CITY], [tap_queue(hub) for hub in HUBS])
     time.sleep(SETTLE_AFTER_DECLARE_S)
-    runtimes = [NodeRuntime(load_config(configs[code]), handlers_for, node_for) for code in codes]
-    staff = {code: node_for(load_config(configs[code])) for code in codes}
+    loaded = {code: load_config(configs[code]) for code in codes}
+    runtimes = [NodeRuntime(loaded[code], partial(bootstrap, loaded[code])) for code in codes]
+    staff = {code: bootstrap(loaded[code]) for code in codes}
     try:
         for runtime in runtimes:
             runtime.start()
@@ -163,47 +169,57 @@ class Replay:
 
 def replay(url: str, config: NodeConfig, phases: Sequence[Sequence[Taken]],
            staff_after: Callable[[Node], object] = work_open_cases,
-           deadline_s: float = 120.0, handlers: HandlersFactory = handlers_for,
+           deadline_s: float = 120.0, handlers: HandlersPatch | None = None,
            unhandled: int = 0, until: Callable[[], bool] = lambda: True) -> Replay:
     """A fresh hub (new file) takes `phases` one after another through the runtime's own consumer
     loop (`NodeRuntime._consumer_loop`: batches applied in one transaction, acks after commit);
     its staff work the open cases after each phase has committed. Only the consumer thread runs:
     without the relay the hub's own outgoing reports do not come back into its queue, and what
-    it would send stays in its outbox, which is part of its state. `unhandled`: deliveries of the
+    it would send stays in its outbox, which is part of its state. `handlers`: what to change in
+    the consumer's handlers (none by default). `unhandled`: deliveries of the
     last phase expected never to be settled here (dead-lettered); `until`: a further condition
     to wait for after the last phase, before the consumer stops (stopping closes its channel,
     which gives back, and so counts a delivery of, whatever it still holds)."""
     purge(url, [node_queue_name(config.node_id)])
-    runtime = NodeRuntime(config, handlers, node_for)
-    made: list[Consumer] = []
+    made: list[Node] = []
 
-    def keep(*args: Any, **kwargs: Any) -> Consumer:
-        made.append(make_consumer(*args, **kwargs))
-        return made[-1]
+    def build() -> Node:
+        """The consumer thread's node, as the composition root wires it (handlers patched)."""
+        node = bootstrap(config)
+        if handlers is not None:
+            node.consumer.handlers = handlers(node.consumer.handlers)
+        made.append(node)
+        return node
 
-    with patch.object(runtime_module, "make_consumer", keep):
-        thread = threading.Thread(target=runtime._consumer_loop, name="replay-consumer",
-                                  daemon=True)
-        thread.start()
-        if not runtime.ready.wait(30) or not made:
-            raise NotQuiet("the replay hub's consumer did not start")
-    run = Replay(node_for(config), made[0])
+    runtime = NodeRuntime(config, build)
+    thread = threading.Thread(target=runtime._consumer_loop, name="replay-consumer", daemon=True)
+    thread.start()
+    if not runtime.ready.wait(30) or not made:
+        raise NotQuiet("the replay hub's consumer did not start")
+    run = Replay(bootstrap(config), made[0].consumer)
     deadline = time.monotonic() + deadline_s
 
     def committed() -> bool:
-        rows = run.node.store.db.execute(
-            "SELECT (SELECT count(*) FROM inbox) + (SELECT count(*) FROM quarantine)").fetchone()
-        return int(rows[0]) == run.written
+        written = scalar(config.database,
+                         "SELECT (SELECT count(*) FROM inbox) + (SELECT count(*) FROM quarantine)")
+        return int(written) == run.written
 
     try:
         for number, phase in enumerate(phases, 1):
             last = number == len(phases)
             target = run.handled + len(phase) - (unhandled if last else 0)
             publish_foreign(url, phase)
-            while not (run.handled >= target and committed() and (not last or until())):
-                if time.monotonic() > deadline or not thread.is_alive():
-                    raise NotQuiet(f"replay handled {run.handled} of {target} deliveries")
-                time.sleep(0.05)
+
+            def settled(target: int = target, last: bool = last) -> bool:
+                if not thread.is_alive():
+                    raise NotQuiet(f"the replay's consumer thread ended at {run.handled} of "
+                                   f"{target} deliveries")
+                return run.handled >= target and committed() and (not last or until())
+            try:
+                wait_until(settled, f"{target} deliveries handled",
+                           max(0.0, deadline - time.monotonic()), every=0.05)
+            except NotQuiet:
+                raise NotQuiet(f"replay handled {run.handled} of {target} deliveries") from None
             staff_after(run.node)
     finally:
         runtime.stop_event.set()
@@ -227,7 +243,8 @@ def hub_state(node: Node) -> dict[str, Any]:
     """A hub's final state minus wall-clock times and row ids: cases, every case's events in
     order, parties (opened), what waits in the outbox (decoded), the inbox, reports, heartbeats,
     the flow table and how much was quarantined."""
-    store = node.store
+    store, path = node.store, node.config.database
+    assert isinstance(store, HubStore)
     cases = {row["case_id"]: {k: v for k, v in row.items()
                               if k not in ("opened_at", "updated_at", "target_due")}
              for row in store.case_rows()}
@@ -235,20 +252,19 @@ def hub_state(node: Node) -> dict[str, Any]:
                         for e in store.load_events(case_id)] for case_id in cases}
     parties = {case_id: [asdict(p) for p in store.parties(case_id)] for case_id in cases}
     outbox: Counter[str] = Counter()
-    for (message_id, case_id, seq, exchange, key, schema) in store.db.execute(
-            "SELECT message_id, case_id, seq, exchange, routing_key, schema_name FROM outbox"):
+    for (message_id, case_id, seq, exchange, key, schema) in rows(
+            path, "SELECT message_id, case_id, seq, exchange, routing_key, schema_name FROM outbox"):
         body = store.outbox_body(message_id)
         payload = _plain(decode(body).payload.model_dump(mode="json")) if body else None
         outbox[repr((case_id, seq, exchange, key, schema, payload))] += 1
-    inbox = sorted(store.db.execute(
-        "SELECT message_id, sender, case_id, seq, schema_name FROM inbox").fetchall())
-    reports = sorted(store.db.execute("SELECT * FROM reports").fetchall())
-    heartbeats = sorted(store.db.execute("SELECT * FROM heartbeats").fetchall())
+    inbox = sorted(rows(path, "SELECT message_id, sender, case_id, seq, schema_name FROM inbox"))
+    reports = sorted(rows(path, "SELECT * FROM reports"))
+    heartbeats = sorted(rows(path, "SELECT * FROM heartbeats"))
     return {
         "cases": cases, "events": events, "parties": parties, "outbox": dict(outbox),
         "inbox": inbox, "reports": reports, "heartbeats": heartbeats,
         "flow": [asdict(row) for row in flow_table(store)],
-        "quarantined": store.db.execute("SELECT count(*) FROM quarantine").fetchone()[0],
+        "quarantined": store.quarantine_count(),
     }
 
 

@@ -20,10 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from nodes.bootstrap import bootstrap
+from fengqiao.bootstrap import bootstrap
 from nodes.config import load_config
 from protocol.topology import EXCHANGE_REPORT, EXCHANGE_UP, node_queue_name
-from tests.broker import PrivateRabbit
 from tests.fault.harness import (
     SETTLE_AFTER_DECLARE_S,
     Service,
@@ -42,6 +41,7 @@ from tests.fault.harness import (
     write_config,
     write_figures,
 )
+from tests.support.broker import PrivateRabbit
 
 pytestmark = pytest.mark.fault
 

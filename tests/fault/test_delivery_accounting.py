@@ -1,7 +1,7 @@
 """Found while building scenario 4 (issue 4): what a consume-slice boundary does to deliveries on a
 quorum queue.
 
-`KombuTransport.consume_batches` used to register a consumer (`basic.consume`) for one slice
+`AmqpTransport.consume_batches` used to register a consumer (`basic.consume`) for one slice
 (`CONSUME_SLICE_S`) and cancel it at the end, so that the node's loop could look at its stop flag.
 On RabbitMQ 3.10 the deliveries in flight at that cancel were given back by the broker and charged
 one delivery attempt (`x-delivery-count`), although the node never saw them, let alone failed on
@@ -19,11 +19,11 @@ import pika
 import pytest
 
 from nodes.messaging import settings
+from nodes.messaging.amqp import AmqpTransport
 from nodes.messaging.delivery import AcksAfterCommit, Delivery
-from nodes.messaging.transport import KombuTransport
 from protocol.topology import QUORUM_ARGUMENTS
-from tests.broker import PrivateRabbit
-from tests.fault.harness import NotQuiet, write_figures
+from tests.fault.harness import NotQuiet, wait_until, write_figures
+from tests.support.broker import PrivateRabbit
 
 pytestmark = pytest.mark.fault
 
@@ -54,14 +54,20 @@ def test_consume_slices_charge_no_delivery_attempts(private_rabbit: PrivateRabbi
             held.ack()
         acks.send()
 
-    transport = KombuTransport(url)
-    slices, deadline = 0, time.monotonic() + 120
-    try:
-        while len({n for n, _ in received}) < MESSAGES:
-            if time.monotonic() > deadline:
-                raise NotQuiet(f"{len(received)} of {MESSAGES} consumed")
+    transport = AmqpTransport(url)
+    slices = 0
+
+    def consumed_all() -> bool:
+        nonlocal slices
+        if len({n for n, _ in received}) < MESSAGES:
             transport.consume_batches(QUEUE, apply, settings.CONSUME_SLICE_S)
             slices += 1
+        return len({n for n, _ in received}) >= MESSAGES
+
+    try:
+        wait_until(consumed_all, f"all {MESSAGES} consumed", 120, every=0)
+    except NotQuiet:
+        raise NotQuiet(f"{len(received)} of {MESSAGES} consumed") from None
     finally:
         transport.close()
 

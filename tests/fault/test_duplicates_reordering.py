@@ -23,25 +23,20 @@ deterministic policy as in the clean run.
 
 from __future__ import annotations
 
-import sqlite3
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from hub.bootstrap import handlers_for
 from nodes.config import load_config
 from nodes.messaging.consumer import Handler
-from nodes.messaging.delivery import Delivery
-from nodes.messaging.runtime import HandlersFactory, make_consumer
-from nodes.service import CaseService
-from nodes.store.sqlite_store import SqliteStore
+from nodes.store.errors import StoreBusy
 from protocol.envelope import Envelope, decode
 from protocol.routing import node_key
 from protocol.topology import DELIVERY_LIMIT, EXCHANGE_DOWN, QUEUE_DEAD
-from tests.broker import PrivateRabbit
 from tests.fault.harness import Taken, declare, purge, queue_stats, take_all, write_figures
 from tests.fault.replay import (
     CITY,
@@ -49,6 +44,7 @@ from tests.fault.replay import (
     TOWNSHIP,
     VILLAGES,
     CleanRun,
+    HandlersPatch,
     Replay,
     differences,
     doubled_and_shuffled,
@@ -57,6 +53,9 @@ from tests.fault.replay import (
     run_clean,
     schema_of,
 )
+from tests.support.broker import PrivateRabbit
+from tests.support.messages import delivery
+from tests.support.sql import rows
 
 pytestmark = pytest.mark.fault
 
@@ -208,9 +207,9 @@ def test_township_poison_decision_is_dead_lettered_and_its_stream_waits_for_it(
     b = replay(url, fresh_config(run, TOWNSHIP, tmp_path_factory.mktemp("township-p"), url),
                [escalations, decisions], handlers=failing(victim, failures, times=None),
                unhandled=1, until=lambda: queue_stats(url, QUEUE_DEAD)[0] >= 1)
-    store = b.node.store
-    inbox = {m for (m,) in store.db.execute("SELECT message_id FROM inbox")}
-    held = {m for (m,) in store.db.execute("SELECT message_id FROM held")}
+    store, path = b.node.store, b.node.config.database
+    inbox = {m for (m,) in rows(path, "SELECT message_id FROM inbox")}
+    held = {m for (m,) in rows(path, "SELECT message_id FROM held")}
     dead = take_all(url, QUEUE_DEAD)
     case_id = decode(victim.body).case_id
     successors = [str(decode(m.body).message_id) for m in decisions
@@ -227,11 +226,12 @@ def test_township_poison_decision_is_dead_lettered_and_its_stream_waits_for_it(
     settled: list[str] = []
     message = SimpleNamespace(ack=lambda: settled.append("ack"),
                               reject=lambda requeue: settled.append(f"reject {requeue}"))
-    consumer = make_consumer(b.node, handlers_for, None)
-    consumer.handle(Delivery(dead[0].body, EXCHANGE_DOWN, node_key(TOWNSHIP), None, {}, message))
-    released = [m for (m,) in store.db.execute(
-        "SELECT message_id FROM inbox WHERE case_id = ? AND schema_name = 'case_decision' "
-        "ORDER BY seq", [case_id])]
+    consumer = b.node.consumer  # the staff's handle on the file, wired as the hub is
+    consumer.handle(delivery(dead[0].body, exchange=EXCHANGE_DOWN, routing_key=node_key(TOWNSHIP),
+                             message=message))
+    released = [m for (m,) in rows(
+        path, "SELECT message_id FROM inbox WHERE case_id = ? AND schema_name = 'case_decision' "
+        "ORDER BY seq", (case_id,))]
     assert settled == ["ack"] and store.held_count() == 0
     assert released == [str(decode(victim.body).message_id), *successors]
     write_figures("poison_decision_township", {
@@ -258,18 +258,17 @@ def victim_of(run: CleanRun) -> tuple[list[Taken], list[Taken], Taken]:
     return escalations, decisions, victim
 
 
-def failing(victim: Taken, failures: list[str], times: int | None) -> HandlersFactory:
+def failing(victim: Taken, failures: list[str], times: int | None) -> HandlersPatch:
     """The hub's handlers, except that applying `victim` raises a transient-looking error the
     first `times` times (every time if None)."""
-    def handlers(service: CaseService) -> dict[str, Handler]:
-        real = handlers_for(service)
+    def handlers(real: Mapping[str, Handler]) -> dict[str, Handler]:
         apply = real["case_decision"]
 
-        def flaky(store: SqliteStore, env: Envelope) -> None:
+        def flaky(env: Envelope) -> None:
             if str(env.message_id) == victim.message_id and (times is None or len(failures) < times):
                 failures.append(victim.message_id)
                 time.sleep(FAIL_AFTER_S)  # as SQLite's busy timeout would; the rest keeps arriving
-                raise sqlite3.OperationalError("database is locked")
-            apply(store, env)
+                raise StoreBusy("OperationalError: database is locked")
+            apply(env)
         return {**real, "case_decision": flaky}
     return handlers

@@ -20,12 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from nodes.bootstrap import bootstrap
+from fengqiao.bootstrap import bootstrap
 from nodes.config import load_config
-from nodes.messaging.relay import Relay
-from nodes.messaging.transport import KombuTransport
 from protocol.topology import EXCHANGE_REPORT, EXCHANGE_UP, node_queue_name
-from tests.broker import PrivateRabbit
 from tests.fault.harness import (
     SETTLE_AFTER_DECLARE_S,
     Service,
@@ -44,6 +41,7 @@ from tests.fault.harness import (
     write_config,
     write_figures,
 )
+from tests.support.broker import PrivateRabbit
 
 pytestmark = pytest.mark.fault
 
@@ -59,16 +57,14 @@ def fill_queue(configs: dict[str, Path]) -> set[str]:
     escalated: set[str] = set()
     for code in VILLAGES:
         node = bootstrap(load_config(configs[code]))
-        transport = KombuTransport(node.config.broker_url)
         try:
             for i in range(PER_VILLAGE):
                 case_id = new_case(node, f"承包地灌溉用水纠纷（故障测试 {i}）")
                 escalate(node, case_id)
                 escalated.add(case_id)
-            Relay(node.store, transport, code, node.service.clock.now).drain()
+            node.publish()
             assert node.store.outbox_depth() == 0
         finally:
-            transport.close()
             node.close()
     return escalated
 

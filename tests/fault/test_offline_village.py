@@ -22,11 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from nodes.bootstrap import bootstrap
+from fengqiao.bootstrap import bootstrap
 from nodes.config import load_config
 from protocol.envelope import decode
 from protocol.topology import EXCHANGE_UP, node_queue_name
-from tests.broker import PrivateRabbit
 from tests.fault.harness import (
     SETTLE_AFTER_DECLARE_S,
     Service,
@@ -47,6 +46,7 @@ from tests.fault.harness import (
     write_figures,
 )
 from tests.fault.linkproxy import LinkProxy
+from tests.support.broker import PrivateRabbit
 
 pytestmark = pytest.mark.fault
 

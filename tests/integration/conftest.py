@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from protocol.topology import QUEUE_QUARANTINE, node_queue_name
-from tests.amqp_helpers import delete_queues, take_ours
 from tests.integration.test_consumer import Net, make_net
+from tests.support.amqp import delete_queues, take_ours
 
 
 @pytest.fixture
@@ -19,9 +19,6 @@ def net(amqp_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterat
     try:
         yield n
     finally:
-        n.transport.close()
-        n.hub.close()
-        for node in n.villages.values():
-            node.close()
+        n.close()
         delete_queues(amqp_url, [node_queue_name(x) for x in (n.county, n.township)])
         take_ours(amqp_url, QUEUE_QUARANTINE, node_id=n.township)

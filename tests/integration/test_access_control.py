@@ -17,7 +17,6 @@ created on that private broker, never on a shared one.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,19 +26,14 @@ import pika
 import pika.exceptions
 import pytest
 
-from hub.bootstrap import handlers_for, node_for
-from hub.deploy_cmds import read_secrets
-from hub.main import main
-from nodes.bootstrap import Node
-from nodes.config import NodeConfig
-from nodes.crypto import new_key
+from fengqiao.main import main
 from nodes.domain import commands
-from nodes.messaging.consumer import Consumer
-from nodes.messaging.relay import Relay
-from nodes.messaging.runtime import make_consumer
-from nodes.messaging.transport import KombuTransport, TransportError
+from nodes.messaging.amqp import AmqpTransport
+from nodes.messaging.port import TransportError
+from nodes.node import Node
 from nodes.service import PartyInput
-from protocol.areas import AreaTree, Tier
+from ops.deploy_cmds import read_secrets
+from protocol.areas import Tier
 from protocol.reference import CaseSource, EscalationReason
 from protocol.routing import node_key
 from protocol.topology import (
@@ -51,7 +45,9 @@ from protocol.topology import (
     node_queue,
     node_queue_name,
 )
-from tests.broker import PrivateRabbit, find_server_script
+from tests.support.amqp import pump
+from tests.support.broker import PrivateRabbit, find_server_script
+from tests.support.nodes import build_node
 
 pytestmark = pytest.mark.fault
 
@@ -256,28 +252,15 @@ def escalate(case: Any, actor: Any, at: Any) -> None:
     commands.escalate(case, actor, at, reason=EscalationReason.CROSS_AREA, consent_given=True)
 
 
-def pump(transport: KombuTransport, queue: str, consumer: Consumer, done: Callable[[], bool],
-         limit: float = 20.0) -> None:
-    deadline = time.monotonic() + limit
-    while not done():
-        assert time.monotonic() < deadline, "the consumer did not get there in time"
-        transport.consume(queue, consumer.handle, timeout=0.3)
-
-
 def test_real_nodes_work_under_their_own_users(deployed: Deployed, tmp_path: Path) -> None:
     """A village's relay escalates as its own user; the township (require_user_id) applies it and
     its decision comes back down to the village, also checked by user id. Both nodes first run
     the runtime's own topology declaration under their users: the default permissions allow it."""
-    tree = AreaTree()
-
-    def node(code: str) -> tuple[Node, KombuTransport]:
-        config = NodeConfig(node_id=code, tier=NODES[code], database=tmp_path / f"{code}.db",
-                            broker_url=deployed.url(code), party_hash_salt=SALT,
-                            data_key=new_key(), require_user_id=True)
-        transport = KombuTransport(config.broker_url)
-        kids = [k for k in NODES if tree.parent_of(k) == code]
-        transport.declare([node_queue(code, NODES[code], tree, kids)])
-        return node_for(config), transport
+    def node(code: str) -> tuple[Node, AmqpTransport]:
+        built = build_node(tmp_path, code, tier=NODES[code], broker_url=deployed.url(code),
+                           require_user_id=True)  # declares its queue, as the runtime does
+        assert isinstance(built.transport, AmqpTransport)
+        return built, built.transport
 
     (village, v_link), (town, t_link) = node(A), node(TOWN)
     try:
@@ -286,22 +269,22 @@ def test_real_nodes_work_under_their_own_users(deployed: Deployed, tmp_path: Pat
             parties=[PartyInput("applicant", "王某", phone="13900000001"),
                      PartyInput("respondent", "赵某")]).case_id
         village.service.act(case_id, escalate)
-        assert Relay(village.store, v_link, A, village.service.clock.now).drain() >= 2
-        at_town = make_consumer(town, handlers_for, t_link, require_user_id=True)
+        assert village.publish() >= 2
+        at_town = town.consumer
+        assert at_town.trust.require_user_id
         pump(t_link, node_queue_name(TOWN), at_town, lambda: at_town.applied == 1)
         assert at_town.quarantined == 0 and town.store.load_case(case_id) is not None
 
         rules = town.service.rules
         town.service.act(case_id, lambda k, a, t: commands.consent(k, a, t))
         town.service.act(case_id, lambda k, a, t: commands.accept(k, a, t, rules))
-        assert Relay(town.store, t_link, TOWN, town.service.clock.now).drain() >= 1
-        at_village = make_consumer(village, handlers_for, v_link, require_user_id=True)
+        assert town.publish() >= 1
+        at_village = village.consumer
+        assert at_village.trust.require_user_id
         pump(v_link, node_queue_name(A), at_village, lambda: at_village.applied >= 1)
         assert at_village.quarantined == 0
         assert village.store.outbox_depth() == 0 and town.store.outbox_depth() == 0
     finally:
-        v_link.close()
-        t_link.close()
         village.close()
         town.close()
 
@@ -321,7 +304,7 @@ def test_predeclared_permissions_need_no_configure_and_hide_shared_queues(
     assert code == 403
     code, _ = refused(lambda: publish(url_a, EXCHANGE_UP, node_key(B)))
     assert code == 403
-    link = KombuTransport(url_a)
+    link = AmqpTransport(url_a)
     try:
         with pytest.raises(TransportError, match="ACCESS_REFUSED"):
             link.declare([node_queue(A, Tier.VILLAGE)])

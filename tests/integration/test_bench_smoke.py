@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
 from bench.settings import LOCAL_ROUNDS
+from tests.support.program import FENGQIAO
 
 pytestmark = pytest.mark.broker
 
@@ -29,7 +29,7 @@ TINY = ["--raw-messages", "200", "--villages", "1", "--cases", "20", "--latency-
 
 def test_bench_prints_every_figure_as_json(amqp_url: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "hub.main", "bench", "--broker", amqp_url, "--json", *TINY],
+        [*FENGQIAO, "bench", "--broker", amqp_url, "--json", *TINY],
         capture_output=True, text=True, encoding="utf-8", timeout=300,
         env={**os.environ, "FENGQIAO_LOG_LEVEL": "WARNING"})
     assert done.returncode == 0, done.stderr

@@ -3,6 +3,7 @@ queues, persistent messages and publisher confirms - across a broker crash."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 import uuid
@@ -14,7 +15,8 @@ import pika.exceptions
 import pytest
 from pika.adapters.blocking_connection import BlockingChannel as Channel
 
-from tests.broker import BrokerInfo, PrivateRabbit
+from tests.support.broker import BrokerInfo, PrivateRabbit
+from tests.support.wait import wait_until
 
 QUORUM = {"x-queue-type": "quorum"}
 PERSISTENT = pika.BasicProperties(delivery_mode=pika.DeliveryMode.Persistent)
@@ -86,16 +88,17 @@ def test_quorum_messages_survive_sigkill_and_restart(private_rabbit: PrivateRabb
 
 def wait_for_ready_count(url: str, queue: str, expected: int, timeout: float = 30) -> int:
     """The queue's ready count once it reaches ``expected`` (a recovering quorum queue may
-    briefly report fewer, or be unavailable, while its Raft log is replayed)."""
-    deadline = time.monotonic() + timeout
-    count = -1
-    while time.monotonic() < deadline:
+    briefly report fewer, or be unavailable, while its Raft log is replayed), else the last."""
+    seen = [-1]
+
+    def reached() -> bool:
         try:
             with channel(url) as ch:
-                count = ch.queue_declare(queue, passive=True).method.message_count
+                seen[0] = ch.queue_declare(queue, passive=True).method.message_count
         except pika.exceptions.AMQPError:
-            count = -1
-        if count >= expected:
-            return count
-        time.sleep(0.2)
-    return count
+            seen[0] = -1
+        return seen[0] >= expected
+
+    with contextlib.suppress(AssertionError):  # the caller asserts on the count
+        wait_until(reached, f"{expected} ready in {queue}", timeout, every=0.2)
+    return seen[0]

@@ -9,40 +9,27 @@ Uses the county codes 3397 26–29 (see test_consumer for the others).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
+from functools import partial
 
 import pika
 import pytest
 
-from hub.bootstrap import handlers_for
 from hub.intake import on_case_escalated
-from nodes.messaging.relay import Relay
-from nodes.messaging.runtime import make_consumer
-from nodes.messaging.transport import KombuTransport
-from nodes.service import CaseService
-from nodes.store.sqlite_store import SqliteStore
 from protocol.bundle import BUNDLE_CONTENT_TYPE, BUNDLE_HEADER, pack
 from protocol.envelope import Envelope
 from protocol.reference import CaseSource
 from protocol.routing import node_key
 from protocol.topology import EXCHANGE_UP
-from tests.integration.test_consumer import (
-    PARTIES,
-    Net,
-    escalate_cmd,
-    fresh_id,
-    pump,
-    ready_count,
-)
+from tests.integration.test_consumer import PARTIES, Net, escalate_cmd, fresh_id
+from tests.support.amqp import pump, ready_count
 
 pytestmark = pytest.mark.broker
 BACKLOG = 30
 
 
-def backlog(net: Net, tmp_path: Path, n: int) -> list[bytes]:
+def backlog(net: Net, n: int) -> list[bytes]:
     """`n` escalations recorded at the village and not yet relayed: their bodies, in order."""
-    village = net.village_node(net.village, tmp_path)
+    village = net.village_node(net.village)
     for i in range(n):
         case = village.service.new_case(source=CaseSource.APPLICATION, dispute_type="03",
                                         facts=f"宅基地边界纠纷（打包测试 {i}）", parties=PARTIES)
@@ -67,18 +54,13 @@ def publish_bundle(net: Net, body: bytes, declared: object) -> None:
 
 
 @pytest.mark.parametrize("net", ["26"], indirect=True)
-def test_backlog_travels_as_one_bundle_and_is_applied_once(net: Net, tmp_path: Path) -> None:
-    bodies = backlog(net, tmp_path, BACKLOG)
+def test_backlog_travels_as_one_bundle_and_is_applied_once(net: Net) -> None:
+    bodies = backlog(net, BACKLOG)
     village = net.villages[net.village]
-    transport = KombuTransport(net.url)
-    try:
-        relay = Relay(village.store, transport, net.village, village.service.clock.now)
-        assert relay.drain() == 3 * BACKLOG  # 2 reports + 1 escalation per case, all confirmed
-    finally:
-        transport.close()
+    assert village.publish() == 3 * BACKLOG  # 2 reports + 1 escalation per case, all confirmed
     assert ready_count(net.url, net.queue, expected=1) == 1  # 30 escalations, one message
 
-    consumer = make_consumer(net.hub, handlers_for, net.transport)
+    consumer = net.consumer
     pump(net.transport, net.queue, consumer, lambda: consumer.applied == BACKLOG)
     assert len(net.hub.store.case_rows()) == BACKLOG
     assert ready_count(net.url, net.queue) == 0
@@ -88,18 +70,17 @@ def test_backlog_travels_as_one_bundle_and_is_applied_once(net: Net, tmp_path: P
     pump(net.transport, net.queue, consumer, lambda: consumer.duplicates == BACKLOG)
     assert (consumer.applied, consumer.quarantined) == (BACKLOG, 0)
     assert len(net.hub.store.case_rows()) == BACKLOG
-    assert net.hub.store.db.execute("SELECT count(*) FROM inbox").fetchone()[0] == BACKLOG
+    assert len(net.inbox()) == BACKLOG
 
 
 @pytest.mark.parametrize("net", ["27"], indirect=True)
-def test_bad_parts_are_quarantined_one_by_one_and_the_rest_applied(net: Net,
-                                                                  tmp_path: Path) -> None:
-    good = backlog(net, tmp_path, 2)
+def test_bad_parts_are_quarantined_one_by_one_and_the_rest_applied(net: Net) -> None:
+    good = backlog(net, 2)
     forged, _ = fresh_id(good[0], sender=net.village[:-3] + "299")
     garbage = b'{"message_id": "not a uuid"'
     publish_bundle(net, pack([good[0], garbage, forged, good[1]]), 4)
 
-    consumer = make_consumer(net.hub, handlers_for, net.transport)
+    consumer = net.consumer
     pump(net.transport, net.queue, consumer,
          lambda: consumer.applied == 2 and consumer.quarantined == 2)
     rows = net.quarantine_rows()
@@ -111,13 +92,13 @@ def test_bad_parts_are_quarantined_one_by_one_and_the_rest_applied(net: Net,
 
 
 @pytest.mark.parametrize("net", ["28"], indirect=True)
-def test_a_wrongly_framed_bundle_is_quarantined_whole(net: Net, tmp_path: Path) -> None:
-    good = backlog(net, tmp_path, 2)
+def test_a_wrongly_framed_bundle_is_quarantined_whole(net: Net) -> None:
+    good = backlog(net, 2)
     body = pack(good)
     publish_bundle(net, body, 3)  # says 3, holds 2
     publish_bundle(net, body, "two")  # not a number
 
-    consumer = make_consumer(net.hub, handlers_for, net.transport)
+    consumer = net.consumer
     pump(net.transport, net.queue, consumer, lambda: consumer.quarantined == 2)
     reasons = [r["reason"] for r in net.quarantine_rows()]
     assert "bundle declares 3 parts but holds 2" in reasons[0]
@@ -128,25 +109,25 @@ def test_a_wrongly_framed_bundle_is_quarantined_whole(net: Net, tmp_path: Path) 
 
 
 @pytest.mark.parametrize("net", ["29"], indirect=True)
-def test_a_crashing_part_sends_the_whole_bundle_back_unapplied(net: Net, tmp_path: Path) -> None:
-    bodies = backlog(net, tmp_path, 3)
+def test_a_crashing_part_sends_the_whole_bundle_back_unapplied(net: Net) -> None:
+    bodies = backlog(net, 3)
     crash_once = {json.loads(bodies[1])["case_id"]}
     seen_after_crash: list[int] = []
+    store, apply = net.hub.store, partial(on_case_escalated, net.hub.service)
 
-    def flaky(service: CaseService) -> dict[str, Callable[[SqliteStore, Envelope], None]]:
-        def on_escalated(store: SqliteStore, env: Envelope) -> None:
-            if env.case_id in crash_once:
-                crash_once.clear()
-                seen_after_crash.append(len(store.case_rows()))
-                raise RuntimeError("a bug that goes away on retry")
-            on_case_escalated(service, store, env)
-        return {"case_escalated": on_escalated}
+    def on_escalated(env: Envelope) -> None:
+        if env.case_id in crash_once:
+            crash_once.clear()
+            seen_after_crash.append(len(store.case_rows()))  # inside the bundle's transaction
+            raise RuntimeError("a bug that goes away on retry")
+        apply(env)
 
     publish_bundle(net, pack(bodies), 3)
-    consumer = make_consumer(net.hub, flaky, net.transport)
+    consumer = net.consumer
+    consumer.handlers = {"case_escalated": on_escalated}
     pump(net.transport, net.queue, consumer, lambda: len(net.hub.store.case_rows()) == 3)
     assert seen_after_crash == [1]  # the first part was applied when the second crashed ...
-    inbox = {m for (m,) in net.hub.store.db.execute("SELECT message_id FROM inbox")}
+    inbox = {m for (m,) in net.inbox()}
     # ... and rolled back with the bundle: each part was applied exactly once, on the retry.
     assert inbox == {json.loads(b)["message_id"] for b in bodies}
     assert consumer.duplicates == 0 and consumer.quarantined == 0

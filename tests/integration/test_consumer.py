@@ -9,10 +9,9 @@ Area codes are invented under city 3397, one county per test (see test_relay.py)
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +19,13 @@ import pika
 import pika.exceptions
 import pytest
 
-from hub.bootstrap import handlers_for, node_for
+from fengqiao.bootstrap import bootstrap
 from hub.intake import on_case_escalated
-from nodes.bootstrap import Node
-from nodes.config import NodeConfig
-from nodes.crypto import new_key
 from nodes.domain import commands
+from nodes.messaging.amqp import AmqpTransport
 from nodes.messaging.consumer import Consumer, Trust
-from nodes.messaging.delivery import Delivery
-from nodes.messaging.relay import Relay
-from nodes.messaging.runtime import make_consumer, tree_for
-from nodes.messaging.transport import KombuTransport
-from nodes.service import CaseService, PartyInput
-from nodes.store.sqlite_store import SqliteStore
+from nodes.node import Node
+from nodes.service import PartyInput
 from protocol.areas import Tier
 from protocol.envelope import Envelope, decode
 from protocol.reference import CaseSource, EscalationReason
@@ -46,31 +39,19 @@ from protocol.topology import (
     node_queue,
     node_queue_name,
 )
-from tests.amqp_helpers import delete_queues, take_ours
+from tests.support.amqp import delete_queues, pump, ready_count, take_ours
+from tests.support.messages import FakeMessage, delivery
+from tests.support.nodes import build_node
+from tests.support.sql import rows
 
 pytestmark = pytest.mark.broker
 
-SALT = "integration-salt"
 BURST = 150  # more than the consumer's prefetch of 100
 PARTIES = [PartyInput("applicant", "王某", id_number="33068119800101123X", phone="13900000001"),
            PartyInput("respondent", "赵某", phone="0575-87654321")]
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def ready_count(url: str, queue: str, expected: int = 0, wait: float = 5.0) -> int:
-    """The queue's ready count once it equals `expected` (acks are asynchronous), else the last."""
-    deadline = time.monotonic() + wait
-    while True:
-        connection = pika.BlockingConnection(pika.URLParameters(url))
-        try:
-            count = connection.channel().queue_declare(queue, passive=True).method.message_count
-        finally:
-            connection.close()
-        if count == expected or time.monotonic() > deadline:
-            return int(count)
-        time.sleep(0.1)
 
 
 def publish(url: str, exchange: str, key: str, body: bytes, message_id: str | None = None,
@@ -103,14 +84,6 @@ def publish_many(url: str, exchange: str, key: str, bodies: list[bytes]) -> None
         connection.close()
 
 
-def pump(transport: KombuTransport, queue: str, consumer: Consumer,
-         done: Callable[[], bool], limit: float = 20.0) -> None:
-    deadline = time.monotonic() + limit
-    while not done():
-        assert time.monotonic() < deadline, "consumer did not get there in time"
-        transport.consume(queue, consumer.handle, timeout=0.3)
-
-
 def escalate_cmd(case: Any, actor: Any, at: Any) -> None:
     commands.escalate(case, actor, at, reason=EscalationReason.CROSS_AREA, consent_given=True)
 
@@ -121,57 +94,74 @@ class Net:
     county: str
     township: str
     village: str
-    hub: Node
-    transport: KombuTransport  # the hub consumer's
-    villages: dict[str, Node]
+    hub: Node  # its consumer takes the township's queue on its own transport
+    folder: Path
+    villages: dict[str, Node] = field(default_factory=dict)
 
     @property
     def queue(self) -> str:
         return node_queue_name(self.township)
 
-    def village_node(self, code: str, tmp_path: Path) -> Node:
+    @property
+    def transport(self) -> AmqpTransport:
+        """The hub's broker connection: its consumer's deliveries and quarantine copies."""
+        assert isinstance(self.hub.transport, AmqpTransport)
+        return self.hub.transport
+
+    @property
+    def consumer(self) -> Consumer:
+        return self.hub.consumer
+
+    def village_node(self, code: str, url: str | None = None) -> Node:
+        """The village's node, connecting to the broker as `url` says (the net's by default)."""
         if code not in self.villages:
-            self.villages[code] = node_for(NodeConfig(
-                node_id=code, tier=Tier.VILLAGE, database=tmp_path / f"{code}.db",
-                broker_url=self.url, party_hash_salt=SALT, data_key=new_key()))
+            self.villages[code] = build_node(self.folder, code, declare=False,
+                                             broker_url=url or self.url)
         return self.villages[code]
 
-    def escalate_from(self, code: str, tmp_path: Path, url: str | None = None) -> str:
+    def escalate_from(self, code: str, url: str | None = None) -> str:
         """Record and escalate a case at a village, and relay it to the broker."""
-        node = self.village_node(code, tmp_path)
+        node = self.village_node(code, url)
         case = node.service.new_case(source=CaseSource.APPLICATION, dispute_type="03",
                                      facts="宅基地边界纠纷（测试）", parties=PARTIES)
         node.service.act(case.case_id, escalate_cmd)
-        transport = KombuTransport(url or self.url)
-        try:
-            Relay(node.store, transport, code, node.service.clock.now).drain()
-        finally:
-            transport.close()
+        node.publish()
         return case.case_id
 
     def escalation_body(self, code: str, case_id: str) -> bytes:
         node = self.villages[code]
-        row = node.store.db.execute(
-            "SELECT message_id FROM outbox WHERE case_id = ? AND exchange = ? ORDER BY id DESC",
-            [case_id, EXCHANGE_UP]).fetchone()
-        body = node.store.outbox_body(row[0])  # sealed at rest; as published
+        message_id = rows(node.config.database, "SELECT message_id FROM outbox WHERE case_id = ? "
+                          "AND exchange = ? ORDER BY id DESC", (case_id, EXCHANGE_UP))[0][0]
+        body = node.store.outbox_body(message_id)  # sealed at rest; as published
         assert body is not None
         return body
 
     def quarantine_rows(self) -> list[dict[str, Any]]:
         return self.hub.store.quarantined()  # bodies opened: they are sealed at rest
 
+    def inbox(self) -> list[tuple[Any, ...]]:
+        return rows(self.hub.config.database, "SELECT message_id FROM inbox")
+
+    def strict(self) -> Consumer:
+        """The hub's consumer as a node with `require_user_id = true` has it (same file, same
+        broker connection)."""
+        config = self.hub.config.model_copy(update={"require_user_id": True})
+        return bootstrap(config, store=self.hub.store, transport=self.hub.transport).consumer
+
+    def close(self) -> None:
+        self.hub.close()
+        for node in self.villages.values():
+            node.close()
+
 
 def make_net(url: str, tmp_path: Path, county: str) -> Net:
     county_id = f"3397{county}000000"
     township, village = f"3397{county}101000", f"3397{county}101201"
     delete_queues(url, [node_queue_name(n) for n in (county_id, township)])
-    transport = KombuTransport(url)
+    hub = build_node(tmp_path, township, declare=False, broker_url=url)
     # The county's queue takes the villages' reports, so nothing of ours goes unroutable.
-    transport.declare([node_queue(township, Tier.TOWNSHIP), node_queue(county_id, Tier.COUNTY)])
-    hub = node_for(NodeConfig(node_id=township, tier=Tier.TOWNSHIP, database=tmp_path / "t.db",
-                              broker_url=url, party_hash_salt=SALT, data_key=new_key()))
-    return Net(url, county_id, township, village, hub, transport, {})
+    hub.transport.declare([hub.queue, node_queue(county_id, Tier.COUNTY)])
+    return Net(url, county_id, township, village, hub, tmp_path)
 
 
 def fresh_id(body: bytes, **changes: Any) -> tuple[bytes, str]:
@@ -184,9 +174,9 @@ def fresh_id(body: bytes, **changes: Any) -> tuple[bytes, str]:
 # --------------------------------------------------------------------------- tests
 
 @pytest.mark.parametrize("net", ["21"], indirect=True)
-def test_escalation_applied_once_duplicate_acked(net: Net, tmp_path: Path) -> None:
-    consumer = make_consumer(net.hub, handlers_for, net.transport)
-    case_id = net.escalate_from(net.village, tmp_path)
+def test_escalation_applied_once_duplicate_acked(net: Net) -> None:
+    consumer = net.consumer
+    case_id = net.escalate_from(net.village)
     pump(net.transport, net.queue, consumer, lambda: consumer.applied == 1)
 
     row = net.hub.store.case_rows()[0]
@@ -212,15 +202,15 @@ def test_escalation_applied_once_duplicate_acked(net: Net, tmp_path: Path) -> No
         (1, 1, 1, 0)
     assert len(net.hub.store.load_events(case_id)) == events_before
     assert len(net.hub.store.case_rows()) == 1
-    inbox = net.hub.store.db.execute("SELECT count(*) FROM inbox").fetchone()[0]
+    inbox = len(net.inbox())
     assert inbox == 2  # the applied one and the stale one; the duplicate adds nothing
     assert ready_count(net.url, net.queue) == 0
 
 
 @pytest.mark.parametrize("net", ["22"], indirect=True)
-def test_invalid_messages_quarantined_and_queue_keeps_moving(net: Net, tmp_path: Path) -> None:
-    consumer = make_consumer(net.hub, handlers_for, net.transport)
-    village = net.village_node(net.village, tmp_path)
+def test_invalid_messages_quarantined_and_queue_keeps_moving(net: Net) -> None:
+    consumer = net.consumer
+    village = net.village_node(net.village)
     first = village.service.new_case(source=CaseSource.APPLICATION, dispute_type="03",
                                      facts="宅基地边界纠纷（测试）", parties=PARTIES)
     village.service.act(first.case_id, escalate_cmd)
@@ -241,11 +231,7 @@ def test_invalid_messages_quarantined_and_queue_keeps_moving(net: Net, tmp_path:
     burst = [f'{{"burst": {i}'.encode() for i in range(BURST)]
     publish_many(net.url, EXCHANGE_UP, node_key(net.village), burst)
     # Valid traffic behind the bad messages, published by the village's own relay.
-    transport = KombuTransport(net.url)
-    try:
-        Relay(village.store, transport, net.village, village.service.clock.now).drain()
-    finally:
-        transport.close()
+    village.publish()
 
     pump(net.transport, net.queue, consumer,
          lambda: consumer.applied == 1 and consumer.quarantined == len(bad) + BURST)
@@ -266,27 +252,29 @@ def test_invalid_messages_quarantined_and_queue_keeps_moving(net: Net, tmp_path:
 
 
 @pytest.mark.parametrize("net", ["23"], indirect=True)
-def test_senders_that_may_not_speak_are_quarantined(net: Net, tmp_path: Path) -> None:
-    consumer = make_consumer(net.hub, handlers_for, net.transport)
+def test_senders_that_may_not_speak_are_quarantined(net: Net) -> None:
+    consumer = net.consumer
     neighbour = net.village[:-3] + "202"
 
     # 1. A broker user that is another valid node: in-process Trust with a fake delivery.
-    node = net.village_node(net.village, tmp_path)
+    node = net.village_node(net.village)
     case = node.service.new_case(source=CaseSource.APPLICATION, dispute_type="03",
                                  facts="宅基地边界纠纷（测试）", parties=PARTIES)
     node.service.act(case.case_id, escalate_cmd)
     body = next(r.body for r in node.store.unsent() if r.exchange == EXCHANGE_UP)
     forged = FakeMessage()
-    consumer.handle(Delivery(body, EXCHANGE_UP, node_key(net.village), neighbour, {}, forged))
+    consumer.handle(delivery(body, exchange=EXCHANGE_UP, routing_key=node_key(net.village),
+                             user_id=neighbour, message=forged))
     assert forged.acked and consumer.quarantined == 1 and consumer.applied == 0
     assert f"forged sender: broker user '{neighbour}' published as {net.village}" in \
         net.quarantine_rows()[-1]["reason"]
-    trust = Trust(net.township, tree_for(net.hub.config))
-    assert trust.check(decode(body), Delivery(body, EXCHANGE_UP, node_key(net.village),
-                                              net.village, {}, None)) is None
+    trust = Trust(net.township, net.hub.config.area_tree())
+    assert trust.check(decode(body), delivery(body, exchange=EXCHANGE_UP,
+                                              routing_key=node_key(net.village),
+                                              user_id=net.village)) is None
 
     # 2. The shared 'guest' user where validated node users are required (real broker).
-    strict = make_consumer(net.hub, handlers_for, net.transport, require_user_id=True)
+    strict = net.strict()
     shared, _ = fresh_id(body)
     publish(net.url, EXCHANGE_UP, node_key(net.village), shared)
     pump(net.transport, net.queue, strict, lambda: strict.quarantined == 1)
@@ -299,7 +287,7 @@ def test_senders_that_may_not_speak_are_quarantined(net: Net, tmp_path: Path) ->
         channel_conn.channel().queue_bind(net.queue, EXCHANGE_UP, node_key(stranger))
     finally:
         channel_conn.close()
-    stranger_case = net.escalate_from(stranger, tmp_path)
+    stranger_case = net.escalate_from(stranger)
     pump(net.transport, net.queue, consumer, lambda: consumer.quarantined == 2)
     assert f"{stranger} is not a child of {net.township}" in net.quarantine_rows()[-1]["reason"]
 
@@ -320,21 +308,21 @@ def test_senders_that_may_not_speak_are_quarantined(net: Net, tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("net", ["24"], indirect=True)
-def test_poison_message_dead_lettered_after_delivery_limit(net: Net, tmp_path: Path) -> None:
+def test_poison_message_dead_lettered_after_delivery_limit(net: Net) -> None:
     attempts: list[str] = []
     poison: list[str] = []
+    apply = partial(on_case_escalated, net.hub.service)
 
-    def flaky(service: CaseService) -> dict[str, Callable[[SqliteStore, Envelope], None]]:
-        def on_escalated(store: SqliteStore, env: Envelope) -> None:
-            if env.case_id in poison:
-                attempts.append(str(env.message_id))
-                raise RuntimeError("bug in this node's handler")
-            on_case_escalated(service, store, env)
-        return {"case_escalated": on_escalated}
+    def on_escalated(env: Envelope) -> None:
+        if env.case_id in poison:
+            attempts.append(str(env.message_id))
+            raise RuntimeError("bug in this node's handler")
+        apply(env)
 
-    consumer = make_consumer(net.hub, flaky, net.transport)
-    poison.append(net.escalate_from(net.village, tmp_path))
-    good = net.escalate_from(net.village, tmp_path)
+    consumer = net.consumer
+    consumer.handlers = {"case_escalated": on_escalated}
+    poison.append(net.escalate_from(net.village))
+    good = net.escalate_from(net.village)
     poison_id = str(decode(net.escalation_body(net.village, poison[0])).message_id)
 
     dead: list[tuple[pika.BasicProperties, bytes]] = []
@@ -350,20 +338,8 @@ def test_poison_message_dead_lettered_after_delivery_limit(net: Net, tmp_path: P
     assert dead[0][0].headers.get("x-first-death-queue") == net.queue
     assert [r["case_id"] for r in net.hub.store.case_rows()] == [good]
     assert consumer.quarantined == 0
-    assert net.hub.store.db.execute("SELECT message_id FROM inbox").fetchall() == \
-        [(str(decode(net.escalation_body(net.village, good)).message_id),)]
+    assert net.inbox() == [(str(decode(net.escalation_body(net.village, good)).message_id),)]
     assert ready_count(net.url, net.queue) == 0
-
-
-class FakeMessage:
-    def __init__(self) -> None:
-        self.acked = self.requeued = False
-
-    def ack(self) -> None:
-        self.acked = True
-
-    def reject(self, requeue: bool) -> None:
-        self.requeued = requeue
 
 
 # --------------------------------------------------------------------------- private broker
@@ -385,8 +361,8 @@ def test_validated_node_user_accepted_forged_one_quarantined(private_rabbit: Any
     own_url = f"amqp://{net.village}:pw-{net.village}@127.0.0.1:{port}/%2F"
     forger_url = f"amqp://{forger}:pw-{forger}@127.0.0.1:{port}/%2F"
     try:
-        consumer = make_consumer(net.hub, handlers_for, net.transport, require_user_id=True)
-        case_id = net.escalate_from(net.village, tmp_path, url=own_url)
+        consumer = net.strict()
+        case_id = net.escalate_from(net.village, url=own_url)
         pump(net.transport, net.queue, consumer, lambda: consumer.applied == 1)
         assert net.hub.store.load_case(case_id) is not None
 
@@ -401,7 +377,4 @@ def test_validated_node_user_accepted_forged_one_quarantined(private_rabbit: Any
         assert f"forged sender: broker user '{forger}' published as {net.village}" in row["reason"]
         assert consumer.applied == 1 and len(net.hub.store.load_events(case_id)) == 1
     finally:
-        net.transport.close()
-        net.hub.close()
-        for node in net.villages.values():
-            node.close()
+        net.close()

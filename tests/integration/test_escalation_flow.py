@@ -7,70 +7,61 @@ Area codes are invented under city 3397 (see test_relay.py).
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hub.bootstrap import handlers_for, node_for
+from fengqiao.bootstrap import bootstrap
 from hub.flow import flow_table, stations
-from nodes.bootstrap import Node
-from nodes.config import NodeConfig
-from nodes.crypto import new_key
+from hub.store import HubStore
 from nodes.domain import commands as c
 from nodes.domain.case import local_date
 from nodes.domain.states import Action
-from nodes.messaging.runtime import NodeRuntime, tree_for
-from nodes.messaging.transport import KombuTransport
+from nodes.messaging.amqp import AmqpTransport
+from nodes.messaging.runtime import NodeRuntime
+from nodes.node import Node
 from nodes.service import PartyInput
 from protocol.areas import Tier
 from protocol.reference import CaseSource, EscalationReason
 from protocol.topology import node_queue, node_queue_name
-from tests.amqp_helpers import delete_queues
+from tests.support.amqp import delete_queues
+from tests.support.nodes import node_config
+from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.broker
 
-SALT = "integration-salt"
 WAIT_S = 30.0
 CITY = "339700000000"
 
 
-
 def wait_for(check: Callable[[], Any], what: str, timeout: float = WAIT_S) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.05)
+    return wait_until(check, what, timeout, every=0.05)
 
 
 class Chain:
     """Configs, runtimes and a staff handle (own store connection) per node."""
 
     def __init__(self, url: str, tmp_path: Path, nodes: list[tuple[str, Tier]],
-                 sinks: list[tuple[str, Tier]] = ()) -> None:  # type: ignore[assignment]
+                 sinks: Sequence[tuple[str, Tier]] = ()) -> None:
         self.url = url
-        self.configs = {code: NodeConfig(node_id=code, tier=tier, database=tmp_path / f"{code}.db",
-                                         broker_url=url, party_hash_salt=SALT, data_key=new_key())
+        self.configs = {code: node_config(tmp_path, code, tier=tier, broker_url=url)
                         for code, tier in nodes}
         self.queues = [node_queue_name(code) for code, _ in (*nodes, *sinks)]
         delete_queues(url, self.queues)
+        self.staff: dict[str, Node] = {code: bootstrap(cfg) for code, cfg in self.configs.items()}
         # Declared (and empty) before anything runs: nothing published is unroutable or stale.
-        transport = KombuTransport(url)
+        transport = AmqpTransport(url)
         try:
-            transport.declare([node_queue(cfg.node_id, cfg.tier, tree_for(cfg), cfg.children)
-                               for cfg in self.configs.values()]
+            transport.declare([node.queue for node in self.staff.values()]
                               + [node_queue(code, tier) for code, tier in sinks])
         finally:
             transport.close()
-        self.staff: dict[str, Node] = {code: node_for(cfg) for code, cfg in self.configs.items()}
-        self.runtimes = [NodeRuntime(cfg, handlers_for, node_for) for cfg in self.configs.values()]
+        self.runtimes = [NodeRuntime(cfg, partial(bootstrap, cfg))
+                         for cfg in self.configs.values()]
 
     def start(self) -> None:
         for runtime in self.runtimes:
@@ -151,6 +142,7 @@ def test_case_climbs_to_city_and_decisions_come_back_down(chain: Chain) -> None:
     wait_for(lambda: ("city", "closed") in chain.decisions(village, case_id),
              "the city's closing decision at the village")
     city_store = chain.staff[CITY].store
+    assert isinstance(city_store, HubStore)
 
     def flow_settled() -> bool:
         tiers = {row.tier: row for row in flow_table(city_store)}
@@ -187,7 +179,7 @@ def test_case_climbs_to_city_and_decisions_come_back_down(chain: Chain) -> None:
     assert {s.node_id for s in stations(city_store, chain.staff[CITY].service.clock.now())} == \
         set(chain.configs)
     for node in chain.staff.values():
-        assert node.store.db.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
+        assert node.store.quarantine_count() == 0
 
 
 @pytest.fixture
@@ -244,4 +236,4 @@ def test_township_hands_case_down_and_village_reports_back(pair: Chain) -> None:
     for runtime in pair.runtimes:
         assert not any(thread.is_alive() for thread in runtime.threads)
     for node in pair.staff.values():
-        assert node.store.db.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
+        assert node.store.quarantine_count() == 0

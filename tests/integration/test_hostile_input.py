@@ -29,14 +29,10 @@ from typing import Any
 import pika
 import pytest
 
-from hub.bootstrap import handlers_for, node_for
-from nodes.bootstrap import Node
-from nodes.config import NodeConfig
-from nodes.crypto import new_key
+from nodes.messaging.amqp import AmqpTransport
 from nodes.messaging.consumer import Consumer
 from nodes.messaging.delivery import Delivery
-from nodes.messaging.runtime import make_consumer
-from nodes.messaging.transport import KombuTransport
+from nodes.node import Node
 from protocol.areas import Tier
 from protocol.envelope import decode
 from protocol.topology import (
@@ -46,12 +42,13 @@ from protocol.topology import (
     node_queue,
     node_queue_name,
 )
-from tests.amqp_helpers import take_ours
 from tests.hostile.corpus import Msg, Net, bindings, categories, corpus, interleave, valid_traffic
+from tests.support.amqp import ready_count, take_ours
+from tests.support.nodes import build_node
+from tests.support.sql import rows
+from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.broker
-
-SALT = "hostile-input-salt"
 
 
 # --------------------------------------------------------------------------- broker helpers
@@ -68,20 +65,6 @@ def delete_queue(url: str, name: str) -> None:
         channel.queue_delete(name)
     finally:
         connection.close()
-
-
-def queue_depth(url: str, name: str, expected: int = 0, wait: float = 5.0) -> int:
-    """Messages in the queue once it equals `expected` (acks are asynchronous), else the last."""
-    deadline = time.monotonic() + wait
-    while True:
-        connection, channel = channel_for(url)
-        try:
-            depth = int(channel.queue_declare(name, passive=True).method.message_count)
-        finally:
-            connection.close()
-        if depth == expected or time.monotonic() > deadline:
-            return depth
-        time.sleep(0.1)
 
 
 def publish_all(url: str, messages: list[Msg]) -> None:
@@ -124,8 +107,16 @@ class Hub:
     url: str
     net: Net
     node: Node
-    transport: KombuTransport
-    consumer: Consumer
+
+    @property
+    def transport(self) -> AmqpTransport:
+        """The hub's broker connection: its consumer's deliveries and quarantine copies."""
+        assert isinstance(self.node.transport, AmqpTransport)
+        return self.node.transport
+
+    @property
+    def consumer(self) -> Consumer:
+        return self.node.consumer
 
     @property
     def queue(self) -> str:
@@ -137,16 +128,12 @@ def hub(amqp_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterat
     net: Net = request.param
     queue = node_queue_name(net.hub)
     delete_queue(amqp_url, queue)
-    transport = KombuTransport(amqp_url)
-    transport.declare([node_queue(net.hub, net.hub_tier)])
-    node = node_for(NodeConfig(node_id=net.hub, tier=net.hub_tier, database=tmp_path / "hub.db",
-                               broker_url=amqp_url, party_hash_salt=SALT, data_key=new_key()))
-    consumer = make_consumer(node, handlers_for, transport)
+    node = build_node(tmp_path, net.hub, tier=net.hub_tier, declare=False, broker_url=amqp_url)
+    node.transport.declare([node_queue(net.hub, net.hub_tier)])
     ours = {m.message_id for m in corpus(net) + valid_traffic(net)}
     try:
-        yield Hub(amqp_url, net, node, transport, consumer)
+        yield Hub(amqp_url, net, node)
     finally:
-        transport.close()
         node.close()
         delete_queue(amqp_url, queue)  # with the extra bindings
         take_ours(amqp_url, QUEUE_QUARANTINE, node_id=net.hub)
@@ -181,14 +168,18 @@ def test_corpus_quarantined_valid_applied_queue_drained(hub: Hub) -> None:
         hub.consumer.handle(replace(delivery, message=settled))
 
     consumer = hub.consumer
-    deadline = time.monotonic() + 120
-    while consumer.quarantined + consumer.applied < len(bad) + len(valid):
-        if time.monotonic() > deadline:
-            lost = take_ours(hub.url, QUEUE_UNROUTABLE,
-                             message_ids={m.message_id for m in bad + valid})
-            pytest.fail(f"consumer stuck at {consumer.quarantined} quarantined, "
-                        f"{consumer.applied} applied; unroutable: {len(lost)}")
-        hub.transport.consume(hub.queue, handle, timeout=0.5)
+
+    def all_handled() -> bool:
+        if consumer.quarantined + consumer.applied < len(bad) + len(valid):
+            hub.transport.consume(hub.queue, handle, timeout=0.5)
+        return consumer.quarantined + consumer.applied >= len(bad) + len(valid)
+
+    try:
+        wait_until(all_handled, "the consumer to handle every message", 120, every=0)
+    except AssertionError:
+        lost = take_ours(hub.url, QUEUE_UNROUTABLE, message_ids={m.message_id for m in bad + valid})
+        pytest.fail(f"consumer stuck at {consumer.quarantined} quarantined, "
+                    f"{consumer.applied} applied; unroutable: {len(lost)}")
     drained = time.monotonic()
     hub.transport.close()  # unacked deliveries, if any, would now return to the queue
 
@@ -199,16 +190,16 @@ def test_corpus_quarantined_valid_applied_queue_drained(hub: Hub) -> None:
         (len(bad), len(valid), 0, 0)
     assert len(handled) == len(bad) + len(valid)
     assert all(s.calls == ["ack"] for s in handled), [s.calls for s in handled if s.calls != ["ack"]]
-    assert queue_depth(hub.url, hub.queue) == 0
+    assert ready_count(hub.url, hub.queue) == 0
     ours = {m.message_id for m in bad + valid}
     assert take_ours(hub.url, QUEUE_DEAD, message_ids=ours) == []
     assert take_ours(hub.url, QUEUE_UNROUTABLE, message_ids=ours) == []
 
     # Every bad message in the local quarantine table, in order, with the expected reason.
-    db = hub.node.store.db
-    rows = hub.node.store.quarantined()  # bodies opened: they are sealed at rest
-    assert len(rows) == len(bad)
-    for msg, row in zip(bad, rows, strict=True):
+    db = hub.node.config.database
+    quarantined = hub.node.store.quarantined()  # bodies opened: they are sealed at rest
+    assert len(quarantined) == len(bad)
+    for msg, row in zip(bad, quarantined, strict=True):
         where = f"{msg.category}/{msg.label}"
         assert row["reason"] and msg.expect in row["reason"], f"{where}: {row['reason']!r}"
         assert row["body"] == msg.body, where
@@ -217,7 +208,7 @@ def test_corpus_quarantined_valid_applied_queue_drained(hub: Hub) -> None:
     # ... and on the broker's quarantine queue, with the reason in x-reason.
     copies = take_ours(hub.url, QUEUE_QUARANTINE, node_id=hub.net.hub)
     assert len(copies) == len(bad)
-    for (props, body), row in zip(copies, rows, strict=True):
+    for (props, body), row in zip(copies, quarantined, strict=True):
         assert body == row["body"]
         assert props.headers["x-reason"] == row["reason"][:500] != ""
         assert props.headers["x-routing-key"] == row["routing_key"]
@@ -227,13 +218,13 @@ def test_corpus_quarantined_valid_applied_queue_drained(hub: Hub) -> None:
     assert len(escalations) == 50
     cases = [r["case_id"] for r in hub.node.store.case_rows()]
     assert sorted(cases) == sorted(str(m.case_id) for m in escalations)
-    inbox = [r[0] for r in db.execute("SELECT message_id FROM inbox")]
+    inbox = [r[0] for r in rows(db, "SELECT message_id FROM inbox")]
     refused_on_apply = [str(decode(m.body).message_id) for m in bad if m.category == "cannot_apply"]
     assert sorted(inbox) == sorted([str(m.valid_id) for m in valid] + refused_on_apply)
     if hub.net.takes_reports:
-        reports = {r[0] for r in db.execute("SELECT message_id FROM reports")}
+        reports = {r[0] for r in rows(db, "SELECT message_id FROM reports")}
         assert reports == {m.valid_id for m in valid if m.category == "report"}
-        beats = {r[0] for r in db.execute("SELECT node_id FROM heartbeats")}
+        beats = {r[0] for r in rows(db, "SELECT node_id FROM heartbeats")}
         assert len(beats) == len([m for m in valid if m.category == "heartbeat"])
     print(f"\n{hub.net.hub_tier.value}: {len(bad)} bad + {len(valid)} valid; published in "
           f"{published - started:.2f}s, drained in {drained - published:.2f}s "

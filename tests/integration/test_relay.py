@@ -13,17 +13,18 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pika
 import pytest
 
-from nodes.bootstrap import Node, bootstrap
-from nodes.config import NodeConfig
-from nodes.crypto import new_key
 from nodes.domain import commands
 from nodes.domain.case import local_date
+from nodes.messaging.amqp import AmqpTransport
+from nodes.messaging.delivery import Delivery
+from nodes.messaging.port import TransportError
 from nodes.messaging.relay import Relay
-from nodes.messaging.transport import KombuTransport, TransportError
+from nodes.node import Node
 from nodes.service import PartyInput
 from protocol.areas import Tier
 from protocol.bundle import BUNDLE_HEADER
@@ -31,7 +32,10 @@ from protocol.envelope import decode
 from protocol.reference import CaseSource, EscalationReason
 from protocol.routing import escalation_key, report_key
 from protocol.topology import EXCHANGE_REPORT, EXCHANGE_UP, node_queue, node_queue_name
-from tests.amqp_helpers import delete_queues, envelopes_of
+from tests.support.amqp import delete_queues, envelopes_of
+from tests.support.nodes import build_node
+from tests.support.sql import rows
+from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.broker
 
@@ -63,17 +67,15 @@ def take_all(url: str, queue: str) -> list[tuple[pika.BasicProperties, bytes]]:
 
 
 @pytest.fixture
-def network(amqp_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[dict]:
+def network(amqp_url: str, tmp_path: Path,
+            request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     """A village node on the broker, with its township's and county's queues declared (empty)."""
     county, township, village = codes(request.param)
     names = [node_queue_name(n) for n in (county, township, village)]
     delete_queues(amqp_url, names)
-    transport = KombuTransport(amqp_url)
-    transport.declare([node_queue(township, Tier.TOWNSHIP), node_queue(county, Tier.COUNTY)])
-    transport.close()
-    node = bootstrap(NodeConfig(node_id=village, tier=Tier.VILLAGE, database=tmp_path / "v.db",
-                                broker_url=amqp_url, party_hash_salt="integration-salt",
-                                data_key=new_key()))
+    node = build_node(tmp_path, village, declare=False, broker_url=amqp_url)
+    node.transport.declare([node_queue(township, Tier.TOWNSHIP), node_queue(county, Tier.COUNTY)])
+    node.transport.close()  # each test publishes on a fresh connection, as before
     try:
         yield {"node": node, "county": county, "township": township, "village": village}
     finally:
@@ -99,11 +101,13 @@ def envelopes(taken: list[tuple[pika.BasicProperties, bytes]]) -> list[tuple[str
     return [e for props, body in taken for e in envelopes_of(body, props.headers, props.message_id)]
 
 
-def outbox(node: Node) -> list[dict]:
-    cursor = node.store.db.execute(
-        "SELECT id, message_id, case_id, seq, exchange, routing_key, sent_at FROM outbox ORDER BY id")
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+OUTBOX_COLUMNS = ("id", "message_id", "case_id", "seq", "exchange", "routing_key", "sent_at")
+
+
+def outbox(node: Node) -> list[dict[str, Any]]:
+    found = rows(node.config.database,
+                 f"SELECT {', '.join(OUTBOX_COLUMNS)} FROM outbox ORDER BY id")  # noqa: S608
+    return [dict(zip(OUTBOX_COLUMNS, row, strict=True)) for row in found]
 
 
 def user_of(url: str) -> str:
@@ -111,7 +115,7 @@ def user_of(url: str) -> str:
 
 
 @pytest.mark.parametrize("network", ["11"], indirect=True)
-def test_drain_marks_every_row_sent_and_broker_holds_exactly_them(network: dict,
+def test_drain_marks_every_row_sent_and_broker_holds_exactly_them(network: dict[str, Any],
                                                                   amqp_url: str) -> None:
     node, township, county = network["node"], network["township"], network["county"]
     cases = record(node, 4)
@@ -120,13 +124,12 @@ def test_drain_marks_every_row_sent_and_broker_holds_exactly_them(network: dict,
     reports = [r for r in rows if r["exchange"] == EXCHANGE_REPORT]
     assert len(up) == 4 and len(reports) == 8  # register + escalate per case
 
-    transport = KombuTransport(amqp_url)
+    relay = node.relay
     try:
-        relay = Relay(node.store, transport, network["village"], node.service.clock.now)
         assert relay.drain() == len(rows)
         assert relay.run_once() == 0
     finally:
-        transport.close()
+        node.transport.close()
 
     assert all(r["sent_at"] is not None for r in outbox(node))
     assert node.store.outbox_depth() == 0 and relay.sent_total == len(rows)
@@ -151,13 +154,13 @@ def test_drain_marks_every_row_sent_and_broker_holds_exactly_them(network: dict,
 
 @pytest.mark.parametrize("network", ["12"], indirect=True)
 def test_lost_broker_fails_fast_keeps_outbox_and_backlog_drains_in_order(
-        network: dict, amqp_url: str) -> None:
+        network: dict[str, Any], amqp_url: str) -> None:
     node, township = network["node"], network["township"]
     record(node, 2)
     depth = node.store.outbox_depth()
 
-    offline = KombuTransport(UNREACHABLE)
-    relay = Relay(node.store, offline, network["village"], node.service.clock.now)
+    offline = AmqpTransport(UNREACHABLE)
+    relay = Relay(node.store, offline, network["village"], node.clock.now)
     began = time.monotonic()
     with pytest.raises(TransportError):
         relay.run_once()
@@ -179,7 +182,7 @@ def test_lost_broker_fails_fast_keeps_outbox_and_backlog_drains_in_order(
     offline.close()
 
     backlog = outbox(node)
-    relay.transport = online = KombuTransport(amqp_url)
+    relay.transport = online = node.transport
     try:
         relay.step(stop)
         assert relay.backoff.attempt == 0  # success resets the backoff
@@ -196,7 +199,7 @@ def test_lost_broker_fails_fast_keeps_outbox_and_backlog_drains_in_order(
 
 
 @pytest.mark.parametrize("network", ["13"], indirect=True)
-def test_events_of_one_case_arrive_in_sequence(network: dict, amqp_url: str) -> None:
+def test_events_of_one_case_arrive_in_sequence(network: dict[str, Any], amqp_url: str) -> None:
     """Two cases worked in interleaved steps: each case's reports reach the county in seq order."""
     node = network["node"]
     first, second = record(node, 2, escalate=False)
@@ -214,22 +217,26 @@ def test_events_of_one_case_arrive_in_sequence(network: dict, amqp_url: str) -> 
         node.service.act(first, step)
         node.service.act(second, step)
 
-    transport = KombuTransport(amqp_url)
+    transport = node.transport
+    assert isinstance(transport, AmqpTransport)
     received: list[tuple[str, int, str]] = []
 
-    def collect(delivery) -> None:  # type: ignore[no-untyped-def]
+    def collect(delivery: Delivery) -> None:
         for _, body in envelopes_of(delivery.body, delivery.headers, None):
             env = decode(body)
             received.append((env.case_id or "", env.seq, env.payload.state_to))  # type: ignore[union-attr]
         delivery.ack()
 
+    def collected_all() -> bool:
+        if len(received) < expected:
+            transport.consume(node_queue_name(network["county"]), collect, timeout=0.5)
+        return len(received) >= expected
+
     try:
-        Relay(node.store, transport, network["village"], node.service.clock.now).drain()
+        node.publish()
         assert node.store.outbox_depth() == 0
         expected = len(outbox(node))
-        deadline = time.monotonic() + 20
-        while len(received) < expected and time.monotonic() < deadline:
-            transport.consume(node_queue_name(network["county"]), collect, timeout=0.5)
+        wait_until(collected_all, "every report at the county", 20, every=0)
     finally:
         transport.close()
 

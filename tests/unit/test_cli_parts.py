@@ -13,10 +13,9 @@ from fengqiao import main as cli_main
 from nodes.cli import case_cmds
 from nodes.cli.case_cmds import case_state, dispute_code, party
 from nodes.cli.case_transitions import performance_item
-from nodes.cli.labels import action_label, calendar_note, state_label
 from nodes.cli.node_files import toml_str
-from nodes.cli.parser import set_language
 from nodes.domain.states import Action, CaseState
+from nodes.labels import action_label, calendar_note, state_label
 
 NOW = "2026-01-05T10:00:00+08:00"
 
@@ -26,7 +25,6 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("FENGQIAO_LANG", "FENGQIAO_CONFIG", "FENGQIAO_DEBUG"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("FENGQIAO_NOW", NOW)
-    set_language("zh")
 
 
 def test_party_forms() -> None:

@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
 from fengqiao.main import main
+from nodes.labels import type_label
 from protocol.reference import DISPUTE_TYPES, DISPUTE_TYPES_VERSION, EscalationReason
 
 FUZZ = settings(max_examples=50, deadline=None, database=None,
@@ -147,8 +148,8 @@ party_specs = st.one_of(
 )
 party_args = st.lists(st.tuples(st.sampled_from(["--party", "--applicant", "--respondent"]),
                                 party_specs), max_size=4)
-type_args = st.one_of(st.sampled_from([d.code for d in TYPES] + [d.zh for d in TYPES]
-                                      + [d.en for d in TYPES] + ["2", "00", "100", "٠٢"]), texts)
+type_args = st.one_of(st.sampled_from([d.code for d in TYPES] + [type_label(d.code, "zh") for d in TYPES]
+                                      + [d.name for d in TYPES] + ["2", "00", "100", "٠٢"]), texts)
 ints = st.one_of(st.integers(-5, 200_000).map(str), st.integers(2**62, 2**80).map(str), texts)
 dates = st.one_of(st.dates().map(date.isoformat), texts, st.sampled_from(
     ["9999-12-31", "0001-01-01", "2026-02-29", "2026-02-30", "2026-1-5", "20260105",

@@ -28,6 +28,7 @@ from nodes.config import NodeConfig, load_config
 from nodes.crypto import new_key
 from nodes.domain import commands as cmd
 from nodes.domain.case import DomainError, Rules
+from nodes.i18n import render
 from nodes.logs import configure
 from nodes.messaging.memory import MemoryBroker
 from nodes.node import Node
@@ -268,7 +269,7 @@ def test_hub_refuses_to_hand_an_accusation_down_to_the_accused(village: Node,
     with pytest.raises(DomainError) as info:
         township.service.act(case_id, lambda c, a, t: cmd.hand_down(
             c, a, t, Rules(), instruction="请村里处理", report_back_days=15))
-    assert VILLAGE in info.value.en and VILLAGE in info.value.zh and "accused" in info.value.en
+    assert VILLAGE in str(info.value) and VILLAGE in render(info.value, "zh") and "accused" in str(info.value)
     assert township.store.load_events(case_id) == before and not down_bodies(township, case_id)
 
     # What does go down to the accused (the hub's own decisions) names nobody.
