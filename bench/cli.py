@@ -40,11 +40,16 @@ def register_bench(subparsers: Any) -> None:
 
 
 def run_bench(args: argparse.Namespace, ctx: Ctx) -> int:
-    import pika.exceptions
+    try:
+        import pika.exceptions
+    except ImportError:
+        raise CliError("bench_extra", N_("the bench needs the bench extra: pip install "
+                                         "'fengqiao[bench]'")) from None
 
+    from bench.figures import safe_url
     from bench.procs import ChildError
     from bench.report import render
-    from bench.run import Workload, run, safe_url
+    from bench.run import Workload, run
     from nodes.logs import configure
     from nodes.messaging.port import TransportError
 

@@ -90,21 +90,21 @@ class Child:
             "FENGQIAO_LOG_LEVEL": os.environ.get("FENGQIAO_LOG_LEVEL", "WARNING")}
         self.log_path = workdir / f"{name}.log"
         self._log = self.log_path.open("w", encoding="utf-8")
-        self.proc = subprocess.Popen(
+        self.proc = subprocess.Popen(  # noqa: S603 - our own module with a fixed argument list
             [sys.executable, "-m", "bench.worker", *args], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self._log, text=True, encoding="utf-8", env=env)
         self._answers: queue.Queue[dict[str, Any] | None] = queue.Queue()
         threading.Thread(target=self._read, name=f"read-{name}", daemon=True).start()
 
     def _read(self) -> None:
-        assert self.proc.stdout is not None
+        assert self.proc.stdout is not None  # noqa: S101 - Popen was given PIPE
         for line in self.proc.stdout:
             if line.strip():
                 self._answers.put(json.loads(line))
         self._answers.put(None)  # EOF: the child has gone
 
     def send(self, cmd: str, **data: Any) -> None:
-        assert self.proc.stdin is not None
+        assert self.proc.stdin is not None  # noqa: S101 - Popen was given PIPE
         try:
             self.proc.stdin.write(json.dumps({"cmd": cmd, **data}) + "\n")
             self.proc.stdin.flush()

@@ -10,23 +10,21 @@ bench's queues deleted (`Topology.tear_down`).
 from __future__ import annotations
 
 import json
-import math
 import shutil
-import socket
-import sqlite3
 import tempfile
 import time
-import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench import local, settings
+from bench.figures import broker_share, dead_url, percentile, ratios, safe_url, targets
 from bench.machine import machine
 from bench.meter import Meter
 from bench.procs import Child, ChildError, peak_rss_mb
 from bench.raw import declare_queue
 from bench.topology import Topology
+from nodes.store.peek import peek
 
 START_DELAY_S = 0.5  # children get their go a little ahead, so all start on the same tick
 
@@ -39,22 +37,6 @@ class Workload:
     latency_seconds: float = settings.LATENCY_SECONDS
     drain_cases: int = settings.DRAIN_CASES
     local_cases: int = settings.LOCAL_CASES
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile (no interpolation: p99 is a latency some case really had)."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-
-def dead_url(url: str) -> str:
-    """The broker's URL with a local port nothing listens on: the relay's connect is refused."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    parts = urllib.parse.urlsplit(url)
-    auth = parts.netloc.rpartition("@")[0]
-    return urllib.parse.urlunsplit(parts._replace(netloc=f"{auth}@127.0.0.1:{port}"))
 
 
 class Run:
@@ -186,7 +168,7 @@ class Run:
         """Wait (bounded) until these nodes' outboxes are empty, so that a phase does not start
         while the previous one's tail (the hub's reports, say) is still being published."""
         deadline = time.monotonic() + settings.PHASE_TIMEOUT_S
-        while any(_unsent(self.workdir / f"{code}.db") for code in codes):
+        while any(peek(self.workdir / f"{code}.db").unsent for code in codes):
             if time.monotonic() > deadline:
                 raise ChildError(f"outboxes of {codes} not empty after {settings.PHASE_TIMEOUT_S} s")
             time.sleep(settings.OUTBOX_POLL_S)
@@ -311,15 +293,6 @@ class Run:
         return figures
 
 
-def _unsent(db: Path) -> int:
-    """Outbox rows waiting in a node's file (a read-only look; WAL lets it run beside writers)."""
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-    try:
-        return int(conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0])
-    finally:
-        conn.close()
-
-
 def run(url: str, work: Workload, keep: Path | None = None) -> dict[str, Any]:
     """The whole bench; the result holds every figure, the targets and whether each was met."""
     began = time.monotonic()
@@ -338,18 +311,8 @@ def run(url: str, work: Workload, keep: Path | None = None) -> dict[str, Any]:
         if keep is None and finished:  # after a failure the children's logs are kept
             shutil.rmtree(workdir, ignore_errors=True)
     villages = [mb for name, mb in bench.rss.items() if name.startswith("village")]
+    figures.update(ratios(figures, host["cpus"] or 1))
     figures.update(
-        pipeline_ratio=round(figures["pipeline_cases_per_s"] / figures["raw_msgs_per_s"], 3),
-        drain_ratio=round(figures["drain_cases_per_s"] / figures["raw_msgs_per_s"], 3),
-        drain_relay_ratio=round(
-            figures["drain_relay_cases_per_s"] / figures["raw_msgs_per_s"], 3),
-        floor_ratio=round(figures["floor_cases_per_s"] / figures["raw_msgs_per_s"], 3),
-        plain_ratio=round(figures["plain_cases_per_s"] / figures["raw_msgs_per_s"], 3),
-        pipeline_vs_plain=round(figures["pipeline_cases_per_s"] / figures["plain_cases_per_s"], 3),
-        # The machine time a case may take, all processes and the broker together, if the
-        # pipeline is to reach its target ratio: cores / (target x raw rate).
-        cpu_budget_ms_per_case=round((host["cpus"] or 1) * 1000 / (
-            settings.TARGET_PIPELINE_RATIO * figures["raw_msgs_per_s"]), 3),
         node_peak_rss_mb=max(villages), rss_mb={**bench.rss, "driver": peak_rss_mb()},
         cpu_s=bench.cpu, threads_cpu_s=bench.threads,
         machine_busy_pct=bench.meter.busy_pct(),
@@ -361,34 +324,3 @@ def run(url: str, work: Workload, keep: Path | None = None) -> dict[str, Any]:
             "seconds": round(time.monotonic() - began, 1)}
 
 
-def broker_share(spent: dict[str, float] | None, f: dict[str, Any],
-                 work: Workload) -> dict[str, float] | None:
-    """The broker's CPU ms per raw message and per case in each phase (None: not measured)."""
-    if spent is None:
-        return None
-    units = {"raw": ("raw_per_msg", work.raw_messages),
-             "plain": ("plain_per_case", f["pipeline_cases"]),
-             "flat_out": ("flat_out_per_case", f["pipeline_cases"]),
-             "half_load": ("half_load_per_case", f["latency_cases"]),
-             "drain": ("drain_per_case", work.drain_cases)}
-    return {name: round(spent[phase] / count * 1000, 3)
-            for phase, (name, count) in units.items() if phase in spent}
-
-
-def targets(f: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    checks = {"pipeline_ratio": (f["pipeline_ratio"], ">=", settings.TARGET_PIPELINE_RATIO),
-              "drain_ratio": (f["drain_ratio"], ">=", settings.TARGET_DRAIN_RATIO),
-              "latency_p99_ms": (f["latency_p99_ms"], "<=", settings.TARGET_P99_MS),
-              "node_peak_rss_mb": (f["node_peak_rss_mb"], "<=", settings.TARGET_NODE_RSS_MB),
-              "local_ratio": (f["local_ratio"], ">=", settings.TARGET_LOCAL_RATIO)}
-    return {key: {"value": value, "target": f"{op} {goal}",
-                  "met": value >= goal if op == ">=" else value <= goal}
-            for key, (value, op, goal) in checks.items()}
-
-
-def safe_url(url: str) -> str:
-    """The broker URL without its password, for the report."""
-    parts = urllib.parse.urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    user = parts.username or ""
-    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}@{host}" if user else host))

@@ -1,6 +1,6 @@
-"""The `fengqiao` program: the mediator's groups of `nodes.cli`, the hub's, the demo's, the
-operator's (`deploy`), and groups other installed packages add through the `fengqiao.commands`
-entry points (`bench`), all run against the one composition root."""
+"""The `fengqiao` program: the mediator's groups of `nodes.cli`, the hub's, and the groups the
+packages on top add through the `fengqiao.commands` entry points (`demo`, `deploy`, `bench`), all
+run against the one composition root."""
 
 from __future__ import annotations
 
@@ -8,19 +8,18 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
 
-from demo.cli import register_demo
 from fengqiao.bootstrap import bootstrap
 from hub.cli_cmds import register_hub
 from nodes.cli import main as nodes_main
-from ops.deploy_cmds import register_deploy
 
 
 def plugin_groups() -> tuple[Callable[[Any], None], ...]:
-    return tuple(ep.load() for ep in entry_points(group="fengqiao.commands"))
+    return tuple(ep.load() for ep in sorted(entry_points(group="fengqiao.commands"),
+                                             key=lambda ep: ep.name))
 
 
 def main(argv: list[str] | None = None) -> int:
-    groups = (*nodes_main.GROUPS, register_hub, register_demo, register_deploy, *plugin_groups())
+    groups = (*nodes_main.GROUPS, register_hub, *plugin_groups())
     return nodes_main.main(argv, groups, bootstrap)
 
 

@@ -17,15 +17,11 @@ from protocol.messages import Heartbeat, LifecycleReport
 
 
 def on_lifecycle_report(store: HubStore, env: Envelope) -> None:
-    r = env.payload
-    assert isinstance(r, LifecycleReport) and env.case_id is not None
-    store.record_report(str(env.message_id), env.case_id, env.seq, r)
+    store.record_report(str(env.message_id), env.case, env.seq, env.payload_as(LifecycleReport))
 
 
 def on_heartbeat(store: HubStore, env: Envelope) -> None:
-    h = env.payload
-    assert isinstance(h, Heartbeat)
-    store.record_heartbeat(h)
+    store.record_heartbeat(env.payload_as(Heartbeat))
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,4 @@ from protocol.messages import CaseEscalated
 
 
 def on_case_escalated(service: CaseService, env: Envelope) -> None:
-    dossier = env.payload
-    assert isinstance(dossier, CaseEscalated) and env.case_id is not None
-    service.receive_escalation(env.sender, env.sent_at, dossier, env.case_id)
+    service.receive_escalation(env.sender, env.sent_at, env.payload_as(CaseEscalated), env.case)

@@ -56,7 +56,7 @@ class HubStore(SqliteStore):
     def cases_reaching(self, tier: str, states: tuple[str, ...]) -> int:
         """Distinct cases at `tier` with a report ending in one of these states."""
         marks = ",".join("?" * len(states))
-        return int(self._one(f"SELECT count(DISTINCT case_id) FROM reports WHERE tier = ? AND "
+        return int(self._one(f"SELECT count(DISTINCT case_id) FROM reports WHERE tier = ? AND "  # noqa: S608
                              f"state_to IN ({marks})", [tier, *states])[0])
 
     def transits(self, tier: str) -> list[float]:

@@ -30,7 +30,7 @@ from protocol.text import N_, Translatable
 KEY_ENV = "FENGQIAO_DATA_KEY"
 KEY_BYTES = 32
 NONCE_BYTES = 12
-TOKEN_PREFIX = "fq1"
+TOKEN_PREFIX = "fq1"  # noqa: S105 - a token prefix, not a password
 
 
 class DataKeyError(Translatable, ValueError):

@@ -19,21 +19,19 @@ from protocol.messages import CaseDecision, SupervisionOrder
 
 
 def on_case_decision(service: CaseService, env: Envelope) -> None:
-    decision = env.payload
-    assert isinstance(decision, CaseDecision) and env.case_id is not None
+    decision, case_id = env.payload_as(CaseDecision), env.case
     data: dict[str, Any] = decision.model_dump(mode="json")
     returned_to_us = decision.decision == "returned" and decision.deciding_node == env.sender
     if returned_to_us and decision.report_back_by is not None:
         due = decision.report_back_by
-        service.act(env.case_id, lambda case, actor, at: commands.receive_return(
+        service.act(case_id, lambda case, actor, at: commands.receive_return(
             case, actor, at, decision=data, report_back_by=due), role="system")
     else:
-        service.act(env.case_id, partial(commands.decision_above, decision=data), role="system")
+        service.act(case_id, partial(commands.decision_above, decision=data), role="system")
 
 
 def on_supervision_order(store: SqliteStore, env: Envelope) -> None:
-    order = env.payload
-    assert isinstance(order, SupervisionOrder)
+    order = env.payload_as(SupervisionOrder)
     store.record_order(env.case_id, order.issuing_node, order.level, order.reason,
                        order.respond_by.isoformat(), order.issued_at.isoformat())
 

@@ -57,7 +57,7 @@ def _checked(code: str) -> str:
     fields name several): an invalid one raises, and exceptions are never cached."""
     if len(code) != 12 or not (code.isascii() and code.isdigit()):
         raise AreaCodeError("area_digits", N_("area code {code} must be exactly 12 digits"), code=repr(code))
-    province, city, county, township, village = _parts(code)
+    province, city, _county, township, village = _parts(code)
     if province == "00":
         raise AreaCodeError("area_province", N_("area code {code}: province part is 00"), code=code)
     if city == "00":

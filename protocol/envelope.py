@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from protocol.messages import MAX_INT, MAX_SHORT, Model, NodeId, Payload
 
+P = TypeVar("P", bound=Model)
 PROTOCOL_MAJOR = 1
 PROTOCOL_MINOR = 3  # 1.1: CaseEscalated.accusation, accused_node; 1.2: Envelope.prev_seq;
 # 1.3: bundles of envelopes in one broker message (protocol/bundle.py)
@@ -51,6 +52,19 @@ class Envelope(Model):
         if value.tzinfo is None:
             raise ValueError("sent_at must carry a time zone")
         return value
+
+    def payload_as(self, kind: type[P]) -> P:
+        """The payload as the kind a handler was registered for; TypeError if it is another."""
+        if not isinstance(self.payload, kind):
+            raise TypeError(f"{self.schema_name} is not a {kind.__name__}")
+        return self.payload
+
+    @property
+    def case(self) -> str:
+        """The case id of a message about a case; TypeError if it has none."""
+        if self.case_id is None:
+            raise TypeError(f"{self.schema_name} has no case_id")
+        return self.case_id
 
     @model_validator(mode="after")
     def _schema_matches_payload(self) -> Envelope:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 
-def N_(message: str) -> str:  # noqa: N802 - gettext's conventional name for "mark, don't translate"
+def N_(message: str) -> str:
     """Mark `message` as a catalogue message id; returns it unchanged."""
     return message
 

@@ -91,7 +91,7 @@ def extend(case: Case, actor: Actor, at: datetime, rules: Rules, *, days: int,
     _need(not case.extended, "extend_once", N_("the target duration can be extended only once"))
     _need(1 <= days <= rules.max_extension_days, "extend_days",
           N_("an extension must be 1 to {max} days"), max=rules.max_extension_days)
-    assert case.target is not None  # set on accept; EXTEND is only allowed after it
+    assert case.target is not None  # noqa: S101 - invariant
     new_target = extend_deadline(case.target, days, rules.days)
     case.record(Action.EXTEND, actor, at, target=new_target.to_dict())
 
@@ -157,7 +157,7 @@ def close(case: Case, actor: Actor, at: datetime, note: str = "") -> None:
 def apply_jc(case: Case, actor: Actor, at: datetime) -> None:
     """司法确认 application: only within the 30-day window after the agreement took effect."""
     case.next_state(Action.JC_APPLY)
-    assert case.agreement is not None
+    assert case.agreement is not None  # noqa: S101 - JC_APPLY is only allowed once agreed
     _need(case.jc_status is None, "jc_twice", N_("judicial confirmation was already applied for"))
     due = date.fromisoformat(case.agreement["jc_due"])
     _need(local_date(at) <= due, "jc_window",

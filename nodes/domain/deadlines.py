@@ -122,7 +122,7 @@ def compute_due(
         d += _ONE_DAY
         if stopped(d):
             note = f"clock paused since {open_from} with no end: no due date yet"
-            return PAUSED_INDEFINITELY, _note(start, d, days, extra + [note])
+            return PAUSED_INDEFINITELY, _note(start, d, days, [*extra, note])
         if counted < amount and not any(p.covers(d) for p in pauses) and (
             unit is DayUnit.CALENDAR or days.is_working_day(d)
         ):

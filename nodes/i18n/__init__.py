@@ -19,7 +19,7 @@ from typing import Any
 
 from protocol.text import N_, Code, Phrase, Translatable, fill
 
-__all__ = ["DEFAULT_LANG", "LANGS", "NP_", "N_", "current", "language", "pt", "render", "t", "_"]
+__all__ = ["DEFAULT_LANG", "LANGS", "NP_", "N_", "_", "current", "language", "pt", "render", "t"]
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
@@ -99,6 +99,6 @@ def render(error: Translatable | Phrase, lang: str | None = None) -> str:
     return t(error.message, lang, **error.params)
 
 
-def NP_(context: str, message: str) -> str:  # noqa: N802 - gettext's naming for markers
+def NP_(context: str, message: str) -> str:
     """Mark `message` (in `context`) as a catalogue message id; returns it unchanged."""
     return message

@@ -50,7 +50,7 @@ class Backoff:
     def next_delay(self) -> float:
         delay = min(self.cap, self.start * (2 ** self.attempt))
         self.attempt += 1
-        return random.uniform(delay / 2, delay)
+        return random.uniform(delay / 2, delay)  # noqa: S311 - not for security (sample data, jitter)
 
     def reset(self) -> None:
         self.attempt = 0

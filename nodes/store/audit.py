@@ -78,7 +78,7 @@ def verify_chain(conn: sqlite3.Connection) -> ChainReport:
     if not {"prev_hash", "hash"} <= _columns(conn, "case_events"):
         return ChainReport(0, GENESIS, BrokenLink("no_chain", None, None, None,
                                                   "prev_hash, hash", "no such columns"))
-    cursor = conn.execute(f"SELECT rowid, {', '.join(CHAINED_COLUMNS)}, prev_hash, hash "
+    cursor = conn.execute(f"SELECT rowid, {', '.join(CHAINED_COLUMNS)}, prev_hash, hash "  # noqa: S608
                           "FROM case_events ORDER BY rowid")
     names = [d[0] for d in cursor.description]
     prev, count, last = GENESIS, 0, None

@@ -73,7 +73,7 @@ class InboxStore(StoreCore):
 
     def hold(self, entry: InboxEntry, prev_seq: int, body: bytes, at: datetime) -> None:
         """Keep a message whose predecessor in its stream has not been applied yet."""
-        assert entry.case_id is not None  # only ordered streams (they have a case) are held
+        assert entry.case_id is not None  # noqa: S101 - invariant
         sealed = personal.seal_body(self.cipher, entry.schema_name, entry.message_id, body)
         self._write(
             "INSERT INTO held (message_id, sender, case_id, schema_name, seq, prev_seq, body, "

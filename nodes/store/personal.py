@@ -112,11 +112,11 @@ def seal_plaintext(db: Database, cipher: DataCipher) -> int:
     afterwards so old page images do not linger there either.
     """
     rows = db.execute(
-        f"SELECT id, case_id, {', '.join(PARTY_FIELDS)} FROM parties WHERE sealed = 0").fetchall()
+        f"SELECT id, case_id, {', '.join(PARTY_FIELDS)} FROM parties WHERE sealed = 0").fetchall()  # noqa: S608
     marks = ", ".join(f"'{name}'" for name in sorted(SEALED_SCHEMAS))
     prefix = (TOKEN_PREFIX + ":").encode("ascii").hex()
     bodies = [(i, m, s, bytes(b)) for i, m, s, b in db.execute(
-        f"SELECT id, message_id, schema_name, body FROM outbox WHERE schema_name IN ({marks}) "
+        f"SELECT id, message_id, schema_name, body FROM outbox WHERE schema_name IN ({marks}) "  # noqa: S608
         f"AND substr(body, 1, 4) != X'{prefix}'")]
     refused = [(i, at, bytes(b)) for i, at, b in db.execute(
         "SELECT id, received_at, body FROM quarantine WHERE sealed = 0")]

@@ -150,7 +150,7 @@ def m003_event_chain(db: Database) -> None:
         )"""
     )
     db.execute("DROP TRIGGER case_events_no_update")
-    cursor = db.execute(f"SELECT rowid, {', '.join(CHAINED_COLUMNS)} FROM case_events ORDER BY rowid")
+    cursor = db.execute(f"SELECT rowid, {', '.join(CHAINED_COLUMNS)} FROM case_events ORDER BY rowid")  # noqa: S608
     names = [d[0] for d in cursor.description]
     prev, length = GENESIS, 0
     for values in cursor.fetchall():

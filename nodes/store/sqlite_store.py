@@ -180,7 +180,7 @@ class SqliteStore(OutboxStore, InboxStore):
         where, args = ("WHERE state = ?", [state]) if state else ("", [])
         with translated():
             cursor = self._db.conn.execute(
-                f"SELECT * FROM cases {where} ORDER BY opened_at, case_id", args)
+                f"SELECT * FROM cases {where} ORDER BY opened_at, case_id", args)  # noqa: S608
             names = [d[0] for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 

@@ -26,7 +26,7 @@ CASE_COLUMNS = ("case_id", "state", "last_seq", "target_due", "updated_at", "ori
                 "tier", "dispute_type", "source", "grid_id", "facts", "people_involved",
                 "escalated_from", "opened_at")
 OPENING_FACTS = CASE_COLUMNS[5:13]
-INSERT_CASE = (f"INSERT INTO cases ({', '.join(CASE_COLUMNS)}) "
+INSERT_CASE = (f"INSERT INTO cases ({', '.join(CASE_COLUMNS)}) "  # noqa: S608
                f"VALUES ({', '.join('?' * len(CASE_COLUMNS))})")
 UPDATE_CASE = ("UPDATE cases SET state = ?, last_seq = ?, target_due = ?, updated_at = ? "
                "WHERE case_id = ?")

@@ -121,7 +121,7 @@ def run_clean(url: str, workdir: Path, deadline_s: float = 150.0) -> CleanRun:
 
 def doubled_and_shuffled(stream: Sequence[Taken], seed: int = SHUFFLE_SEED) -> list[Taken]:
     messages = [*stream, *stream]
-    random.Random(seed).shuffle(messages)
+    random.Random(seed).shuffle(messages)  # noqa: S311 - not for security (sample data, jitter)
     return messages
 
 

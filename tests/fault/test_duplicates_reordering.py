@@ -126,7 +126,8 @@ def test_county_hub_state_is_the_same_after_duplicates_and_shuffling(
     assert a.counts() == {"applied": len(stream), "duplicates": 0, "stale": 0, "quarantined": 0}
     assert b.counts() == {"applied": len(stream), "duplicates": len(stream), "stale": 0,
                           "quarantined": 0}
-    assert state_a["flow"][2]["registered"] > 0 and state_a["reports"]  # the flow table has data
+    assert state_a["flow"][2]["registered"] > 0
+    assert state_a["reports"]
     assert not diff, f"duplicated + shuffled county differs from in-order: {diff}"
 
 
@@ -189,7 +190,8 @@ def test_township_transient_failure_does_not_lose_a_decision(
         "total_s": round(time.monotonic() - began, 1),
     })
     assert not diff, f"one transient failure changed the township's final state: {diff}"
-    assert b.counts() == baseline["counts"] and b.consumer.held_back >= 1
+    assert b.counts() == baseline["counts"]
+    assert b.consumer.held_back >= 1
 
 
 def test_township_poison_decision_is_dead_lettered_and_its_stream_waits_for_it(
@@ -218,7 +220,9 @@ def test_township_poison_decision_is_dead_lettered_and_its_stream_waits_for_it(
     # First delivery + DELIVERY_LIMIT redeliveries, less any attempt charged by a consume-slice
     # boundary while the message was on its way (flaw F3, test_delivery_accounting.py).
     assert 1 < len(failures) <= DELIVERY_LIMIT + 1
-    assert victim.message_id not in inbox and held == set(successors) and not held & inbox
+    assert victim.message_id not in inbox
+    assert held == set(successors)
+    assert not held & inbox
     assert b.counts() == {"applied": len(escalations) + len(decisions) - 1 - len(successors),
                           "duplicates": 0, "stale": 0, "quarantined": 0}
 
@@ -232,7 +236,8 @@ def test_township_poison_decision_is_dead_lettered_and_its_stream_waits_for_it(
     released = [m for (m,) in rows(
         path, "SELECT message_id FROM inbox WHERE case_id = ? AND schema_name = 'case_decision' "
         "ORDER BY seq", (case_id,))]
-    assert settled == ["ack"] and store.held_count() == 0
+    assert settled == ["ack"]
+    assert store.held_count() == 0
     assert released == [str(decode(victim.body).message_id), *successors]
     write_figures("poison_decision_township", {
         "decisions": len(decisions), "attempts_on_poison": len(failures),

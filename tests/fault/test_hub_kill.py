@@ -147,7 +147,8 @@ def test_hub_killed_mid_batch_loses_nothing_and_applies_nothing_twice(
     assert case_ids == escalated, f"lost: {sorted(escalated - case_ids)[:5]}"
     assert sorted((case_id, seq, action) for case_id, seq, action in events) == \
         sorted((case_id, 1, "register") for case_id in escalated), "a case was applied twice"
-    assert len(inbox) == len(escalated) and {m for m, *_ in inbox} == sent_up
+    assert len(inbox) == len(escalated)
+    assert {m for m, *_ in inbox} == sent_up
     assert len({(sender, case_id, seq) for _, sender, case_id, seq in inbox}) == len(escalated)
     assert sorted(case_id for _, case_id in reports) == sorted(escalated), \
         "not exactly one register report per case"

@@ -15,6 +15,7 @@ order). Rates and delays are measured and written to the figures file, never ass
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import defaultdict
 from datetime import datetime
@@ -67,7 +68,7 @@ def per_case_order_breaks(taken: list[Taken]) -> tuple[int, int, dict[str, list[
         env = decode(message.body)
         if env.case_id is not None:
             seqs[env.case_id].append(env.seq)
-    broken = {c: s for c, s in seqs.items() if any(a >= b for a, b in zip(s, s[1:], strict=False))}
+    broken = {c: s for c, s in seqs.items() if any(a >= b for a, b in itertools.pairwise(s))}
     return len(seen), len(taken) - len(seen), broken
 
 

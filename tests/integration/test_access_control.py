@@ -172,14 +172,17 @@ def test_broker_refuses_keys_user_ids_and_queues_that_are_not_the_nodes(deployed
 
     publish(url_a, EXCHANGE_UP, node_key(A))  # confirmed: its own key
     got = on_channel(url_t, lambda ch: ch.basic_get(node_queue_name(TOWN), auto_ack=True))
-    assert got[0] is not None and got[1].user_id == A  # routed to the township, user validated
+    assert got[0] is not None
+    assert got[1].user_id == A
 
     for exchange, key in ((EXCHANGE_UP, node_key(B)), (EXCHANGE_UP, node_key(A) + ".1"),
                           (EXCHANGE_UP, node_key(TOWN)), (EXCHANGE_REPORT, node_key(C))):
         code, text = refused(lambda e=exchange, k=key: publish(url_a, e, k))
-        assert code == 403 and f"access to topic '{key}' in exchange '{exchange}'" in text, text
+        assert code == 403, text
+        assert f"access to topic '{key}' in exchange '{exchange}'" in text, text
     code, text = refused(lambda: publish(url_a, EXCHANGE_UP, node_key(A), user_id=B))
-    assert code == 406 and "user_id property set to '339751101202'" in text, text
+    assert code == 406, text
+    assert "user_id property set to '339751101202'" in text, text
     code, _ = refused(lambda: publish(url_a, EXCHANGE_DOWN, node_key(B)))  # no write on down
     assert code == 403
     code, _ = refused(lambda: publish(url_a, "", node_queue_name(TOWN)))  # default exchange
@@ -188,7 +191,8 @@ def test_broker_refuses_keys_user_ids_and_queues_that_are_not_the_nodes(deployed
     assert code == 403
     code, text = refused(lambda: on_channel(url_a, lambda ch: ch.queue_bind(
         node_queue_name(A), EXCHANGE_UP, "#")))  # topic read: no eavesdropping binding
-    assert code == 403 and "access to topic '#'" in text, text
+    assert code == 403, text
+    assert "access to topic '#'" in text, text
     publish(url_a, EXCHANGE_QUARANTINE, "")  # fanout: allowed, no topic check
 
     publish(url_t, EXCHANGE_DOWN, node_key(A))  # its own village
@@ -210,7 +214,9 @@ def test_apply_is_idempotent_and_checks_what_it_made(deployed: Deployed,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     assert deployed.apply() == 0
     out = capsys.readouterr().out
-    assert "vhost fengqiao:" in out and "(created)" not in out and "read back and checked" in out
+    assert "vhost fengqiao:" in out
+    assert "(created)" not in out
+    assert "read back and checked" in out
     publish(deployed.url(A), EXCHANGE_UP, node_key(A))  # the re-salted hash: same password
     # Without --secrets users are left alone (a user entry without a hash would clear passwords).
     assert main(["--lang", "en", "deploy", "apply", "--management-url",
@@ -220,7 +226,9 @@ def test_apply_is_idempotent_and_checks_what_it_made(deployed: Deployed,
     assert main(["--lang", "en", "deploy", "apply", "--management-url", bad_admin,
                  *map(str, deployed.configs.values())]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "refused user 'guest'" in err and "Wr0ngPw" not in err
+    assert len(err.splitlines()) == 1
+    assert "refused user 'guest'" in err
+    assert "Wr0ngPw" not in err
 
 
 def test_apply_refuses_missing_users_and_reports_drift(rabbit: PrivateRabbit, tmp_path: Path,
@@ -245,7 +253,8 @@ def test_apply_refuses_missing_users_and_reports_drift(rabbit: PrivateRabbit, tm
     assert main([*argv, "--secrets", str(secrets)]) == 2
     err = capsys.readouterr().err
     assert f"queue {node_queue_name(village)} has arguments {{}}, not" in err
-    assert "RabbitMQ keeps an existing object" in err and len(err.strip().splitlines()) == 1
+    assert "RabbitMQ keeps an existing object" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def escalate(case: Any, actor: Any, at: Any) -> None:
@@ -273,7 +282,8 @@ def test_real_nodes_work_under_their_own_users(deployed: Deployed, tmp_path: Pat
         at_town = town.consumer
         assert at_town.trust.require_user_id
         pump(t_link, node_queue_name(TOWN), at_town, lambda: at_town.applied == 1)
-        assert at_town.quarantined == 0 and town.store.load_case(case_id) is not None
+        assert at_town.quarantined == 0
+        assert town.store.load_case(case_id) is not None
 
         rules = town.service.rules
         town.service.act(case_id, lambda k, a, t: commands.consent(k, a, t))
@@ -283,7 +293,8 @@ def test_real_nodes_work_under_their_own_users(deployed: Deployed, tmp_path: Pat
         assert at_village.trust.require_user_id
         pump(v_link, node_queue_name(A), at_village, lambda: at_village.applied >= 1)
         assert at_village.quarantined == 0
-        assert village.store.outbox_depth() == 0 and town.store.outbox_depth() == 0
+        assert village.store.outbox_depth() == 0
+        assert town.store.outbox_depth() == 0
     finally:
         village.close()
         town.close()

@@ -35,10 +35,12 @@ def test_bench_prints_every_figure_as_json(amqp_url: str) -> None:
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     for key in KEYS:
-        assert isinstance(result[key], int | float) and result[key] > 0, key
+        assert isinstance(result[key], int | float), key
+        assert result[key] > 0, key
     assert set(result["targets"]) == {"pipeline_ratio", "drain_ratio", "latency_p99_ms",
                                       "node_peak_rss_mb", "local_ratio"}
-    assert result["latency_cases"] >= 1 and result["drain_outbox_rows"] >= 20
+    assert result["latency_cases"] >= 1
+    assert result["drain_outbox_rows"] >= 20
     # Each latency's two parts (to the hub, in the hub) are real stretches of it: never negative,
     # and at the median neither is longer than the whole.
     for part in ("to_hub", "in_hub"):
@@ -51,7 +53,8 @@ def test_bench_prints_every_figure_as_json(amqp_url: str) -> None:
         spent = result["pipeline_cpu_ms_per_case"][phase]
         assert {"village_recording", "village_relay", "hub_consumer", "hub_relay"} <= set(spent)
         parts = sum(v for k, v in spent.items() if k != "total")
-        assert all(v >= 0 for v in spent.values()) and spent["total"] == pytest.approx(parts,
+        assert all(v >= 0 for v in spent.values())
+        assert spent["total"] == pytest.approx(parts,
                                                                                        abs=0.01)
     # Where the CPU went, per node and thread, at the end of each phase (cumulative seconds).
     assert {"MainThread", "relay", "consumer"} <= set(result["threads_cpu_s"]["village-1"][0])
@@ -71,7 +74,8 @@ def test_bench_prints_every_figure_as_json(amqp_url: str) -> None:
     wake = result["machine"]["wakeup_cpu_us"]
     assert wake is None or wake >= 0
     rounds = result["local_round_ratios"]  # each alternating round's own node/bare ratio
-    assert len(rounds) == LOCAL_ROUNDS and all(r > 0 for r in rounds)
+    assert len(rounds) == LOCAL_ROUNDS
+    assert all(r > 0 for r in rounds)
     # the decomposition of the node-local figure: the bare row's time and the node's CPU per case
     assert result["bare_ms_per_case"] * result["bare_sqlite_per_s"] == pytest.approx(1000, rel=0.02)
     assert result["local_cpu_ms_per_case"] > 0

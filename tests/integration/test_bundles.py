@@ -104,7 +104,8 @@ def test_a_wrongly_framed_bundle_is_quarantined_whole(net: Net) -> None:
     assert "bundle declares 3 parts but holds 2" in reasons[0]
     assert "is not a whole number" in reasons[1]
     assert [r["body"] for r in net.quarantine_rows()] == [body, body]
-    assert consumer.applied == 0 and net.hub.store.case_rows() == []
+    assert consumer.applied == 0
+    assert net.hub.store.case_rows() == []
     assert ready_count(net.url, net.queue) == 0
 
 
@@ -130,6 +131,7 @@ def test_a_crashing_part_sends_the_whole_bundle_back_unapplied(net: Net) -> None
     inbox = {m for (m,) in net.inbox()}
     # ... and rolled back with the bundle: each part was applied exactly once, on the retry.
     assert inbox == {json.loads(b)["message_id"] for b in bodies}
-    assert consumer.duplicates == 0 and consumer.quarantined == 0
+    assert consumer.duplicates == 0
+    assert consumer.quarantined == 0
     assert ready_count(net.url, net.queue) == 0
 

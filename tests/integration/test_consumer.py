@@ -242,8 +242,10 @@ def test_invalid_messages_quarantined_and_queue_keeps_moving(net: Net) -> None:
     assert len(local) == len(bad) + BURST
     assert [row["body"] for row in local[len(bad):]] == burst
     for row, (body, reason) in zip(local[:len(bad)], bad, strict=True):
-        assert reason in row["reason"] and row["body"] == body
-        assert row["routing_key"] == node_key(net.village) and row["user_id"] == "guest"
+        assert reason in row["reason"]
+        assert row["body"] == body
+        assert row["routing_key"] == node_key(net.village)
+        assert row["user_id"] == "guest"
     on_broker = take_ours(net.url, QUEUE_QUARANTINE, node_id=net.township)
     assert [body for _, body in on_broker] == [row["body"] for row in local]
     for (props, _), row in zip(on_broker, local, strict=True):
@@ -265,7 +267,9 @@ def test_senders_that_may_not_speak_are_quarantined(net: Net) -> None:
     forged = FakeMessage()
     consumer.handle(delivery(body, exchange=EXCHANGE_UP, routing_key=node_key(net.village),
                              user_id=neighbour, message=forged))
-    assert forged.acked and consumer.quarantined == 1 and consumer.applied == 0
+    assert forged.acked
+    assert consumer.quarantined == 1
+    assert consumer.applied == 0
     assert f"forged sender: broker user '{neighbour}' published as {net.village}" in \
         net.quarantine_rows()[-1]["reason"]
     trust = Trust(net.township, net.hub.config.area_tree())
@@ -332,8 +336,10 @@ def test_poison_message_dead_lettered_after_delivery_limit(net: Net) -> None:
         return bool(dead) and consumer.applied == 1
 
     pump(net.transport, net.queue, consumer, dead_lettered, limit=30)
-    assert len(attempts) >= DELIVERY_LIMIT and set(attempts) == {poison_id}
-    assert len(dead) == 1 and decode(dead[0][1]).case_id == poison[0]
+    assert len(attempts) >= DELIVERY_LIMIT
+    assert set(attempts) == {poison_id}
+    assert len(dead) == 1
+    assert decode(dead[0][1]).case_id == poison[0]
     assert dead[0][0].headers.get("x-first-death-reason") == "delivery_limit"
     assert dead[0][0].headers.get("x-first-death-queue") == net.queue
     assert [r["case_id"] for r in net.hub.store.case_rows()] == [good]
@@ -375,6 +381,7 @@ def test_validated_node_user_accepted_forged_one_quarantined(private_rabbit: Any
         row = net.quarantine_rows()[-1]
         assert row["user_id"] == forger
         assert f"forged sender: broker user '{forger}' published as {net.village}" in row["reason"]
-        assert consumer.applied == 1 and len(net.hub.store.load_events(case_id)) == 1
+        assert consumer.applied == 1
+        assert len(net.hub.store.load_events(case_id)) == 1
     finally:
         net.close()

@@ -167,7 +167,8 @@ def test_case_climbs_to_city_and_decisions_come_back_down(chain: Chain) -> None:
     assert chain.state(CITY, case_id) == "CLOSED"
     for code in (township, county, CITY):
         row = next(r for r in chain.staff[code].store.case_rows() if r["case_id"] == case_id)
-        assert row["origin_node"] == village and row["people_involved"] == 6
+        assert row["origin_node"] == village
+        assert row["people_involved"] == 6
         assert [p.name for p in chain.staff[code].store.parties(case_id)] == ["钱某", "孙某"]
     assert chain.staff[CITY].store.case_rows()[0]["escalated_from"] == county
 
@@ -175,7 +176,8 @@ def test_case_climbs_to_city_and_decisions_come_back_down(chain: Chain) -> None:
     assert [(t, tiers[t].registered, tiers[t].settled, tiers[t].escalated)
             for t in ("village", "township", "county", "city")] == \
         [("village", 1, 0, 1), ("township", 1, 0, 1), ("county", 1, 0, 1), ("city", 1, 1, 0)]
-    assert tiers["city"].local_resolution_rate == 1.0 and tiers["city"].open == 0
+    assert tiers["city"].local_resolution_rate == 1.0
+    assert tiers["city"].open == 0
     assert {s.node_id for s in stations(city_store, chain.staff[CITY].service.clock.now())} == \
         set(chain.configs)
     for node in chain.staff.values():
@@ -211,7 +213,8 @@ def test_township_hands_case_down_and_village_reports_back(pair: Chain) -> None:
 
     wait_for(lambda: pair.state(village, case_id) == "RETURNED", "the village's RETURNED case")
     case = pair.staff[village].store.load_case(case_id)
-    assert case is not None and case.target is not None
+    assert case is not None
+    assert case.target is not None
     assert case.target.due == report_back_by
     row = pair.staff[village].store.case_rows()[0]
     assert row["target_due"] == report_back_by.isoformat()

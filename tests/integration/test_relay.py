@@ -106,7 +106,7 @@ OUTBOX_COLUMNS = ("id", "message_id", "case_id", "seq", "exchange", "routing_key
 
 def outbox(node: Node) -> list[dict[str, Any]]:
     found = rows(node.config.database,
-                 f"SELECT {', '.join(OUTBOX_COLUMNS)} FROM outbox ORDER BY id")  # noqa: S608
+                 f"SELECT {', '.join(OUTBOX_COLUMNS)} FROM outbox ORDER BY id")
     return [dict(zip(OUTBOX_COLUMNS, row, strict=True)) for row in found]
 
 
@@ -122,7 +122,8 @@ def test_drain_marks_every_row_sent_and_broker_holds_exactly_them(network: dict[
     rows = outbox(node)
     up = [r for r in rows if r["exchange"] == EXCHANGE_UP]
     reports = [r for r in rows if r["exchange"] == EXCHANGE_REPORT]
-    assert len(up) == 4 and len(reports) == 8  # register + escalate per case
+    assert len(up) == 4
+    assert len(reports) == 8
 
     relay = node.relay
     try:
@@ -132,11 +133,13 @@ def test_drain_marks_every_row_sent_and_broker_holds_exactly_them(network: dict[
         node.transport.close()
 
     assert all(r["sent_at"] is not None for r in outbox(node))
-    assert node.store.outbox_depth() == 0 and relay.sent_total == len(rows)
+    assert node.store.outbox_depth() == 0
+    assert relay.sent_total == len(rows)
 
     messages = take_all(amqp_url, node_queue_name(township))
     # The backlog of 4 escalations for one destination travelled packed (protocol 1.3).
-    assert len(messages) == 1 and messages[0][0].headers[BUNDLE_HEADER] == 4
+    assert len(messages) == 1
+    assert messages[0][0].headers[BUNDLE_HEADER] == 4
     at_township = envelopes(messages)
     assert [m for m, _ in at_township] == [r["message_id"] for r in up]
     for props, _ in messages:
@@ -144,7 +147,8 @@ def test_drain_marks_every_row_sent_and_broker_holds_exactly_them(network: dict[
         assert props.user_id == user_of(amqp_url)
     for _, body in at_township:
         env = decode(body)
-        assert env.schema_name == "case_escalated" and env.sender == network["village"]
+        assert env.schema_name == "case_escalated"
+        assert env.sender == network["village"]
     assert [decode(b).case_id for _, b in at_township] == cases
     at_county = envelopes(take_all(amqp_url, node_queue_name(county)))
     assert [m for m, _ in at_county] == [r["message_id"] for r in reports]
@@ -178,7 +182,8 @@ def test_lost_broker_fails_fast_keeps_outbox_and_backlog_drains_in_order(
     relay.step(stop)  # logs and waits, never raises
     assert time.monotonic() - began < HANG_GUARD_S
     assert relay.backoff.attempt == 1
-    assert node.store.outbox_depth() > depth and relay.sent_total == 0
+    assert node.store.outbox_depth() > depth
+    assert relay.sent_total == 0
     offline.close()
 
     backlog = outbox(node)
@@ -245,5 +250,6 @@ def test_events_of_one_case_arrive_in_sequence(network: dict[str, Any], amqp_url
         seqs = [seq for cid, seq, _ in received if cid == case_id]
         events = node.store.load_events(case_id)
         reported = [e.seq for e in events if e.action.value != "consent"]  # notes do not travel
-        assert seqs == reported and seqs == sorted(seqs)
+        assert seqs == reported
+        assert seqs == sorted(seqs)
         assert [s for cid, _, s in received if cid == case_id][-1] == "CLOSED"

@@ -20,4 +20,4 @@ def scalar(path: Path | str, sql: str, params: tuple[Any, ...] = ()) -> Any:
 
 
 def count(path: Path | str, table: str) -> int:
-    return int(scalar(path, f"SELECT count(*) FROM {table}"))  # noqa: S608 - a test's own table name
+    return int(scalar(path, f"SELECT count(*) FROM {table}"))

@@ -6,6 +6,7 @@ could, then edit or delete rows. Each attack must be caught at the row where it 
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -88,18 +89,22 @@ def test_intact_log_verifies_and_is_one_chain_across_cases(node: Node) -> None:
     assert [(c[-5:], s) for _, c, s, _, _ in chain] == [
         ("00001", 1), ("00002", 1), ("00001", 2), ("00002", 2), ("00001", 3)]
     assert chain[0][3] == GENESIS
-    for (_, _, _, _, before), (_, _, _, prev, _) in zip(chain, chain[1:], strict=False):
+    for (_, _, _, _, before), (_, _, _, prev, _) in itertools.pairwise(chain):
         assert prev == before  # case B's events link to case A's, in insertion order
     report = verify(db)
-    assert report.intact and report.rows == 5 and report.head == chain[-1][4]
+    assert report.intact
+    assert report.rows == 5
+    assert report.head == chain[-1][4]
 
 
 def test_edited_row_is_caught_with_what_differs(node: Node) -> None:
     db = node.config.database
     attack(db, "UPDATE case_events SET action = 'close', state_after = 'CLOSED' WHERE rowid = 5")
     broken = verify(db).broken
-    assert broken is not None and broken.problem == "content"
-    assert (broken.row_id, broken.seq) == (5, 3) and broken.case_id.endswith("-00001")  # type: ignore[union-attr]
+    assert broken is not None
+    assert broken.problem == "content"
+    assert (broken.row_id, broken.seq) == (5, 3)
+    assert broken.case_id.endswith("-00001")
     assert set(broken.fields) == {"action", "state_after"}  # compared with the report sent then
 
 
@@ -107,12 +112,13 @@ def test_edited_reason_in_the_middle_is_caught_there(node: Node) -> None:
     db = node.config.database
     attack(db, "UPDATE case_events SET reason = '当事人撤回' WHERE rowid = 2")
     broken = verify(db).broken
-    assert broken is not None and (broken.problem, broken.row_id) == ("content", 2)
+    assert broken is not None
+    assert (broken.problem, broken.row_id) == ("content", 2)
 
 
 def test_edited_and_rehashed_row_breaks_the_next_link(node: Node) -> None:
     db = node.config.database
-    (_, case_id, seq, prev, _) = rows(db)[2]
+    (_, _case_id, _seq, prev, _) = rows(db)[2]
     conn = sqlite3.connect(db)
     row = dict(zip(["case_id", "seq", "action", "state_after", "at", "node_id", "actor_role",
                     "reason", "data"], conn.execute(
@@ -123,22 +129,26 @@ def test_edited_and_rehashed_row_breaks_the_next_link(node: Node) -> None:
     attack(db, f"UPDATE case_events SET reason = '改过', hash = '{link_hash(prev, row)}' "
                "WHERE rowid = 3")
     broken = verify(db).broken
-    assert broken is not None and (broken.problem, broken.row_id) == ("link", 4)
+    assert broken is not None
+    assert (broken.problem, broken.row_id) == ("link", 4)
 
 
 def test_deleted_row_is_caught_at_the_next_one(node: Node) -> None:
     db = node.config.database
     attack(db, "DELETE FROM case_events WHERE rowid = 3")
     broken = verify(db).broken
-    assert broken is not None and (broken.problem, broken.row_id, broken.seq) == ("link", 4, 2)
+    assert broken is not None
+    assert (broken.problem, broken.row_id, broken.seq) == ("link", 4, 2)
 
 
 def test_deleted_last_row_is_caught_by_the_head(node: Node) -> None:
     db = node.config.database
     attack(db, "DELETE FROM case_events WHERE rowid = 5")
     broken = verify(db).broken
-    assert broken is not None and broken.problem == "head"
-    assert broken.expected.startswith("5 rows") and broken.found.startswith("4 rows")
+    assert broken is not None
+    assert broken.problem == "head"
+    assert broken.expected.startswith("5 rows")
+    assert broken.found.startswith("4 rows")
 
 
 def test_deleted_whole_case_is_caught(node: Node) -> None:
@@ -148,7 +158,8 @@ def test_deleted_whole_case_is_caught(node: Node) -> None:
            f"DELETE FROM case_events WHERE case_id = '{victim}'",
            f"DELETE FROM cases WHERE case_id = '{victim}'")
     broken = verify(db).broken
-    assert broken is not None and (broken.problem, broken.row_id) == ("link", 3)
+    assert broken is not None
+    assert (broken.problem, broken.row_id) == ("link", 3)
 
 
 def test_missing_event_with_projection_left_is_caught(node: Node) -> None:
@@ -158,7 +169,9 @@ def test_missing_event_with_projection_left_is_caught(node: Node) -> None:
     attack(db, "DELETE FROM case_events WHERE rowid = 5",
            f"UPDATE event_chain SET length = 4, head = '{chain[3][4]}'")
     broken = verify(db).broken
-    assert broken is not None and broken.problem == "projection" and broken.seq == 2
+    assert broken is not None
+    assert broken.problem == "projection"
+    assert broken.seq == 2
 
 
 def test_old_database_is_backfilled_into_an_intact_chain(tmp_path: Path) -> None:
@@ -179,7 +192,8 @@ def test_old_database_is_backfilled_into_an_intact_chain(tmp_path: Path) -> None
     db.close()
     SqliteStore(db_path).close()  # runs m003: adds the columns and backfills
     report = verify(db_path)
-    assert report.intact and report.rows == 2
+    assert report.intact
+    assert report.rows == 2
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):  # trigger is back
         sqlite3.connect(db_path).execute("UPDATE case_events SET reason = 'x'")
 
@@ -192,11 +206,15 @@ def test_cli_exit_codes_and_json(node: Node, tmp_path: Path, capsys: pytest.Capt
     attack(node.config.database, "UPDATE case_events SET reason = 'x' WHERE rowid = 4")
     assert main(["--config", conf, "audit", "verify", "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
-    assert data["intact"] is False and data["broken"]["row_id"] == 4
-    assert data["broken"]["problem"] == "content" and data["broken"]["seq"] == 2
+    assert data["intact"] is False
+    assert data["broken"]["row_id"] == 4
+    assert data["broken"]["problem"] == "content"
+    assert data["broken"]["seq"] == 2
     assert main(["--config", conf, "audit", "verify", "--lang", "en"]) == 1
     out = capsys.readouterr().out
-    assert "seq 2 (row 4)" in out and data["broken"]["case_id"] in out and "content" in out
+    assert "seq 2 (row 4)" in out
+    assert data["broken"]["case_id"] in out
+    assert "content" in out
     assert main(["--config", conf, "audit", "verify"]) == 1
     assert "第 2 号事件（行 4）" in capsys.readouterr().out
 

@@ -31,7 +31,9 @@ def write(folder: Path, name: str, text: str) -> Path:
 
 def test_good_file_loads(tmp_path: Path) -> None:
     cal = load_calendar_file(write(tmp_path, "2026.toml", GOOD))
-    assert cal.year == 2026 and cal.source == "test notice" and not cal.is_sample
+    assert cal.year == 2026
+    assert cal.source == "test notice"
+    assert not cal.is_sample
     assert cal.holidays == {date(2026, 1, 1), date(2026, 10, 1)}
     assert cal.makeup_workdays == {date(2026, 10, 10)}
 
@@ -39,14 +41,16 @@ def test_good_file_loads(tmp_path: Path) -> None:
 def test_native_toml_dates_and_missing_makeup_list_are_fine(tmp_path: Path) -> None:
     text = 'year = 2026\nsource = "x"\nsample = true\nholidays = [2026-01-01]\n'
     cal = load_calendar_file(write(tmp_path, "a.toml", text))
-    assert cal.holidays == {date(2026, 1, 1)} and cal.makeup_workdays == frozenset()
+    assert cal.holidays == {date(2026, 1, 1)}
+    assert cal.makeup_workdays == frozenset()
 
 
 def test_shipped_sample_is_marked_sample() -> None:
     days = load_calendar_dir(SHIPPED_HOLIDAY_DIR)
     assert days.covers(2026)
     cal = days.calendar_for(2026)
-    assert cal is not None and cal.is_sample
+    assert cal is not None
+    assert cal.is_sample
     assert "SAMPLE, not official" in days.basis_for(date(2026, 6, 1))
     assert days.is_working_day(date(2026, 10, 10))  # make-up Saturday in the sample
 
@@ -79,8 +83,10 @@ def test_bad_file_gives_one_sentence_naming_file(
     with pytest.raises(CalendarError) as info:
         load_calendar_file(path)
     message = str(info.value)
-    assert str(path) in message and expected in message
-    assert message.endswith(".") and "\n" not in message
+    assert str(path) in message
+    assert expected in message
+    assert message.endswith(".")
+    assert "\n" not in message
     assert isinstance(info.value, ValueError)
 
 
@@ -109,7 +115,8 @@ def test_missing_dir_means_weekends_only(tmp_path: Path) -> None:
     days = load_calendar_dir(tmp_path / "missing")
     assert days.years == ()
     assert days.basis_for(date(2026, 1, 1)) == "no calendar for 2026: weekends only"
-    assert not days.is_working_day(date(2026, 1, 3)) and days.is_working_day(date(2026, 1, 1))
+    assert not days.is_working_day(date(2026, 1, 3))
+    assert days.is_working_day(date(2026, 1, 1))
 
 
 def test_dir_path_that_is_a_file_is_an_error(tmp_path: Path) -> None:

@@ -70,7 +70,7 @@ def station_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.fixture()
+@pytest.fixture
 def station(station_template: Path, tmp_path: Path) -> Path:
     """A freshly initialised village station (a copy of one `node init`, to save time)."""
     shutil.copytree(station_template, tmp_path, dirs_exist_ok=True)
@@ -98,8 +98,10 @@ def test_node_init_writes_config_holidays_and_database(station: Path) -> None:
     cfg = load_config(station / "fengqiao.toml")
     assert (cfg.node_id, cfg.tier.value, cfg.name) == (CODE, "village", "状元村")
     assert cfg.parent_id == "330681111000"
-    assert cfg.broker_url == "memory://" and cfg.target_days == 30
-    assert cfg.database == station / "fengqiao.db" and cfg.database.exists()
+    assert cfg.broker_url == "memory://"
+    assert cfg.target_days == 30
+    assert cfg.database == station / "fengqiao.db"
+    assert cfg.database.exists()
     assert len(cfg.party_hash_salt) == 32
     assert (station / "holidays" / "README.md").read_text(encoding="utf-8").startswith("# 节假日")
     assert "party_hash_salt" in (station / "fengqiao.toml").read_text(encoding="utf-8")
@@ -124,7 +126,8 @@ def test_node_init_bad_area_code_names_it(tmp_path: Path, code: str) -> None:
 def test_node_init_tier_must_match_code(tmp_path: Path) -> None:
     result = run(tmp_path, "node", "init", "--code", CODE, "--tier", "township", "--lang", "en")
     assert_one_sentence(result, "error: ")
-    assert "does not match" in result.err and CODE in result.err
+    assert "does not match" in result.err
+    assert CODE in result.err
     assert list(tmp_path.iterdir()) == []
 
 
@@ -134,7 +137,8 @@ def test_node_init_township_in_a_subfolder(tmp_path: Path) -> None:
     assert result.code == 0, result.err
     assert "created township node 330681111000" in result.out
     cfg = load_config(tmp_path / "township" / "fengqiao.toml")
-    assert cfg.tier.value == "township" and cfg.party_hash_salt == "network-wide-salt"
+    assert cfg.tier.value == "township"
+    assert cfg.party_hash_salt == "network-wide-salt"
 
 
 def test_walk_through_to_closed(station: Path) -> None:
@@ -158,7 +162,9 @@ def test_walk_through_to_closed(station: Path) -> None:
     assert shown["agreement"]["performance"] == [{"what": "赔偿800元", "due": "2026-01-20"}]
 
     text = run(station, "case", "show", case_id).out
-    assert "已结案" in text and "张三" in text and "2026-01-05 10:00" in text
+    assert "已结案" in text
+    assert "张三" in text
+    assert "2026-01-05 10:00" in text
     assert "2026年没有节假日日历" in text  # the deadline says which calendar it used
 
 
@@ -207,17 +213,21 @@ def test_english_with_lang_flag_or_env(station: Path) -> None:
     assert_one_sentence(flag, "error: ")
     assert "consent" in flag.err
     env = run(station, "case", "show", case_id, FENGQIAO_LANG="en")
-    assert "state: registered" in env.out and "history:" in env.out
+    assert "state: registered" in env.out
+    assert "history:" in env.out
     listed = run(station, "--lang", "en", "case", "list")
-    assert "neighbours" in listed.out and "registered" in listed.out
+    assert "neighbours" in listed.out
+    assert "registered" in listed.out
 
 
 def test_json_output_parses_and_keeps_chinese(station: Path) -> None:
     new_case(station)
     result = run(station, "case", "list", "--json")
     rows = result.json()
-    assert isinstance(rows, list) and len(rows) == 1
-    assert rows[0]["dispute_label"] == "邻里" and rows[0]["overdue"] is False
+    assert isinstance(rows, list)
+    assert len(rows) == 1
+    assert rows[0]["dispute_label"] == "邻里"
+    assert rows[0]["overdue"] is False
     assert "邻里" in result.out  # ensure_ascii=False
 
 
@@ -231,7 +241,8 @@ def test_list_overdue_after_the_target_date(station: Path) -> None:
     assert isinstance(rows, list)
     assert [r["case_id"] for r in rows] == [late]
     text = run(station, "case", "list", "--overdue", now=later).out
-    assert late in text and "超期" in text
+    assert late in text
+    assert "超期" in text
     assert "已超期" in run(station, "case", "show", late, now=later).out
 
 
@@ -270,13 +281,16 @@ def test_usage_errors_exit_2_without_traceback(station: Path) -> None:
 def test_help_is_bilingual(tmp_path: Path) -> None:
     result = run(tmp_path, "case", "new", "--help")
     assert result.code == 0
-    assert "当事人" in result.out and "applicant" in result.out and "邻里" in result.out
+    assert "当事人" in result.out
+    assert "applicant" in result.out
+    assert "邻里" in result.out
 
 
 def test_grid_report_then_register(station: Path) -> None:
     case_id = new_case(station, "--source", "grid_report", "--grid-id", CODE + "003")
     shown = run(station, "case", "show", case_id, "--json").json()
     assert isinstance(shown, dict)
-    assert shown["state"] == "REPORTED" and shown["grid_id"] == CODE + "003"
+    assert shown["state"] == "REPORTED"
+    assert shown["grid_id"] == CODE + "003"
     assert shown["events"][0]["actor_role"] == "grid_worker"
     assert state_after(station, "register", case_id) == "REGISTERED"

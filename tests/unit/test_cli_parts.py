@@ -68,9 +68,11 @@ def test_toml_str_round_trips(text: str) -> None:
 
 def test_every_state_and_action_has_labels() -> None:
     for s in CaseState:
-        assert state_label(s, "zh") and state_label(s, "en")
+        assert state_label(s, "zh")
+        assert state_label(s, "en")
     for a in Action:
-        assert action_label(a, "zh") and action_label(a, "en")
+        assert action_label(a, "zh")
+        assert action_label(a, "en")
 
 
 def test_calendar_note_in_chinese() -> None:
@@ -93,7 +95,8 @@ def test_internal_error_is_one_sentence_exit_1(tmp_path: Path, monkeypatch: pyte
     capsys.readouterr()
     assert cli_main.main(["case", "list"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("内部错误（RuntimeError）") and "Traceback" not in err
+    assert err.startswith("内部错误（RuntimeError）")
+    assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
     monkeypatch.setenv("FENGQIAO_DEBUG", "1")
     assert cli_main.main(["case", "list", "--lang", "en"]) == 1
@@ -117,7 +120,8 @@ def test_protocol_schema_writes_files(tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     assert cli_main.main(["protocol", "schema", "--dir", str(tmp_path)]) == 0
     written = sorted(tmp_path.glob("*.schema.json"))
-    assert written and all(json.loads(p.read_text(encoding="utf-8")) for p in written)
+    assert written
+    assert all(json.loads(p.read_text(encoding="utf-8")) for p in written)
     out = capsys.readouterr().out
     assert all(str(p) in out for p in written)
 

@@ -37,7 +37,7 @@ class FixedClock:
 @pytest.fixture(autouse=True)
 def no_env_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv(KEY_ENV, raising=False)
-    yield
+    return
 
 
 def config(tmp_path: Path, key: str | None) -> NodeConfig:
@@ -60,7 +60,8 @@ def file_bytes(db: Path) -> bytes:
 def test_seal_and_open_round_trip_with_a_fresh_nonce_each_time() -> None:
     cipher = DataCipher(new_key())
     a, b = cipher.seal(NAME, "parties.name of case C"), cipher.seal(NAME, "parties.name of case C")
-    assert a != b and NAME not in a  # random nonce: equal names do not look equal on disk
+    assert a != b
+    assert NAME not in a
     assert a.startswith(f"fq1:{cipher.key_id}:")
     assert cipher.open(a, "parties.name of case C") == cipher.open(b, "parties.name of case C") == NAME
 
@@ -70,7 +71,8 @@ def test_wrong_key_is_named_as_such() -> None:
     other = DataCipher(new_key())
     with pytest.raises(PersonalDataError) as info:
         other.open(token, "ctx")
-    assert "data_key" in str(info.value) and other.key_id in str(info.value)
+    assert "data_key" in str(info.value)
+    assert other.key_id in str(info.value)
     assert "data_key" in render(info.value, "zh")
 
 
@@ -99,7 +101,8 @@ def test_malformed_keys_are_refused(key: str) -> None:
 def test_config_key_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert configured_key(None) is None
     monkeypatch.setenv(KEY_ENV, "from-env")
-    assert configured_key(None) == "from-env" and configured_key("  ") == "from-env"
+    assert configured_key(None) == "from-env"
+    assert configured_key("  ") == "from-env"
     assert configured_key("from-config") == "from-config"
 
 
@@ -107,7 +110,8 @@ def test_config_key_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -
 def test_bootstrap_without_a_key_refuses_naming_data_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         bootstrap(config(tmp_path, None))
-    assert "data_key" in str(info.value) and KEY_ENV in str(info.value)
+    assert "data_key" in str(info.value)
+    assert KEY_ENV in str(info.value)
     assert str(info.value).count(".") <= 1  # one sentence
     assert not (tmp_path / "node.db").exists()  # refused before the file was created
 
@@ -150,7 +154,8 @@ def test_parties_and_waiting_dossiers_are_sealed_on_disk(tmp_path: Path) -> None
             c, a, t, reason=EscalationReason.GROUP_CASE, consent_given=True))
         raw = node.store._db.execute("SELECT name, id_number, phone, address, sealed "
                                     "FROM parties ORDER BY id").fetchall()
-        assert raw[0][4] == 1 and all(v.startswith("fq1:") for v in raw[0][:4])
+        assert raw[0][4] == 1
+        assert all(v.startswith("fq1:") for v in raw[0][:4])
         assert raw[1][1:4] == (None, None, None)  # absent fields stay NULL
         party = node.store.parties(case_id)[0]
         assert (party.name, party.id_number, party.phone, party.address) == (
@@ -215,9 +220,13 @@ def test_node_init_writes_a_key_with_a_warning_and_the_node_works(
     out = capsys.readouterr().out
     assert "data_key" in out
     text = (tmp_path / "a" / "fengqiao.toml").read_text(encoding="utf-8")
-    assert "data_key = " in text and "丢失密钥" in text and "back it up" in text
+    assert "data_key = " in text
+    assert "丢失密钥" in text
+    assert "back it up" in text
     a, b = (load_config(tmp_path / d / "fengqiao.toml").data_key for d in "ab")
-    assert a and b and a != b  # one key per node
+    assert a
+    assert b
+    assert a != b
     DataCipher(a)
     conf = str(tmp_path / "a" / "fengqiao.toml")
     assert main(["--config", conf, "case", "new", "--type", "02", "--facts", "院墙",
@@ -233,14 +242,17 @@ def test_cli_without_a_key_fails_with_one_sentence(tmp_path: Path,
     code = main(["--config", str(path), "--lang", "en", "case", "new", "--type", "02",
                  "--facts", "x", "--applicant", NAME])
     err = capsys.readouterr().err
-    assert code == 2 and "data_key" in err and len(err.strip().splitlines()) == 1
+    assert code == 2
+    assert "data_key" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_new_key_prints_a_config_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["audit", "new-key"]) == 0
     captured = capsys.readouterr()
     line = captured.out.strip()
-    assert line.startswith('data_key = "') and len(line.splitlines()) == 1
+    assert line.startswith('data_key = "')
+    assert len(line.splitlines()) == 1
     DataCipher(line.split('"')[1])
     assert "back it up" in captured.err or "备份" in captured.err  # the note goes to stderr
 
@@ -256,4 +268,5 @@ def test_sqlite_sees_only_tokens(tmp_path: Path) -> None:
                   for v in row if v is not None]
     finally:
         conn.close()
-    assert values and all(v.startswith("fq1:") for v in values)
+    assert values
+    assert all(v.startswith("fq1:") for v in values)

@@ -104,7 +104,8 @@ def test_single_extension_allowed_second_refused() -> None:
     assert base.due == D("2026-05-01")
     longer = extend(base, 30, DAYS)
     assert (longer.extension_days, longer.due) == (30, D("2026-06-01"))  # May 31 is a Sunday
-    assert longer.amount == 60 and longer.start_event_seq == 3
+    assert longer.amount == 60
+    assert longer.start_event_seq == 3
     with pytest.raises(ValueError, match="only one extension is allowed"):
         extend(longer, 10, DAYS)
 

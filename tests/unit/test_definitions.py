@@ -76,7 +76,8 @@ def test_village_may_publish_nothing_down() -> None:
 
 def test_township_may_send_down_to_its_own_villages_only() -> None:
     regex = access(TOWN).topic_write[EXCHANGE_DOWN]
-    assert allows(regex, node_key(A)) and allows(regex, node_key(B))
+    assert allows(regex, node_key(A))
+    assert allows(regex, node_key(B))
     refused = [node_key(C), node_key(TOWN), node_key(COUNTY), node_key(A) + ".1",
                "33.97.41.101.*", "33.97.41.101.#", "33.97.41.101.203", ""]
     assert [key for key in refused if allows(regex, key)] == []
@@ -84,7 +85,8 @@ def test_township_may_send_down_to_its_own_villages_only() -> None:
 
 def test_county_sends_down_to_townships_and_city_escalates_nowhere() -> None:
     county = access(COUNTY).topic_write[EXCHANGE_DOWN]
-    assert allows(county, node_key(TOWN)) and allows(county, node_key(TOWN2))
+    assert allows(county, node_key(TOWN))
+    assert allows(county, node_key(TOWN2))
     assert not allows(county, node_key(A))  # not past the township
     city = "339700000000"
     city_access = node_access(city, Tier.CITY, TREE, [COUNTY])
@@ -119,7 +121,8 @@ def test_configured_parent_is_the_only_down_sender() -> None:
 def test_never_matches_nothing_and_exactly_escapes() -> None:
     assert not any(allows(NEVER, s) for s in ("", "a", "33.97", "(?!)"))
     assert exactly([]) == NEVER
-    assert allows(exactly(["a.b"]), "a.b") and not allows(exactly(["a.b"]), "axb")
+    assert allows(exactly(["a.b"]), "a.b")
+    assert not allows(exactly(["a.b"]), "axb")
     assert exactly(["b", "a", "a"]) == "^(a|b)$"
 
 
@@ -129,15 +132,20 @@ def test_never_matches_nothing_and_exactly_escapes() -> None:
 def test_regular_permissions_keep_a_village_to_its_own_queue(node_declares: bool) -> None:
     village = access(A, node_declares)
     own, other = f"fengqiao.node.{A}", f"fengqiao.node.{B}"
-    assert allows(village.read, own) and not allows(village.read, other)
-    assert not allows(village.read, own + "0") and not allows(village.read, "fengqiao.dead-letter")
+    assert allows(village.read, own)
+    assert not allows(village.read, other)
+    assert not allows(village.read, own + "0")
+    assert not allows(village.read, "fengqiao.dead-letter")
     for regex in (village.write, village.configure):
-        assert not allows(regex, other) and not allows(regex, "amq.default")
-    assert allows(village.write, EXCHANGE_UP) and allows(village.write, EXCHANGE_QUARANTINE)
+        assert not allows(regex, other)
+        assert not allows(regex, "amq.default")
+    assert allows(village.write, EXCHANGE_UP)
+    assert allows(village.write, EXCHANGE_QUARANTINE)
     assert not allows(village.write, EXCHANGE_DOWN)
     assert allows(access(TOWN, node_declares).write, EXCHANGE_DOWN)
     if node_declares:  # what KombuTransport.declare needs, and no more than that
-        assert allows(village.configure, own) and allows(village.configure, EXCHANGE_UP)
+        assert allows(village.configure, own)
+        assert allows(village.configure, EXCHANGE_UP)
     else:  # nothing to configure, and the shared quarantine queue is not readable
         assert village.configure == ""
         assert not allows(village.read, "fengqiao.quarantine")
@@ -159,12 +167,16 @@ def test_password_hash_is_rabbitmq_sha256_format() -> None:
     salt, password = bytes([0x90, 0x8D, 0xC6, 0x0A]), "村站-pw 1"
     made = hash_password(password, salt)
     raw = base64.b64decode(made)
-    assert raw[:4] == salt and len(raw) == 36
+    assert raw[:4] == salt
+    assert len(raw) == 36
     assert raw[4:] == hashlib.sha256(salt + password.encode("utf-8")).digest()
-    assert password_matches(password, made) and not password_matches(password + "x", made)
+    assert password_matches(password, made)
+    assert not password_matches(password + "x", made)
     first, second = hash_password(password), hash_password(password)
-    assert first != second and password_matches(password, first) and password_matches(password, second)
-    with pytest.raises(ValueError):
+    assert first != second
+    assert password_matches(password, first)
+    assert password_matches(password, second)
+    with pytest.raises(ValueError, match="4 bytes"):
         hash_password(password, b"123")
 
 
@@ -187,7 +199,8 @@ def test_sample_configs_require_validated_user_ids() -> None:
     from nodes.config import load_config
 
     configs = [load_config(p) for p in sample_configs()]
-    assert configs and all(c.require_user_id for c in configs)
+    assert configs
+    assert all(c.require_user_id for c in configs)
     assert all(c.broker_url.startswith(f"amqp://{c.node_id}:") for c in configs)
 
 
@@ -206,7 +219,8 @@ def one_error(capsys: pytest.CaptureFixture[str], code: int) -> str:
     out = capsys.readouterr()
     assert code == 2, out
     lines = out.err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in out.err, out.err
+    assert len(lines) == 1, out.err
+    assert "Traceback" not in out.err, out.err
     return lines[0]
 
 
@@ -221,7 +235,8 @@ def test_secrets_out_keeps_known_passwords_and_hashes_match(tmp_path: Path,
     assert main(["deploy", "definitions", *map(str, configs), "--secrets-out", str(secrets)]) == 0
     doc = json.loads(capsys.readouterr().out)
     second = read_secrets(secrets)
-    assert set(second) == {TOWN, TOWN2, A} and {k: second[k] for k in first} == first
+    assert set(second) == {TOWN, TOWN2, A}
+    assert {k: second[k] for k in first} == first
     assert all(password_matches(second[u["name"]], u["password_hash"]) for u in doc["users"])
     assert not any(pw in json.dumps(doc) for pw in second.values())
 
@@ -253,7 +268,8 @@ def test_apply_without_a_reachable_api_is_one_sentence(tmp_path: Path,
     config = write_config(tmp_path, A, Tier.VILLAGE)
     line = one_error(capsys, main(["--lang", "en", "deploy", "apply", "--management-url",
                                    "http://admin:s3cret@127.0.0.1:1", "--timeout", "2", str(config)]))
-    assert "cannot reach the management API at 127.0.0.1:1" in line and "s3cret" not in line
+    assert "cannot reach the management API at 127.0.0.1:1" in line
+    assert "s3cret" not in line
 
 
 def test_apply_refuses_secrets_without_every_node(tmp_path: Path,

@@ -39,7 +39,8 @@ def test_network_is_quiet_and_every_case_has_an_outcome(result: dict[str, Any]) 
     for row in result["tiers"]:  # type: ignore[attr-defined]
         assert row["open"] == 0, row
     stations = result["stations"]
-    assert len(stations) == 19 and all(s["outbox_depth"] == 0 for s in stations)
+    assert len(stations) == 19
+    assert all(s["outbox_depth"] == 0 for s in stations)
 
 
 def test_demo_command_prints_json(tmp_path: Path) -> None:

@@ -104,7 +104,8 @@ def refused(case: Case, call: Callable[[], None], *, needle: str | None = None,
     with pytest.raises(DomainError) as info:
         call()
     assert isinstance(info.value, IllegalTransition) is illegal
-    assert render(info.value, "zh") and str(info.value)
+    assert render(info.value, "zh")
+    assert str(info.value)
     if needle is not None:
         assert needle in str(info.value)
     assert snapshot(case) == before
@@ -193,7 +194,8 @@ def test_accept_in_wrong_state_is_an_illegal_transition_before_the_consent_check
     case = new_case(source=CaseSource.GRID_REPORT)  # REPORTED, and no consent
     err = refused(case, lambda: cmd.accept(case, ACTOR, T0, RULES), illegal=True)
     assert isinstance(err, IllegalTransition)
-    assert err.state is S.REPORTED and err.action is Action.ACCEPT
+    assert err.state is S.REPORTED
+    assert err.action is Action.ACCEPT
 
 
 # --- termination and escalation -----------------------------------------------------------------
@@ -246,11 +248,13 @@ def test_returned_case_gets_the_report_back_date_then_mediates_again() -> None:
     cmd.escalate(case, ACTOR, T0, reason=EscalationReason.NO_AGREEMENT, consent_given=True)
     _receive_return(case, at(date(2025, 3, 10)), date(2025, 3, 24))
     assert case.state is S.RETURNED
-    assert case.target is not None and case.target.due == date(2025, 3, 24)
+    assert case.target is not None
+    assert case.target.due == date(2025, 3, 24)
     assert case.events[-1].reason == "请继续调解"
     cmd.mediate(case, ACTOR, at(date(2025, 3, 11)), RULES)
     assert case.state is S.MEDIATING
-    assert case.target is not None and case.target.start >= date(2025, 3, 10)
+    assert case.target is not None
+    assert case.target.start >= date(2025, 3, 10)
 
 
 def test_hand_down_needs_a_lower_tier_and_an_instruction() -> None:
@@ -341,7 +345,8 @@ def test_jc_window_ending_on_saturday_moves_to_monday() -> None:
     effective = date(2025, 3, 6)
     assert (effective + timedelta(days=30)).weekday() == 5  # Saturday 2025-04-05
     case = agreed(effective)
-    assert case.agreement is not None and case.agreement["jc_due"] == "2025-04-07"
+    assert case.agreement is not None
+    assert case.agreement["jc_due"] == "2025-04-07"
     cmd.apply_jc(case, ACTOR, at(date(2025, 4, 7)))
     assert case.jc_status == "applied"
     late = agreed(effective)
@@ -355,7 +360,8 @@ def test_jc_apply_allowed_while_performing_and_after_close() -> None:
     closed = agreed(date(2025, 3, 3))
     cmd.close(closed, ACTOR, at(date(2025, 3, 4)))
     cmd.apply_jc(closed, ACTOR, at(date(2025, 3, 20)))
-    assert closed.state is S.CLOSED and closed.jc_status == "applied"
+    assert closed.state is S.CLOSED
+    assert closed.jc_status == "applied"
 
 
 def test_second_jc_apply_refused() -> None:
@@ -387,7 +393,8 @@ def test_jc_confirmed() -> None:
 # --- extension ----------------------------------------------------------------------------------
 def test_extension_recomputes_target_once_only() -> None:
     case = mediating()
-    assert case.target is not None and case.target.due == date(2025, 4, 2)
+    assert case.target is not None
+    assert case.target.due == date(2025, 4, 2)
     cmd.extend(case, ACTOR, T0, RULES, days=10, both_parties_consent=True)
     assert case.extended
     # Recounted from the original start: 40 days = Saturday 2025-04-12 -> Monday 2025-04-14.
@@ -415,7 +422,8 @@ def test_extension_length_is_bounded_by_rules(days: int) -> None:
 def test_extension_limit_comes_from_rules() -> None:
     case = accepted()
     cmd.extend(case, ACTOR, T0, Rules(max_extension_days=60), days=45, both_parties_consent=True)
-    assert case.target is not None and case.target.extension_days == 45
+    assert case.target is not None
+    assert case.target.extension_days == 45
 
 
 def test_extension_not_allowed_before_acceptance() -> None:
@@ -430,7 +438,8 @@ def test_red_flag_requires_police_report() -> None:
     refused(case, lambda: cmd.red_flag(case, ACTOR, T0, note="扬言报复", police_reported=False),
             needle="police")
     cmd.red_flag(case, ACTOR, T0, note="扬言报复", police_reported=True)
-    assert case.red_flag and case.state is S.REGISTERED
+    assert case.red_flag
+    assert case.state is S.REGISTERED
 
 
 def test_breach_and_refer_out_need_reasons() -> None:
@@ -525,10 +534,12 @@ def test_every_action_from_every_state(state: CaseState) -> None:
         with pytest.raises(IllegalTransition) as info:
             case.next_state(action)
         err = info.value
-        assert err.state is state and err.action is action
+        assert err.state is state
+        assert err.action is action
         assert state_label(state, "zh") in render(err, "zh")
         assert action_label(action, "zh") in render(err, "zh")
-        assert state.value in str(err) and action.value in str(err)
+        assert state.value in str(err)
+        assert action.value in str(err)
         assert str(err) == str(err)
 
 
@@ -540,7 +551,8 @@ def test_new_case_only_opens_with_report_or_register() -> None:
         else:
             with pytest.raises(IllegalTransition) as info:
                 case.next_state(action)
-            assert "新案件" in render(info.value, "zh") and "a new case" in str(info.value)
+            assert "新案件" in render(info.value, "zh")
+            assert "a new case" in str(info.value)
             assert action.value in str(info.value)
 
 
@@ -576,9 +588,12 @@ def test_commands_raise_illegal_transition_naming_state_and_action(
     case = BUILDERS[state]()
     err = refused(case, lambda: call(case), illegal=True)
     assert isinstance(err, IllegalTransition)
-    assert err.state is state and err.action is action
-    assert state_label(state, "zh") in render(err, "zh") and action_label(action, "zh") in render(err, "zh")
-    assert state.value in str(err) and action.value in str(err)
+    assert err.state is state
+    assert err.action is action
+    assert state_label(state, "zh") in render(err, "zh")
+    assert action_label(action, "zh") in render(err, "zh")
+    assert state.value in str(err)
+    assert action.value in str(err)
 
 
 # --- replay and sequence numbers ----------------------------------------------------------------
@@ -607,10 +622,14 @@ def test_replay_rebuilds_the_same_case() -> None:
     case = _long_history()
     assert case.state is S.CLOSED
     again = Case.replay(case.case_id, case.events)
-    assert again.state is case.state and again.seq == case.seq
-    assert again.target == case.target and again.target is not None
+    assert again.state is case.state
+    assert again.seq == case.seq
+    assert again.target == case.target
+    assert again.target is not None
     assert again.target.start == date(2025, 3, 5)  # the fresh target after the return
-    assert again.extended and again.red_flag and again.mediation_consent is True
+    assert again.extended
+    assert again.red_flag
+    assert again.mediation_consent is True
     assert again.agreement == case.agreement
     assert again.jc_status == "confirmed"
     assert again.state_after == case.state_after
@@ -754,7 +773,8 @@ class CaseMachine(RuleBasedStateMachine):
                 db.execute("SELECT count(*) FROM parties").fetchone()[0])
 
     def _run(self, action: Action, command: Command) -> None:
-        assert self.case is not None and self.service is not None
+        assert self.case is not None
+        assert self.service is not None
         prev_state = self.case.state
         assert prev_state is not None
         before = snapshot(self.case)
@@ -788,7 +808,8 @@ class CaseMachine(RuleBasedStateMachine):
             assert self._counts() == counts
             if isinstance(domain_error, IllegalTransition):
                 assert expected is None
-                assert domain_error.state is prev_state and domain_error.action is action
+                assert domain_error.state is prev_state
+                assert domain_error.action is action
         if expected is None:
             assert domain_error is not None, f"{action} from {prev_state} should be refused"
         event(f"{action.value}: {'refused' if domain_error else 'ok'}")
@@ -798,7 +819,8 @@ class CaseMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def step(self, data: st.DataObject) -> None:
         """Mostly an action the tables allow here (so cases get deep), sometimes any action."""
-        assert self.case is not None and self.case.state is not None
+        assert self.case is not None
+        assert self.case.state is not None
         state = self.case.state
         allowed = [a for a in COMMANDS if _allowed(state, a) is not None]
         # Moves that keep the case open come first and most often, notes and endings less, so
@@ -848,7 +870,9 @@ class CaseMachine(RuleBasedStateMachine):
             assert body is not None
             env = decode(body)
             assert str(env.message_id) == message_id
-            assert env.seq == seq and env.case_id == case.case_id and env.sender == self.node
+            assert env.seq == seq
+            assert env.case_id == case.case_id
+            assert env.sender == self.node
             assert env.schema_name == schema
             event = case.events[seq - 1]
             if schema == "lifecycle_report":

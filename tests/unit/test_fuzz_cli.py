@@ -283,7 +283,8 @@ def test_node_init(code: str, parent: str | None, tier: str | None, name: str | 
         assert "Traceback" not in run.err + run.out
         config = target / "fengqiao.toml"
         if run.code == 2:
-            assert run.err.strip() and not config.exists()
+            assert run.err.strip()
+            assert not config.exists()
         else:  # the config it wrote opens
             listed = cli("case", "list", "--config", str(config))
             assert listed.code == 0, listed.err

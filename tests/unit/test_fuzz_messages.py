@@ -233,7 +233,7 @@ def assert_decodes_or_refuses(body: bytes) -> Envelope | None:
     try:
         env = decode(body)
     except DecodeError as exc:
-        assert str(exc), "a DecodeError must carry the reason"
+        assert str(exc), "a DecodeError must carry the reason"  # noqa: PT017 - many inputs
         return None
     assert isinstance(env, Envelope)
     assert env.schema_name == env.payload.type
@@ -275,7 +275,7 @@ def test_valid_envelope_round_trips(env: Envelope) -> None:
     assert decode(dump(data)) == env
 
 
-@pytest.mark.parametrize("body, reason", [
+@pytest.mark.parametrize(("body", "reason"), [
     ('{}'.encode("utf-16"), "not valid UTF-8 JSON"),
     (b"\xef\xbb\xbf{}", "not valid UTF-8 JSON"),
     (b"[" * 100_000, "nested too deeply"),
@@ -350,9 +350,10 @@ def test_consumer_acks_after_apply_or_quarantines(hub: tuple[Node, Consumer], se
           "held" if held else "quarantined")
     if quarantined:
         last = store.quarantined()[-1]  # its body opened: sealed at rest
-        assert last["reason"] and last["body"] == sent.body
-        assert at_ack == [(False, quarantined_before + 1)] or env is not None and \
-            at_ack[0][1] == quarantined_before + 1
+        assert last["reason"]
+        assert last["body"] == sent.body
+        assert at_ack == [(False, quarantined_before + 1)] or (env is not None and \
+            at_ack[0][1] == quarantined_before + 1)
         # Refused while applying, it is still recorded in the inbox (its stream moves on and a
         # redelivery is ignored); nothing else may change.
         skip = frozenset({"quarantine", "inbox"})
@@ -378,7 +379,8 @@ def test_consumer_refuses_a_forged_broker_user(hub: tuple[Node, Consumer]) -> No
     before = snapshot(node.store)
     message = FakeMessage()
     consumer.handle(Delivery(encode(env), EXCHANGE_UP, node_key(child), other, {}, message))
-    assert message.calls == ["ack"] and snapshot(node.store) == before
+    assert message.calls == ["ack"]
+    assert snapshot(node.store) == before
     reason = node.store._db.execute("SELECT reason FROM quarantine ORDER BY id DESC").fetchone()[0]
     assert reason == f"forged sender: broker user '{other}' published as {child}"
 
@@ -389,7 +391,8 @@ def test_corpus_is_deterministic_and_large() -> None:
     for net in (Net("87", "88", Tier.COUNTY), Net("85", "86", Tier.TOWNSHIP)):
         items = corpus(net)
         assert [(m.label, m.body) for m in items] == [(m.label, m.body) for m in corpus(net)]
-        assert len(items) >= 200 and all(m.expect for m in items)
+        assert len(items) >= 200
+        assert all(m.expect for m in items)
         assert len({m.message_id for m in items}) == len(items)
         assert len(categories(items)) >= 20
 

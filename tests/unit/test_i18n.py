@@ -82,7 +82,7 @@ def station(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert main(["node", "init", "--code", VILLAGE, "--name", "状元村", "--dir",
                  str(tmp_path / "v")]) == 0
     monkeypatch.setenv("FENGQIAO_CONFIG", str(tmp_path / "v" / "fengqiao.toml"))
-    yield tmp_path
+    return tmp_path
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -122,7 +122,9 @@ def test_main_commands_in_the_default_language_print_no_english(
             data = json.loads(text)
             text = " ".join(str(v) for v in _labels(data))
         assert english_words(text) == [], text
-    assert outputs[4][0] == 0 and outputs[9][0] == 2 and outputs[10][0] == 2
+    assert outputs[4][0] == 0
+    assert outputs[9][0] == 2
+    assert outputs[10][0] == 2
 
 
 def _labels(data: object) -> Iterator[object]:
@@ -160,4 +162,5 @@ def test_referral_target_and_source_take_chinese(station: Path,
     assert shown["source"] == "own_initiative"
     assert shown["events"][-1]["data"]["referred_to"] == "court"
     code, text = run(capsys, "case", "refer-out", case, "--to", "法庭", "--reason", "x")
-    assert code == 2 and "court 人民法院" in text  # the refusal lists code and name
+    assert code == 2
+    assert "court 人民法院" in text

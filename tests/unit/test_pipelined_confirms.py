@@ -29,7 +29,8 @@ def test_single_and_multiple_acks_settle_exactly_their_tags() -> None:
     confirms.on_ack(4, multiple=True)  # settles 1, 3 and 4 (2 already was)
     assert [confirms.confirmed(t) for t in range(1, 7)] == [True, True, True, True, False, False]
     confirms.on_nack(6, multiple=False)
-    assert not confirms.confirmed(6) and list(confirms.unconfirmed) == [5]
+    assert not confirms.confirmed(6)
+    assert list(confirms.unconfirmed) == [5]
     confirms.on_ack(9, multiple=False)  # an unknown tag changes nothing
     assert list(confirms.unconfirmed) == [5]
 

@@ -87,7 +87,8 @@ def test_a_refused_dossier_is_sealed_on_disk_and_opens_as_it_arrived(
     assert f"is not a child of {OTHER_TOWNSHIP}" in row["reason"]
     assert row["body"] == body
     raw = stranger.store._db.execute("SELECT body, sealed FROM quarantine").fetchone()
-    assert raw[1] == 1 and bytes(raw[0]).startswith(b"fq1:")
+    assert raw[1] == 1
+    assert bytes(raw[0]).startswith(b"fq1:")
     assert not any(s in file_bytes(stranger.store.path) for s in SECRETS)
 
 

@@ -6,6 +6,7 @@ a function-like double that confirms what it is told to.
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -136,14 +137,16 @@ def test_marks_do_not_wait_for_a_busy_file_and_publishing_goes_on(
     try:
         assert node.store.mark_sent([1], relay.now(), wait=False) is False
         assert relay.run_once() == 2           # the marks found the file busy; the rest went
-        assert len(relay.marks.ids) == 4 and not relay.marks.due()  # retried a little later
+        assert len(relay.marks.ids) == 4
+        assert not relay.marks.due()
     finally:
         holder.rollback()
         holder.close()
     assert node.store.outbox_depth() == 4      # nothing was written while the lock was taken
     monkeypatch.setattr(relay.marks, "retry_at", 0.0)
     assert relay.run_once() == 0
-    assert node.store.outbox_depth() == 0 and relay.marks.ids == []
+    assert node.store.outbox_depth() == 0
+    assert relay.marks.ids == []
     assert len(publisher.published) == len(set(publisher.published)) == 4
 
 
@@ -173,7 +176,7 @@ def test_overdue_marks_wait_for_the_lock(node: Node, monkeypatch: pytest.MonkeyP
 def test_id_runs_cover_exactly_the_ids(ids: set[int]) -> None:
     runs = id_runs(ids)
     assert {i for first, last in runs for i in range(first, last + 1)} == ids
-    assert all(b[0] > a[1] + 1 for a, b in zip(runs, runs[1:], strict=False))  # maximal runs
+    assert all(b[0] > a[1] + 1 for a, b in itertools.pairwise(runs))  # maximal runs
 
 
 def test_mark_sent_marks_exactly_the_given_rows(node: Node) -> None:
@@ -202,9 +205,11 @@ def test_a_busy_relay_lingers_and_an_idle_one_waits_for_its_wake(
     stop, wake = Waits(), Waits()
     record(node, 2)
     relay.step(stop, wake)                 # published: pauses so the next rows gather
-    assert stop.asked == [0.02] and wake.asked == []
+    assert stop.asked == [0.02]
+    assert wake.asked == []
     relay.step(stop, wake)                 # nothing waiting: sleeps until a writer wakes it
-    assert stop.asked == [0.02] and len(wake.asked) == 1
+    assert stop.asked == [0.02]
+    assert len(wake.asked) == 1
 
 
 def test_a_relay_with_a_backlog_does_not_linger(node: Node,
@@ -215,4 +220,5 @@ def test_a_relay_with_a_backlog_does_not_linger(node: Node,
     record(node, 3)
     relay.step(stop, wake)                 # a full batch: more rows wait, no pause
     relay.step(stop, wake)                 # the last row: a pause before the next turn
-    assert stop.asked == [0.02] and wake.asked == []
+    assert stop.asked == [0.02]
+    assert wake.asked == []

@@ -52,7 +52,8 @@ def test_a_relay_that_dies_is_logged_and_restarted(tmp_path: Path,
     assert failures == ["relay"]
     assert depth == 0  # the restarted relay published the case's report and marked it sent
     failed = [e for e in logs if e["event"] == "runtime.thread_failed"]
-    assert len(failed) == 1 and failed[0]["thread"] == "relay"
+    assert len(failed) == 1
+    assert failed[0]["thread"] == "relay"
     assert failed[0]["error"] == "StoreUnavailable: OperationalError: disk I/O error"
     assert not any(t.is_alive() for t in runtime.threads)
 

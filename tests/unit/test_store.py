@@ -248,7 +248,8 @@ def test_new_case_failing_half_way_leaves_file_unchanged(
     monkeypatch.undo()
     # The store still works, and the case number that failed is not burnt.
     second = open_case(service)
-    assert second.endswith("-00002") and first.endswith("-00001")
+    assert second.endswith("-00002")
+    assert first.endswith("-00001")
 
 
 def test_act_failing_half_way_leaves_file_unchanged(
@@ -267,7 +268,8 @@ def test_act_failing_half_way_leaves_file_unchanged(
     assert store.load_case(case_id).state == "REGISTERED"  # type: ignore[union-attr]
     monkeypatch.undo()
     case = service.act(case_id, lambda c, a, t: cmd.accept(c, a, t, Rules()))
-    assert case.state == "ACCEPTED" and case.seq == 3
+    assert case.state == "ACCEPTED"
+    assert case.seq == 3
 
 
 def test_refused_command_writes_nothing(store: SqliteStore, db_path: Path) -> None:
@@ -332,7 +334,8 @@ def test_unsent_in_order_and_mark_sent(store: SqliteStore) -> None:
     unsent = store.unsent()
     assert [r.message_id for r in unsent] == [r.message_id for r in rows]  # insertion order
     ids = [r.id for r in unsent]
-    assert all(isinstance(i, int) for i in ids) and ids == sorted(ids)
+    assert all(isinstance(i, int) for i in ids)
+    assert ids == sorted(ids)
     assert [r.body for r in unsent] == [b"{}"] * 5
     assert [r.message_id for r in store.unsent(limit=2)] == [rows[0].message_id,
                                                              rows[1].message_id]
@@ -342,14 +345,16 @@ def test_unsent_in_order_and_mark_sent(store: SqliteStore) -> None:
     assert [r.id for r in store.unsent()] == [ids[0], ids[2], ids[4]]
     assert store.outbox_depth() == 3
     stamped = dict(store._db.execute("SELECT id, sent_at FROM outbox").fetchall())
-    assert stamped[ids[1]] == sent_at.isoformat() and stamped[ids[0]] is None
+    assert stamped[ids[1]] == sent_at.isoformat()
+    assert stamped[ids[0]] is None
 
     later = _outbox_row(6)
     with store.atomic():
         store.add_outbox([later])
     assert store.unsent()[-1].message_id == later.message_id
     store.mark_sent([r.id for r in store.unsent()], sent_at + timedelta(seconds=1))  # type: ignore
-    assert store.unsent() == [] and store.outbox_depth() == 0
+    assert store.unsent() == []
+    assert store.outbox_depth() == 0
 
 
 def test_outbox_message_id_is_unique(store: SqliteStore) -> None:
@@ -391,7 +396,8 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_good_config_loads_with_paths_relative_to_the_file(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, GOOD))
-    assert config.node_id == VILLAGE and config.tier is Tier.VILLAGE
+    assert config.node_id == VILLAGE
+    assert config.tier is Tier.VILLAGE
     assert config.database == tmp_path / "node.db"
     assert config.parent_id == "330681111000"
 
