@@ -32,7 +32,7 @@ def node_loop(code: str, folder: Path, count: int, key: str) -> tuple[float, flo
     """Seconds, and CPU seconds of this process, for `count` cases recorded through the node's
     service."""
     node = bootstrap(NodeConfig(node_id=code, tier=Tier.VILLAGE, database=folder / f"{code}.db",
-                               party_hash_salt=SALT, data_key=key))
+                               identity_key=SALT, data_key=key))
     try:
         began, cpu_began = time.perf_counter(), time.process_time()
         for _ in range(count):

@@ -40,7 +40,7 @@ from protocol.areas import Tier
 from protocol.envelope import Envelope
 from protocol.reference import CaseSource, EscalationReason
 
-SALT = "bench-salt-not-a-secret"
+SALT = "bench-identity-key-not-a-secret"
 # Invented parties (sample data): the escalation dossier carries them to the hub, as in production.
 PARTIES = (PartyInput("applicant", "示例甲", id_number="33980119800101123X", phone="13800000000",
                       address="示例村 1 号"),
@@ -50,8 +50,10 @@ FACTS = "（压测示例）两户因宅基地边界发生争执，村调委会�
 
 def _config(code: str, tier: Tier, workdir: Path, broker: str) -> NodeConfig:
     """A node's config as `node init` writes it, with its own fresh data key."""
+    # The bench connects as one shared user (guest), so user ids cannot name the sender.
     return NodeConfig(node_id=code, tier=tier, database=workdir / f"{code}.db",
-                      broker_url=broker, party_hash_salt=SALT, data_key=new_key())
+                      broker_url=broker, identity_key=SALT, data_key=new_key(),
+                      require_user_id=False)
 
 
 def _escalate(case: Any, actor: Any, at: Any) -> None:

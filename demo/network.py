@@ -8,14 +8,16 @@ and every party (names, ID numbers, phones) are invented for the demo.
 from __future__ import annotations
 
 import random
-import secrets
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-from nodes.crypto import new_key
+from nodes.config import without_password
+from nodes.crypto import new_identity_key, new_key
 from nodes.domain import commands
 from nodes.domain.states import CaseState
 from nodes.node import Node
+from nodes.secrets import SECRETS_NAME, write_secrets
 from nodes.service import PartyInput
 from protocol.areas import Tier
 from protocol.reference import CaseSource
@@ -41,10 +43,15 @@ def sample_network() -> list[NodeSpec]:
     return specs
 
 
-def write_configs(directory: Path, broker_url: str, salt: str | None = None) -> dict[str, Path]:
-    """One folder and TOML file per node, as `fengqiao node init` would write them (each node with
-    its own freshly generated data key)."""
-    salt = salt or secrets.token_hex(16)
+def write_configs(directory: Path, broker_url: str) -> dict[str, Path]:
+    """One folder per node with its config and its secrets file, as `fengqiao node init` would
+    write them: each node with its own fresh data key, all with the network's identity key.
+
+    On RabbitMQ the demo connects as one shared user (the URL given), so it cannot require each
+    message's user id to be its sender's; on the embedded transport every node has its own."""
+    identity = new_identity_key()
+    password = urllib.parse.unquote(urllib.parse.urlsplit(broker_url).password or "") or None
+    shared_user = not broker_url.startswith("memory://")
     paths: dict[str, Path] = {}
     for spec in sample_network():
         folder = directory / spec.node_id
@@ -52,8 +59,11 @@ def write_configs(directory: Path, broker_url: str, salt: str | None = None) -> 
         path = folder / "fengqiao.toml"
         path.write_text(
             f'# {SAMPLE_NOTE}\nnode_id = "{spec.node_id}"\ntier = "{spec.tier.value}"\n'
-            f'name = "{spec.name}"\ndatabase = "fengqiao.db"\nbroker_url = "{broker_url}"\n'
-            f'party_hash_salt = "{salt}"\ndata_key = "{new_key()}"\n', encoding="utf-8")
+            f'name = "{spec.name}"\ndatabase = "fengqiao.db"\n'
+            f'broker_url = "{without_password(broker_url)}"\n'
+            f"require_user_id = {'false' if shared_user else 'true'}\n", encoding="utf-8")
+        write_secrets(folder / SECRETS_NAME, {"data_key": new_key(), "identity_key": identity,
+                                               "broker_password": password})
         paths[spec.node_id] = path
     return paths
 

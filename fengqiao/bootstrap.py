@@ -50,7 +50,7 @@ def cipher_for(config: NodeConfig) -> DataCipher:
     key = configured_key(config.data_key)
     if key is None:
         raise ConfigError("no_data_key", N_(
-            "no data_key: set data_key in the node's config file (`fengqiao audit new-key` "
+            "no data_key: set data_key in the node's secrets file (`fengqiao audit new-key` "
             "prints one) or the environment variable {env}, because personal data is never "
             "stored unencrypted"), env=KEY_ENV)
     try:
@@ -59,15 +59,17 @@ def cipher_for(config: NodeConfig) -> DataCipher:
         raise ConfigError("bad_data_key", N_("field 'data_key': {detail}"), detail=exc) from None
 
 
-def transport_for(url: str, broker: MemoryBroker | None = None) -> Transport:
-    """`memory://`: a connection to the in-memory broker (the process's own unless one is given);
-    `amqp://` or `amqps://`: a RabbitMQ connection (opened on first use)."""
+def transport_for(config: NodeConfig, broker: MemoryBroker | None = None) -> Transport:
+    """`memory://`: a connection to the in-memory broker (the process's own unless one is given),
+    publishing as the node's own user, as on RabbitMQ; `amqp://` or `amqps://`: a RabbitMQ
+    connection (opened on first use) with the password from the secrets file."""
+    url = config.broker_url
     if url.startswith("memory://"):
-        return (broker or default_broker()).connect()
+        return (broker or default_broker()).connect(user_id=config.node_id)
     if url.startswith(("amqp://", "amqps://")):
         from nodes.messaging.amqp import AmqpTransport  # kombu is only loaded for a broker
 
-        return AmqpTransport(url)
+        return AmqpTransport(config.broker_address)
     raise ConfigError("broker_url", N_("field 'broker_url': {scheme} is not memory:// or "
                                        "amqp://"), scheme=repr(url.split("://")[0]))
 
@@ -96,16 +98,20 @@ def bootstrap(config: NodeConfig | str | Path, *, clock: Clock | None = None,
     in-memory broker a `memory://` node connects to (the process's own if not given)."""
     cfg = config if isinstance(config, NodeConfig) else load_config(config)
     cipher = cipher_for(cfg)
+    if cfg.identity_key is None:
+        raise ConfigError("no_identity_key", N_(
+            "no identity_key: set the network's identity key in the node's secrets file (every "
+            "node of a network has the same one)"))
     rules = rules_for(cfg)
     clock = clock or SystemClock()
     store = store or open_store(cfg, cipher)
     try:
-        transport = transport or transport_for(cfg.broker_url, broker)
+        transport = transport or transport_for(cfg, broker)
     except BaseException:
         store.close()
         raise
     service = CaseService(store, clock, node_id=cfg.node_id, tier=cfg.tier, rules=rules,
-                          salt=cfg.party_hash_salt, parent=cfg.parent_id)
+                          salt=cfg.identity_key, parent=cfg.parent_id)
     tree = cfg.area_tree()
 
     def to_quarantine(body: bytes, reason: str, delivery: Delivery) -> None:

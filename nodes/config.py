@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import urllib.parse
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +18,7 @@ from pydantic import (
     field_validator,
 )
 
+from nodes.secrets import read_secrets, secrets_path
 from protocol.areas import AreaCodeError, AreaTree, Tier, default_parent, tier_of, validate_code
 from protocol.text import N_, Translatable
 
@@ -66,6 +68,10 @@ def field_error(file: Path, error: Any) -> ConfigError:
     return ConfigError("config_field", template, file=str(file), field=field, **params)
 
 
+# Fields that are secrets: they come from the secrets file (nodes.secrets), never the config.
+SECRET_FIELDS = ("data_key", "identity_key", "broker_password", "signing_key", "sealing_key")
+
+
 class NodeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -79,14 +85,22 @@ class NodeConfig(BaseModel):
     calendar_dir: Path | None = None
     target_days: int = Field(default=30, ge=1, le=365)
     max_extension_days: int = Field(default=30, ge=0, le=365)
-    party_hash_salt: str = Field(min_length=8)
     vintage_year: int = Field(default=2024, ge=1980, le=2100)
     lang: str = Field(default="zh", pattern="^(zh|en)$")
-    # Security (issue 4). require_user_id: accept only messages whose broker-validated user id is
-    # the sender's node id (one RabbitMQ user per node; off for the embedded transport and tests).
-    require_user_id: bool = False
+    # Accept only messages whose broker-validated user id is the sender's node id (one RabbitMQ
+    # user per node). On by default; a network whose broker has one shared user cannot run so.
+    require_user_id: bool = True
+    # Where the secrets are (relative to the config's folder); `$CREDENTIALS_DIRECTORY` (systemd
+    # LoadCredential) is looked at first.
+    secrets_file: Path | None = None
+    # --- secrets: filled from the secrets file, refused in the config file ---------------------
     # Key for personal data at rest; if unset, the environment variable FENGQIAO_DATA_KEY is used.
     data_key: str | None = None
+    # The network's key for the cross-station party identity hash (one value for the network).
+    identity_key: str | None = Field(default=None, min_length=16)
+    broker_password: str | None = None
+    signing_key: str | None = None  # this node's Ed25519 private key (urlsafe base64)
+    sealing_key: str | None = None  # this node's X25519 private key (urlsafe base64)
 
     @field_validator("tier")
     @classmethod
@@ -112,9 +126,36 @@ class NodeConfig(BaseModel):
             overrides[self.node_id] = self.parent
         return AreaTree(overrides=overrides, vintage_year=self.vintage_year)
 
+    @property
+    def broker_address(self) -> str:
+        """The broker URL with the password from the secrets file (never written to disk)."""
+        return with_password(self.broker_url, self.broker_password)
 
-def load_config(path: str | Path) -> NodeConfig:
-    """Read and validate; relative paths in the file are relative to the file's folder."""
+
+def without_password(url: str) -> str:
+    """`url` with any password taken out (it belongs in the secrets file)."""
+    parts = urllib.parse.urlsplit(url)
+    if not parts.password:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{parts.username}@{host}"))
+
+
+def with_password(url: str, password: str | None) -> str:
+    """`url` with `password` put in (URL-quoted) when it names a user and has none."""
+    parts = urllib.parse.urlsplit(url)
+    if password is None or not parts.username or parts.password:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    user = parts.netloc.rpartition("@")[0]
+    netloc = f"{user}:{urllib.parse.quote(password, safe='')}@{host}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+def load_config(path: str | Path, *, with_secrets: bool = True) -> NodeConfig:
+    """Read and validate; relative paths in the file are relative to the file's folder.
+    `with_secrets=False` is for tools that read the network's shape only (`deploy`): they run
+    where the configs are gathered, which holds no node's secrets."""
     file = Path(path)
     try:
         raw: dict[str, Any] = tomllib.loads(file.read_text(encoding="utf-8"))
@@ -131,9 +172,21 @@ def load_config(path: str | Path) -> NodeConfig:
     except OSError:
         raise ConfigError("config_unreadable", N_("config file {file} cannot be read"),
                           file=str(file)) from None
-    for key in ("database", "calendar_dir"):
+    for key in SECRET_FIELDS:
+        if key in raw:
+            raise ConfigError("secret_in_config", N_(
+                "config file {file}: field '{field}' is a secret: move it to the secrets file "
+                "(mode 0600), never the config beside the database"), file=str(file), field=key)
+    url = urllib.parse.urlsplit(str(raw.get("broker_url", "")))
+    if url.password:
+        raise ConfigError("password_in_config", N_(
+            "config file {file}: field 'broker_url' holds a password: put it in the secrets "
+            "file as broker_password"), file=str(file))
+    for key in ("database", "calendar_dir", "secrets_file"):
         if isinstance(raw.get(key), str) and not Path(raw[key]).is_absolute():
             raw[key] = str(file.parent / raw[key])
+    if with_secrets:
+        raw.update(read_secrets(secrets_path(file, raw.get("secrets_file"))))
     try:
         return NodeConfig.model_validate(raw)
     except ValidationError as exc:

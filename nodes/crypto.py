@@ -46,6 +46,11 @@ def new_key() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii")
 
 
+def new_identity_key() -> str:
+    """A fresh network identity key (for the party hash): one per network, shared by its nodes."""
+    return secrets.token_urlsafe(32)
+
+
 def configured_key(config_value: str | None) -> str | None:
     """The config's `data_key` if set, else `FENGQIAO_DATA_KEY`, else None."""
     if config_value and config_value.strip():

@@ -42,8 +42,8 @@ from protocol.areas import AreaCodeError, AreaTree, Tier, validate_code
 MANAGEMENT_ENV = "FENGQIAO_MANAGEMENT_URL"
 SECRETS_HEADER = """\
 # fengqiao broker passwords: one RabbitMQ user per node, named by its node id.
-# SECRET. Never commit this file. Give each node only its own password, in its config:
-#   broker_url = "amqp://<node id>:<password>@<broker host>:5672/{vhost}"
+# SECRET. Never commit this file. Give each node only its own password, in its own secrets file:
+#   broker_password = "<password>"   (its config: broker_url = "amqp://<node id>@<host>:5672/{vhost}")
 # Regenerating with the same file keeps these passwords and adds new nodes.
 """
 
@@ -72,7 +72,7 @@ def load_network(paths: Sequence[Path], vhost: str, users: bool) -> Network:
     Refused: a node given twice, configs that disagree about a parent, a broker_url on another
     vhost, and (with users) a broker_url whose user is not the node id, which the consumer's
     `user_id == sender` check would quarantine."""
-    configs: list[NodeConfig] = [load_config(p) for p in paths]
+    configs: list[NodeConfig] = [load_config(p, with_secrets=False) for p in paths]
     seen: set[str] = set()
     overrides: dict[str, str | None] = {}
 

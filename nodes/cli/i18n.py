@@ -38,7 +38,7 @@ _MESSAGES: dict[str, str] = {
                         "initialise again"),
     "parent_city": N_("a city node has no parent; drop --parent"),
     "parent_bad": N_("parent {parent} must be on a higher tier than this node"),
-    "salt_short": N_("party_hash_salt needs at least 8 characters"),
+    "identity_short": N_("the identity key needs at least 16 characters"),
     "party_bad": N_("party {value!r} is not role:name[:id_number[:phone[:address]]] with role "
                     "applicant, respondent or other"),
     "no_party": N_("at least one party is required (--applicant, --respondent or --party)"),
@@ -60,9 +60,11 @@ _MESSAGES: dict[str, str] = {
     "init_db_kept": N_("  database: {path} (existed, kept)"),
     "init_holidays": N_("  holiday calendar folder: {path} (add one file per year; format in its "
                         "README.md)"),
-    "init_salt": N_("note: all nodes of one network should share party_hash_salt (generated at "
-                    "random; edit it in the config file) so repeat parties are found across "
-                    "villages."),
+    "init_secrets": N_("  secrets file: {path} (mode 0600: data key, identity key, broker "
+                       "password)"),
+    "init_salt": N_("note: every node of one network must have the same identity_key (in its "
+                    "secrets file; give it with --identity-key) so repeat parties are found "
+                    "across villages."),
     "init_next": N_("next: run fengqiao case new … in {dir}, or set FENGQIAO_CONFIG={path}"),
     "schema_written": N_("wrote {n} JSON Schema files:"),
     "case_created": N_("created case {case_id}, state: {state}"),
@@ -99,10 +101,10 @@ _MESSAGES: dict[str, str] = {
     "show_red_flag": N_("red flag: recorded, reported to the police"),
     "show_events": N_("history:"),
     "none": N_("none"),
-    "init_data_key": N_("important: data_key in {path} encrypts the parties' personal data; keep it "
-                        "safe and back it up separately - losing it loses the names, ID numbers and "
-                        "phones for good."),
-    "new_key_note": N_("put the line above into the node's config file (one key per node); back it up "
+    "init_data_key": N_("important: data_key in {path} encrypts the parties' personal data; keep "
+                        "it safe and back it up apart from the database - losing it loses the "
+                        "names, ID numbers and phones for good."),
+    "new_key_note": N_("put the line above into the node's secrets file (one key per node); back it up "
                        "separately - losing it loses the personal data. A node whose data is already "
                        "encrypted cannot switch to a new key."),
     "audit_no_chain": N_("the database {path} has no hash chain yet; open it once with this version (any"

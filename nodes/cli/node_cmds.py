@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 import errno
-import secrets
 import tomllib
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,11 @@ from nodes.cli.i18n import t
 from nodes.cli.node_files import HOLIDAYS_README, InitSettings, config_text
 from nodes.cli.options import named_choice
 from nodes.cli.parser import group, leaf, positive_int
-from nodes.config import NodeConfig
-from nodes.crypto import new_key
+from nodes.config import NodeConfig, without_password
+from nodes.crypto import new_identity_key, new_key
 from nodes.i18n import _
 from nodes.labels import tier_label
+from nodes.secrets import SECRETS_NAME, write_secrets
 from nodes.store.sqlite_store import SqliteStore
 from protocol.areas import Tier, default_parent, tier_of, validate_code
 
@@ -47,7 +48,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--parent", help=_("parent code (default: derived from the code)"))
     p.add_argument("--broker-url", default="memory://",
                    help=_("broker URL (default memory://: no broker)"))
-    p.add_argument("--salt", help=_("network-wide party-hash salt (default: random)"))
+    p.add_argument("--identity-key", metavar="KEY",
+                   help=_("the network's identity key for the party hash, the same at every node "
+                          "(default: a new random one, for the first node of a network)"))
     p.add_argument("--target-days", type=positive_int, default=30,
                    help=_("target days per tier (default 30)"))
     p.set_defaults(handler=init)
@@ -71,18 +74,24 @@ def init(args: argparse.Namespace, ctx: Ctx) -> int:
         raise bilingual("parent_city")
     if parent is not None and tier_of(parent).rank <= tier.rank:
         raise bilingual("parent_bad", parent=parent)
-    salt = args.salt if args.salt is not None else secrets.token_hex(16)
-    if len(salt) < 8:
-        raise bilingual("salt_short")
+    identity = args.identity_key if args.identity_key is not None else new_identity_key()
+    if len(identity) < 16:
+        raise bilingual("identity_short")
+    url = urllib.parse.urlsplit(args.broker_url)
+    password = urllib.parse.unquote(url.password) if url.password else None
+    broker_url = without_password(args.broker_url)
     settings = InitSettings(code, tier, args.name.strip(), parent,
                             None if tier is Tier.CITY else default_parent(code),
-                            args.broker_url, salt, args.target_days, data_key=new_key())
+                            broker_url, args.target_days)
     text = config_text(settings)
-    _validate(text)
+    secrets = {"data_key": new_key(), "identity_key": identity, "broker_password": password}
+    _validate(text, secrets)
     path = _target(args, ctx)
-    if path.exists():
-        raise bilingual("config_exists", path=path)
     folder = path.parent
+    secrets_file = folder / SECRETS_NAME
+    for existing in (path, secrets_file):
+        if existing.exists():
+            raise bilingual("config_exists", path=existing)
     db_path, holidays = folder / settings.database, folder / settings.calendar_dir
     existed = db_path.exists()
     try:
@@ -91,10 +100,15 @@ def init(args: argparse.Namespace, ctx: Ctx) -> int:
         if not readme.exists():
             readme.write_text(HOLIDAYS_README, encoding="utf-8")
         SqliteStore(db_path).close()  # opening runs the migrations
-        with path.open("x", encoding="utf-8") as fh:  # "x": never overwrite
-            fh.write(text)
-    except FileExistsError:
-        raise bilingual("config_exists", path=path) from None
+        write_secrets(secrets_file, secrets)  # 0600 from the first byte, never overwritten
+        try:
+            with path.open("x", encoding="utf-8") as fh:  # "x": never overwrite
+                fh.write(text)
+        except BaseException:  # no secrets without their config: nothing half-written
+            secrets_file.unlink(missing_ok=True)
+            raise
+    except FileExistsError as exc:
+        raise bilingual("config_exists", path=exc.filename or path) from None
     except OSError as exc:
         raise bilingual("write_failed", path=exc.filename or folder,
                         detail=errno.errorcode.get(exc.errno or 0, "?")) from None
@@ -106,15 +120,16 @@ def init(args: argparse.Namespace, ctx: Ctx) -> int:
     ctx.say(t("init_config", path=path.resolve()))
     ctx.say(t("init_db_kept" if existed else "init_db", path=db_path.resolve()))
     ctx.say(t("init_holidays", path=holidays.resolve()))
+    ctx.say(t("init_secrets", path=secrets_file.resolve()))
     ctx.say(t("init_salt"))
-    ctx.say(t("init_data_key", path=path.resolve()))
+    ctx.say(t("init_data_key", path=secrets_file.resolve()))
     ctx.say(t("init_next", dir=folder.resolve(), path=path.resolve()))
     return 0
 
 
-def _validate(text: str) -> None:
-    """The file we are about to write must load; a failure here is a bug (an internal error)."""
+def _validate(text: str, secrets: dict[str, str | None]) -> None:
+    """The files we are about to write must load; a failure here is a bug (an internal error)."""
     try:
-        NodeConfig.model_validate(tomllib.loads(text))
+        NodeConfig.model_validate({**tomllib.loads(text), **secrets})
     except (tomllib.TOMLDecodeError, ValidationError) as exc:
         raise AssertionError(f"generated config does not validate: {exc}") from None

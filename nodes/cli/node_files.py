@@ -31,12 +31,10 @@ class InitSettings:
     name: str
     parent: str | None  # configured parent; None = derived from the code
     derived_parent: str | None
-    broker_url: str
-    salt: str
+    broker_url: str  # without a password (that goes to the secrets file)
     target_days: int = 30
     database: str = "fengqiao.db"
     calendar_dir: str = "holidays"
-    data_key: str | None = None  # fresh per node (nodes.crypto.new_key)
 
 
 def config_text(s: InitSettings) -> str:
@@ -58,32 +56,20 @@ name = {toml_str(s.name)}
 {parent_line}
 
 database = {toml_str(s.database)}
-broker_url = {toml_str(s.broker_url)}   # memory:// = no broker; amqp://user:pass@host/vhost
+broker_url = {toml_str(s.broker_url)}   # memory:// = no broker; amqp://NODE_ID@host/vhost
 calendar_dir = {toml_str(s.calendar_dir)}   # 每年一个节假日文件 / one holiday file per year
 
 # 每级调解期限（天），经双方同意可延长一次 / target duration per tier (days), one extension
 target_days = {s.target_days}
 max_extension_days = 30
 
-# 当事人身份哈希的盐值（上报数据中不含个人信息，只含加盐哈希）。
-# 同一网络中的所有节点应使用相同的盐值，才能发现跨村、跨镇的重复当事人；请妥善保密。
-# Salt for the party identity hash (reports carry only salted hashes, never names).
-# All nodes of one network should share the same salt so repeat parties can be found across
-# villages; keep it secret. Change it here, before the first case, to the network's salt.
-party_hash_salt = {toml_str(s.salt)}
-{_data_key_block(s.data_key)}"""
+# 只接受由消息服务器校验过、且与发送节点编号一致的用户发出的消息（每个节点一个 RabbitMQ 用户）。
+# Accept only messages whose broker-validated user id is the sending node's id (one user per node).
+require_user_id = true
 
-
-def _data_key_block(key: str | None) -> str:
-    if key is None:
-        return ""
-    return f"""
-# 个人信息加密密钥（本节点专用，已随机生成）。请妥善保管并与数据库分开备份：
-# 丢失密钥即永久丢失当事人姓名、身份证号、电话和地址，任何人都无法恢复。
-# Key that encrypts personal data at rest (this node's own, generated at random). Keep it
-# secret and back it up apart from the database: lose it and the parties' names, ID numbers,
-# phones and addresses are lost for good. May instead come from FENGQIAO_DATA_KEY.
-data_key = {toml_str(key)}
+# 密钥（个人信息加密密钥、身份哈希密钥、消息服务器密码）不在本文件中，而在同目录的 secrets.toml
+# （权限 0600）或 systemd 凭据中。/ The secrets (data key, identity key, broker password) are not in
+# this file: they are in secrets.toml beside it (mode 0600), or in systemd's credentials.
 """
 
 

@@ -31,6 +31,7 @@ from typing import IO, Any, TypeVar
 
 import pika
 
+from nodes.config import without_password
 from nodes.domain import commands
 from nodes.messaging.amqp import AmqpTransport
 from nodes.node import Node
@@ -46,7 +47,7 @@ from tests.support.program import FENGQIAO
 
 T = TypeVar("T")
 
-SALT = "fault-tests-salt-0001"
+SALT = "fault-tests-identity-key-0001"
 # RabbitMQ 3.10 can lose a quorum queue declared less than ~1 s before a SIGKILL (see
 # tests/support/broker.py): declare everything first, then give the broker this long before any
 # fault.
@@ -67,12 +68,13 @@ def write_config(folder: Path, code: str, url: str) -> Path:
     """One node's TOML file in its own folder, as `fengqiao node init` writes it (own data key,
     shared salt), its database `fengqiao.db` beside it."""
     folder.mkdir(parents=True, exist_ok=True)
-    return support_nodes.write_config(folder, code, broker_url=url, party_hash_salt=SALT,
+    return support_nodes.write_config(folder, code, broker_url=url, identity_key=SALT,
                                       database=Path("fengqiao.db"))
 
 
 def set_broker_url(config: Path, url: str) -> None:
-    text = re.sub(r'(?m)^broker_url = ".*"$', f'broker_url = "{url}"', config.read_text("utf-8"))
+    text = re.sub(r'(?m)^broker_url = ".*"$', f'broker_url = "{without_password(url)}"',
+                  config.read_text("utf-8"))  # the password is in the secrets file
     config.write_text(text, encoding="utf-8")
 
 

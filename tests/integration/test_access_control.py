@@ -52,7 +52,6 @@ from tests.support.nodes import build_node
 pytestmark = pytest.mark.fault
 
 VHOST = "fengqiao"
-SALT = "access-control-salt"
 TOWN, TOWN2 = "339751101000", "339751102000"
 A, B, C = "339751101201", "339751101202", "339751102201"
 NODES = {TOWN: Tier.TOWNSHIP, TOWN2: Tier.TOWNSHIP, A: Tier.VILLAGE, B: Tier.VILLAGE,
@@ -101,8 +100,8 @@ def write_configs(folder: Path, port: int, vhost: str = VHOST,
         paths[node] = folder / f"{node}.toml"
         paths[node].write_text(
             f'node_id = "{node}"\ntier = "{tier.value}"\ndatabase = "{node}.db"\n'
-            f'broker_url = "amqp://{node}:set-from-secrets@127.0.0.1:{port}/{vhost}"\n'
-            f'party_hash_salt = "{SALT}"\nrequire_user_id = true\n', encoding="utf-8")
+            f'broker_url = "amqp://{node}@127.0.0.1:{port}/{vhost}"\n'
+            f'require_user_id = true\n', encoding="utf-8")
     return paths
 
 

@@ -34,7 +34,6 @@ VILLAGE = "330681111242"
 CONFIG = f"""node_id = "{VILLAGE}"
 tier = "village"
 database = "node.db"
-party_hash_salt = "0123456789abcdef"
 """
 
 
@@ -43,7 +42,7 @@ def node(tmp_path: Path) -> Iterator[Node]:
     """Two cases with interleaved events: A1 B1 A2 B2 A3 (rowids 1..5)."""
     (tmp_path / "fengqiao.toml").write_text(CONFIG, encoding="utf-8")  # no data_key: audit needs none
     n = bootstrap(NodeConfig(node_id=VILLAGE, tier=Tier.VILLAGE, database=tmp_path / "node.db",
-                             party_hash_salt="0123456789abcdef", data_key=new_key()))
+                             identity_key="0123456789abcdef", data_key=new_key()))
     ids = [n.service.new_case(source=CaseSource.APPLICATION, dispute_type="02", facts=f"纠纷{i}",
                               parties=[PartyInput("applicant", "张三")]).case_id for i in range(2)]
     n.service.act(ids[0], cmd.consent)

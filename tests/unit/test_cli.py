@@ -102,9 +102,15 @@ def test_node_init_writes_config_holidays_and_database(station: Path) -> None:
     assert cfg.target_days == 30
     assert cfg.database == station / "fengqiao.db"
     assert cfg.database.exists()
-    assert len(cfg.party_hash_salt) == 32
+    assert cfg.identity_key is not None
+    assert len(cfg.identity_key) >= 32
+    assert cfg.require_user_id
+    secrets = station / "secrets.toml"
+    assert secrets.stat().st_mode & 0o777 == 0o600  # the keys live apart from the config
+    assert "data_key" not in (station / "fengqiao.toml").read_text(encoding="utf-8")
+    assert "data_key" in secrets.read_text(encoding="utf-8")
     assert (station / "holidays" / "README.md").read_text(encoding="utf-8").startswith("# 节假日")
-    assert "party_hash_salt" in (station / "fengqiao.toml").read_text(encoding="utf-8")
+    assert "identity_key" in secrets.read_text(encoding="utf-8")
 
 
 def test_node_init_refuses_to_overwrite(station: Path) -> None:
@@ -133,12 +139,12 @@ def test_node_init_tier_must_match_code(tmp_path: Path) -> None:
 
 def test_node_init_township_in_a_subfolder(tmp_path: Path) -> None:
     result = run(tmp_path, "--lang", "en", "node", "init", "--code", "330681111000",
-                 "--dir", "township", "--salt", "network-wide-salt")
+                 "--dir", "township", "--identity-key", "network-wide-identity-key")
     assert result.code == 0, result.err
     assert "created township node 330681111000" in result.out
     cfg = load_config(tmp_path / "township" / "fengqiao.toml")
     assert cfg.tier.value == "township"
-    assert cfg.party_hash_salt == "network-wide-salt"
+    assert cfg.identity_key == "network-wide-identity-key"
 
 
 def test_walk_through_to_closed(station: Path) -> None:

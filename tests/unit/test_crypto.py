@@ -42,7 +42,7 @@ def no_env_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def config(tmp_path: Path, key: str | None) -> NodeConfig:
     return NodeConfig(node_id=VILLAGE, tier=Tier.VILLAGE, database=tmp_path / "node.db",
-                      party_hash_salt="unit-test-salt", data_key=key)
+                      identity_key="unit-test-identity-key", data_key=key)
 
 
 def new_case(service: CaseService) -> str:
@@ -219,10 +219,11 @@ def test_node_init_writes_a_key_with_a_warning_and_the_node_works(
     assert main(["node", "init", "--code", VILLAGE, "--dir", str(tmp_path / "b")]) == 0
     out = capsys.readouterr().out
     assert "data_key" in out
-    text = (tmp_path / "a" / "fengqiao.toml").read_text(encoding="utf-8")
+    assert "data_key" not in (tmp_path / "a" / "fengqiao.toml").read_text(encoding="utf-8")
+    text = (tmp_path / "a" / "secrets.toml").read_text(encoding="utf-8")
     assert "data_key = " in text
     assert "丢失密钥" in text
-    assert "back it up" in text
+    assert "Back it up" in text
     a, b = (load_config(tmp_path / d / "fengqiao.toml").data_key for d in "ab")
     assert a
     assert b
@@ -237,8 +238,11 @@ def test_node_init_writes_a_key_with_a_warning_and_the_node_works(
 def test_cli_without_a_key_fails_with_one_sentence(tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "fengqiao.toml"
-    path.write_text(f'node_id = "{VILLAGE}"\ntier = "village"\ndatabase = "node.db"\n'
-                    'party_hash_salt = "0123456789abcdef"\n', encoding="utf-8")
+    path.write_text(f'node_id = "{VILLAGE}"\ntier = "village"\ndatabase = "node.db"\n',
+                    encoding="utf-8")
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('identity_key = "0123456789abcdef"\n', encoding="utf-8")
+    secrets.chmod(0o600)
     code = main(["--config", str(path), "--lang", "en", "case", "new", "--type", "02",
                  "--facts", "x", "--applicant", NAME])
     err = capsys.readouterr().err

@@ -201,17 +201,17 @@ def test_sample_configs_require_validated_user_ids() -> None:
     configs = [load_config(p) for p in sample_configs()]
     assert configs
     assert all(c.require_user_id for c in configs)
-    assert all(c.broker_url.startswith(f"amqp://{c.node_id}:") for c in configs)
+    assert all(c.broker_url.startswith(f"amqp://{c.node_id}@") for c in configs)
+    assert all(c.broker_password is None and c.identity_key is None for c in configs)
 
 
 # --------------------------------------------------------------------------- commands
 
 def write_config(folder: Path, node: str, tier: Tier, url: str | None = None) -> Path:
     path = folder / f"{node}.toml"
-    url = url or f"amqp://{node}:x@127.0.0.1:5672/fengqiao"
+    url = url or f"amqp://{node}@127.0.0.1:5672/fengqiao"
     path.write_text(f'node_id = "{node}"\ntier = "{tier.value}"\ndatabase = "{node}.db"\n'
-                    f'broker_url = "{url}"\nparty_hash_salt = "unit-test-salt"\n'
-                    f'require_user_id = true\n', encoding="utf-8")
+                    f'broker_url = "{url}"\nrequire_user_id = true\n', encoding="utf-8")
     return path
 
 
@@ -243,10 +243,10 @@ def test_secrets_out_keeps_known_passwords_and_hashes_match(tmp_path: Path,
 
 def test_config_whose_broker_user_is_not_the_node_is_refused(tmp_path: Path,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
-    bad = write_config(tmp_path, A, Tier.VILLAGE, "amqp://guest:guest@127.0.0.1:5672/fengqiao")
+    bad = write_config(tmp_path, A, Tier.VILLAGE, "amqp://guest@127.0.0.1:5672/fengqiao")
     assert "node id" in one_error(capsys, main(["--lang", "en", "deploy", "definitions", str(bad),
                                                 "--with-users"]))
-    other_vhost = write_config(tmp_path, B, Tier.VILLAGE, f"amqp://{B}:x@127.0.0.1:5672/%2F")
+    other_vhost = write_config(tmp_path, B, Tier.VILLAGE, f"amqp://{B}@127.0.0.1:5672/%2F")
     assert "vhost '/'" in one_error(capsys, main(["--lang", "en", "deploy", "definitions",
                                                   str(other_vhost)]))
 

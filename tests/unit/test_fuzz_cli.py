@@ -97,7 +97,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A village station with one REGISTERED and one MEDIATING case (made once, copied per example)."""
     folder = tmp_path_factory.mktemp("station")
     assert cli("node", "init", "--code", CODE, "--name", "样例村", "--dir", str(folder),
-               "--salt", "fuzz-salt-0123").code == 0
+               "--identity-key", "fuzz-identity-key-0123").code == 0
     config = ("--config", str(folder / "fengqiao.toml"))
     for _ in range(2):
         assert cli("case", "new", "--type", "02", "--applicant", "张三::13800000000",
@@ -277,7 +277,7 @@ def test_node_init(code: str, parent: str | None, tier: str | None, name: str | 
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "node"
         run = cli("node", "init", *opt("--code", code), *opt("--parent", parent),
-                  *opt("--tier", tier), *opt("--name", name), *opt("--salt", salt),
+                  *opt("--tier", tier), *opt("--name", name), *opt("--identity-key", salt),
                   *opt("--target-days", target_days), "--dir", str(target))
         assert run.code in (0, 2), f"exit {run.code}: {run.err}"
         assert "Traceback" not in run.err + run.out

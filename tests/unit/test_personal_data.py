@@ -202,7 +202,7 @@ ACCUSER = PartyInput("applicant", "钱检举", "330681198001012345", "1370000111
 
 def node(tmp_path: Path, code: str, tier: Tier) -> Node:
     return bootstrap(NodeConfig(node_id=code, tier=tier, database=tmp_path / f"{code}.db",
-                                party_hash_salt="unit-test-salt", data_key=new_key()))
+                                identity_key="unit-test-identity-key", data_key=new_key()))
 
 
 @pytest.fixture

@@ -40,7 +40,7 @@ def file_bytes(db: Path) -> bytes:
 
 def config(tmp_path: Path, code: str, tier: Tier, key: str | None = None) -> NodeConfig:
     return NodeConfig(node_id=code, tier=tier, database=tmp_path / f"{code}.db",
-                      party_hash_salt="unit-test-salt", data_key=key or new_key())
+                      identity_key="unit-test-identity-key", data_key=key or new_key())
 
 
 def node(cfg: NodeConfig) -> Node:
@@ -66,7 +66,7 @@ def refuse(hub: Node, body: bytes) -> FakeMessage:
     """Deliver `body` to the hub as if from the village; the hub is not its parent."""
     message = FakeMessage()
     hub.declare()  # its quarantine copy goes to the (in-memory) broker's quarantine queue
-    hub.consumer.handle(Delivery(body, EXCHANGE_UP, node_key(VILLAGE), None, {}, message))
+    hub.consumer.handle(Delivery(body, EXCHANGE_UP, node_key(VILLAGE), VILLAGE, {}, message))
     return message
 
 

@@ -50,7 +50,7 @@ class Publisher:
 @pytest.fixture
 def node(tmp_path: Path) -> Any:
     n = bootstrap(NodeConfig(node_id="330681111201", tier=Tier.VILLAGE, database=tmp_path / "v.db",
-                             party_hash_salt="unit-salt", data_key=new_key()))
+                             identity_key="unit-test-identity-key", data_key=new_key()))
     yield n
     n.close()
 

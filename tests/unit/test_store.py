@@ -21,6 +21,7 @@ from nodes.crypto import DataCipher, new_key
 from nodes.domain import commands as cmd
 from nodes.domain.case import Rules
 from nodes.records import OutboxRow
+from nodes.secrets import SecretsError
 from nodes.service import CaseService, PartyInput
 from nodes.store.errors import StoreConflict
 from nodes.store.inbox import InboxEntry
@@ -384,13 +385,15 @@ GOOD = """
 node_id = "330681111242"
 tier = "village"
 database = "node.db"
-party_hash_salt = "0123456789abcdef"
 """
+SECRETS_FILE = 'identity_key = "0123456789abcdef"\n'
 
 
-def write(tmp_path: Path, text: str) -> Path:
+def write(tmp_path: Path, text: str, secrets: str = SECRETS_FILE, mode: int = 0o600) -> Path:
     path = tmp_path / "fengqiao.toml"
     path.write_text(text, encoding="utf-8")
+    (tmp_path / "secrets.toml").write_text(secrets, encoding="utf-8")
+    (tmp_path / "secrets.toml").chmod(mode)
     return path
 
 
@@ -400,6 +403,8 @@ def test_good_config_loads_with_paths_relative_to_the_file(tmp_path: Path) -> No
     assert config.tier is Tier.VILLAGE
     assert config.database == tmp_path / "node.db"
     assert config.parent_id == "330681111000"
+    assert config.identity_key == "0123456789abcdef"  # from the secrets file beside it
+    assert config.require_user_id  # on unless the config says otherwise
 
 
 def test_missing_config_file(tmp_path: Path) -> None:
@@ -420,9 +425,9 @@ CONFIG_ERRORS: dict[str, tuple[Callable[[str], str], tuple[str, ...]]] = {
     "tier/code mismatch": (lambda g: g.replace('"village"', '"township"'),
                            ("tier", "township", "330681111242")),
     "unknown field": (lambda g: g + 'colour = "red"\n', ("colour",)),
-    "short salt": (lambda g: g.replace('"0123456789abcdef"', '"abc"'), ("party_hash_salt",)),
-    "missing salt": (lambda g: g.replace('party_hash_salt = "0123456789abcdef"', ""),
-                     ("party_hash_salt",)),
+    "a secret in the config": (lambda g: g + 'data_key = "x"\n', ("data_key", "secrets file")),
+    "a password in the URL": (lambda g: g + 'broker_url = "amqp://n:pw@h/fengqiao"\n',
+                              ("broker_url", "broker_password")),
     "bad node id": (lambda g: g.replace('"330681111242"', '"330681000242"'),
                     ("node_id", "330681000242")),
     "bad parent": (lambda g: g + 'parent = "12345"\n', ("parent",)),
@@ -439,3 +444,24 @@ def test_config_errors_name_the_field(tmp_path: Path, case: str) -> None:
     for needle in needles:
         assert needle in message, f"{needle!r} not in {message!r}"
     assert "\n" not in message.strip()  # one sentence for the operator
+
+
+def test_short_identity_key_in_the_secrets_file_names_the_field(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="identity_key"):
+        load_config(write(tmp_path, GOOD, secrets='identity_key = "abc"\n'))
+
+
+def test_a_secrets_file_others_can_read_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SecretsError, match="chmod 600") as info:
+        load_config(write(tmp_path, GOOD, mode=0o644))
+    assert "secrets.toml" in str(info.value)
+
+
+def test_systemd_credentials_come_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "fengqiao-secrets.toml").write_text('identity_key = "from-systemd-credentials"\n',
+                                                 encoding="utf-8")
+    (creds / "fengqiao-secrets.toml").chmod(0o600)
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    assert load_config(write(tmp_path, GOOD)).identity_key == "from-systemd-credentials"
