@@ -195,3 +195,21 @@ def m006_quarantine_sealed(db: Database) -> None:
     before are 0 and get sealed the first time the node opens the file with its key
     (`nodes.store.personal.seal_plaintext`)."""
     db.execute("ALTER TABLE quarantine ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0")
+
+
+@migrations()
+def m007_alarms(db: Database) -> None:
+    """Conditions an operator must see (a bound reached, a stream stuck, a binding missing): one
+    row per kind and subject, counted while it repeats, cleared when the condition ends."""
+    db.execute(
+        """CREATE TABLE alarms (
+            kind TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            raised_at TEXT NOT NULL,
+            last_at TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            cleared_at TEXT,
+            PRIMARY KEY (kind, subject)
+        )"""
+    )

@@ -25,6 +25,7 @@ from nodes.domain.case import Case, CaseEvent
 from nodes.domain.states import Action
 from nodes.records import PartyRow
 from nodes.store import personal
+from nodes.store.alarms import AlarmStore
 from nodes.store.chain import GENESIS
 from nodes.store.errors import translated
 from nodes.store.inbox import InboxStore
@@ -43,7 +44,7 @@ from nodes.store.statements import (
 )
 
 
-class SqliteStore(OutboxStore, InboxStore):
+class SqliteStore(OutboxStore, InboxStore, AlarmStore):
     def __init__(self, path: str | Path, *, synchronous: str = "FULL",
                  cipher: DataCipher | None = None) -> None:
         # The chain head this connection last wrote (length, hash): saves reading it back before
