@@ -41,8 +41,8 @@ class AlarmStore(StoreCore):
 
     def alarms(self, *, open_only: bool = True) -> list[dict[str, Any]]:
         """Alarms, newest first: kind, subject, detail, raised_at, last_at, count, cleared_at."""
-        where = "WHERE cleared_at IS NULL " if open_only else ""
         rows = self._all("SELECT kind, subject, detail, raised_at, last_at, count, cleared_at "
-                         f"FROM alarms {where}ORDER BY last_at DESC")
+                         "FROM alarms WHERE ? OR cleared_at IS NULL ORDER BY last_at DESC",
+                         [int(not open_only)])
         keys = ("kind", "subject", "detail", "raised_at", "last_at", "count", "cleared_at")
         return [dict(zip(keys, row, strict=True)) for row in rows]
