@@ -31,6 +31,9 @@ _ROWS = (  # key, name (a catalogue message id), unit
     ("local_ratio", N_("node-local / bare"), ""),
     ("bare_ms_per_case", N_("bare sqlite3 time per row (mostly fsync)"), "ms"),
     ("local_cpu_ms_per_case", N_("node-local CPU per case"), "ms"),
+    ("identity_hash_ms", N_("party hash at the standard cost (Argon2id)"), "ms"),
+    ("identity_reverse_cpu_days", N_("CPU days to hash one county's 25.2 million candidate ID "
+                                     "numbers"), "d"),
 )
 
 

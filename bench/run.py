@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import local, settings
+from bench import identity_cost, local, settings
 from bench.figures import broker_share, dead_url, percentile, ratios, safe_url, targets
 from bench.machine import machine
 from bench.meter import Meter
@@ -290,6 +290,7 @@ class Run:
         self.stop(hub)
         figures.update(local.measure(self.topo.villages[0], self.workdir / "local",
                                      self.work.local_cases, settings.LOCAL_ROUNDS))
+        figures.update(identity_cost.measure())  # the production party hash, on its own
         return figures
 
 

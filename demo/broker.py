@@ -20,7 +20,7 @@ from demo.network import SAMPLE_NOTE, sample_network, write_configs
 from fengqiao.bootstrap import bootstrap
 from hub.flow import flow_json
 from hub.store import HubStore
-from nodes.messaging.amqp import AmqpTransport
+from nodes.messaging.amqp_admin import AmqpAdmin
 from nodes.store.peek import peek
 from protocol.areas import TIER_ORDER
 from protocol.topology import node_queue, node_queue_name
@@ -31,15 +31,15 @@ DEADLINE_S = 180.0
 WAITING_FOR_STAFF = ("REGISTERED", "RETURNED")
 
 
-def _declare_and_purge(url: str) -> AmqpTransport:
-    transport = AmqpTransport(url)
+def _declare_and_purge(url: str) -> AmqpAdmin:
+    transport = AmqpAdmin(url)
     transport.declare([node_queue(s.node_id, s.tier) for s in sample_network()])
     for spec in sample_network():
         transport.purge(node_queue_name(spec.node_id))
     return transport
 
 
-def _busy(workdir: Path, transport: AmqpTransport) -> int:
+def _busy(workdir: Path, transport: AmqpAdmin) -> int:
     """Outbox rows waiting + cases waiting for staff + messages in node queues."""
     waiting = 0
     for spec in sample_network():

@@ -24,6 +24,7 @@ from nodes.config import ConfigError, NodeConfig, load_config
 from nodes.crypto import KEY_ENV, DataCipher, DataKeyError, configured_key
 from nodes.domain.calendar import WorkingDays
 from nodes.domain.case import Rules
+from nodes.identity import IdentityHasher
 from nodes.inbound import node_handlers
 from nodes.messaging.consumer import Consumer, Handler, Trust
 from nodes.messaging.delivery import Delivery
@@ -32,6 +33,7 @@ from nodes.messaging.port import Transport
 from nodes.messaging.relay import Relay
 from nodes.node import Node
 from nodes.service import CaseService
+from nodes.store.rehash import rehash_parties
 from nodes.store.sqlite_store import SqliteStore
 from protocol.areas import Tier
 from protocol.text import N_
@@ -103,15 +105,18 @@ def bootstrap(config: NodeConfig | str | Path, *, clock: Clock | None = None,
             "no identity_key: set the network's identity key in the node's secrets file (every "
             "node of a network has the same one)"))
     rules = rules_for(cfg)
+    hasher = IdentityHasher(cfg.identity_key, cfg.identity_cost)
     clock = clock or SystemClock()
     store = store or open_store(cfg, cipher)
     try:
+        # Party hashes of the old (fast, reversible) form get the new one, once per row.
+        rehash_parties(store, hasher, cfg.identity_key)
         transport = transport or transport_for(cfg, broker)
     except BaseException:
         store.close()
         raise
     service = CaseService(store, clock, node_id=cfg.node_id, tier=cfg.tier, rules=rules,
-                          salt=cfg.identity_key, parent=cfg.parent_id)
+                          hasher=hasher, parent=cfg.parent_id)
     tree = cfg.area_tree()
 
     def to_quarantine(body: bytes, reason: str, delivery: Delivery) -> None:

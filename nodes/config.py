@@ -18,6 +18,7 @@ from pydantic import (
     field_validator,
 )
 
+from nodes.identity import IdentityCostName
 from nodes.secrets import read_secrets, secrets_path
 from protocol.areas import AreaCodeError, AreaTree, Tier, default_parent, tier_of, validate_code
 from protocol.text import N_, Translatable
@@ -93,6 +94,10 @@ class NodeConfig(BaseModel):
     # Where the secrets are (relative to the config's folder); `$CREDENTIALS_DIRECTORY` (systemd
     # LoadCredential) is looked at first.
     secrets_file: Path | None = None
+    # The party hash's cost profile, network-wide like the key (every node must hash alike):
+    # "standard" (Argon2id, ~20 ms a hash) for real data; "test" only for invented data (the
+    # tests, the demo, the bench). Not a secret. See nodes/identity.py.
+    identity_cost: IdentityCostName = "standard"
     # --- secrets: filled from the secrets file, refused in the config file ---------------------
     # Key for personal data at rest; if unset, the environment variable FENGQIAO_DATA_KEY is used.
     data_key: str | None = None

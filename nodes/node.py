@@ -14,6 +14,7 @@ import structlog
 
 from nodes.clock import Clock
 from nodes.config import NodeConfig
+from nodes.housekeeping import SweepResult, sweep
 from nodes.messaging.consumer import Consumer
 from nodes.messaging.port import Transport
 from nodes.messaging.relay import Relay
@@ -73,6 +74,11 @@ class Node:
         """Tell county and city this node is alive and how much waits in its outbox."""
         self.transport.publish_raw(EXCHANGE_REPORT, report_key(self.node_id),
                                    self.heartbeat_body(), persistent=False)
+
+    def housekeep(self) -> SweepResult:
+        """The periodic sweep: age limits of quarantine and held, held-waiting alarms."""
+        with self.bound():
+            return sweep(self.store, self.clock.now())
 
     def close(self) -> None:
         self.transport.close()

@@ -3,14 +3,14 @@
 This is where "write, then send" (DESIGN §4 rule 1) is kept: nothing reaches the outbox unless the
 event that caused it commits, and a failure anywhere in between leaves the file unchanged.
 
-Personal data goes to `parties` only (sealed by the store); events and reports get the salted
-`party_hash` at most. An accusation (检举控告) records its accused unit in the opening event, so
-`nodes.outbound` can keep the accuser's identity away from it wherever the case travels.
+Personal data goes to `parties` only (sealed by the store); events and reports get the keyed,
+memory-hard `party_hash` (`nodes.identity`) at most. An accusation (检举控告) records its accused
+unit in the opening event, so `nodes.outbound` can keep the accuser's identity away from it
+wherever the case travels.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from nodes.clock import Clock
 from nodes.domain.case import Actor, Case, DomainError, Rules, local_date
 from nodes.domain.commands import open_case, re_register
+from nodes.identity import IdentityHasher
 from nodes.outbound import outbox_rows_for
 from nodes.records import OutboxRow, PartyRow
 from protocol.areas import AreaCodeError, Tier, default_parent, validate_code
@@ -71,10 +72,10 @@ class PartyInput:
     address: str | None = None
 
 
-def party_hash(salt: str, party: PartyInput) -> str:
-    """Salted identity hash: finds repeats across villages without carrying the identity."""
-    identity = party.id_number or f"{party.name.strip()}|{party.phone or ''}"
-    return hashlib.sha256(f"{salt}|{identity.upper()}".encode()).hexdigest()
+def party_hash(hasher: IdentityHasher, party: PartyInput) -> str:
+    """Keyed identity hash (Argon2id, `nodes.identity`): finds repeats across villages without
+    carrying the identity. Input: the ID number, else name and phone, upper-cased."""
+    return hasher.party(party.name, party.id_number, party.phone)
 
 
 def check_party(p: PartyInput) -> None:
@@ -109,9 +110,9 @@ def accusation_facts(accusation: bool, accused: str | None) -> dict[str, object]
 
 class CaseService:
     def __init__(self, store: CaseRepository, clock: Clock, *, node_id: str, tier: Tier,
-                 rules: Rules, salt: str, parent: str | None = None) -> None:
+                 rules: Rules, hasher: IdentityHasher, parent: str | None = None) -> None:
         self.store, self.clock, self.node_id, self.tier = store, clock, node_id, tier
-        self.rules, self.salt = rules, salt
+        self.rules, self.hasher = rules, hasher
         # Where an escalation goes: the configured parent, else the one derived from the code.
         self.parent = parent or (None if tier is Tier.CITY else default_parent(node_id))
         # A mediator records a case and acts on it next: keeping the case in hand saves reading
@@ -133,7 +134,7 @@ class CaseService:
             check_party(p)
         extra = accusation_facts(accusation, accused)
         now = self.clock.now()
-        rows = [PartyRow(p.role, p.name.strip(), party_hash(self.salt, p), p.id_number,
+        rows = [PartyRow(p.role, p.name.strip(), party_hash(self.hasher, p), p.id_number,
                          p.phone, p.address) for p in parties]
         with self.store.atomic():
             number = self.store.next_case_number(local_date(now).year)
@@ -153,7 +154,9 @@ class CaseService:
         The case keeps its id; the parties go into this node's `parties` (sealed with this
         node's key) and nowhere else: the opening event records where the case came from and
         why, never who the parties are. A case this hub handed down earlier and that comes up
-        again is registered once more on its existing record. An accusation keeps its accused
+        again is registered once more on its existing record; a different case under an id
+        this hub holds is refused (DomainError: the consumer quarantines it with the reason,
+        `nodes.domain.commands.check_comes_back`). An accusation keeps its accused
         unit in the opening event, so this hub too refuses to send it there."""
         actor, at = Actor(self.node_id, "system"), self.clock.now()
         arrival: dict[str, Any] = {
@@ -169,7 +172,11 @@ class CaseService:
         with self.store.atomic():
             existing = self.store.load_case(case_id)
             if existing is not None:
-                re_register(existing, actor, at, reason=dossier.reason_text, arrival=arrival)
+                # The same case coming back, or refused (quarantined by the consumer): never a
+                # second case merged into the one this hub holds under that id.
+                re_register(existing, actor, at, reason=dossier.reason_text, arrival=arrival,
+                            origin_node=dossier.origin_node, dispute_type=dossier.dispute_type,
+                            facts=dossier.facts, registered_at=dossier.registered_at)
                 parties = self.store.parties(case_id)
                 head = self.commit(existing, parties)
                 self._keep(existing, parties, head)

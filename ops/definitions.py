@@ -38,7 +38,6 @@ from protocol.topology import (
     EXCHANGE_DOWN,
     EXCHANGE_QUARANTINE,
     EXCHANGE_REPORT,
-    EXCHANGE_UNROUTABLE,
     EXCHANGE_UP,
     EXCHANGES,
     SHARED_QUEUES,
@@ -111,9 +110,9 @@ def node_access(node_id: str, tier: Tier, tree: AreaTree, children: Iterable[str
     if node_declares:
         shared = {q.name for q in SHARED_QUEUES}
         configure = exactly({*(e.name for e in EXCHANGES), *shared, queue.name})
-        # Declaring checks write on the alternate exchange (up/down/report) and on the own queue's
-        # dead-letter exchange, and each binding write on its queue and read on its exchange.
-        write = exactly({*publishes, EXCHANGE_UNROUTABLE, EXCHANGE_DEAD, *shared, queue.name})
+        # Declaring checks write on the own queue's dead-letter exchange, and each binding write
+        # on its queue and read on its exchange.
+        write = exactly({*publishes, EXCHANGE_DEAD, *shared, queue.name})
         read = exactly({queue.name, *(e.name for e in EXCHANGES)})
     else:
         configure, write, read = "", exactly(publishes), exactly({queue.name})

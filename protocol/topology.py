@@ -18,10 +18,8 @@ EXCHANGE_DOWN = "fengqiao.down"      # decisions and orders, parent -> child; ke
 EXCHANGE_REPORT = "fengqiao.report"  # lifecycle reports and heartbeats; key = sender's path
 EXCHANGE_DEAD = "fengqiao.dead"      # dead letters: messages that crashed a consumer repeatedly
 EXCHANGE_QUARANTINE = "fengqiao.quarantine"  # messages that failed validation, with the reason
-EXCHANGE_UNROUTABLE = "fengqiao.unroutable"  # alternate exchange: nothing is silently dropped
 QUEUE_DEAD = "fengqiao.dead-letter"
 QUEUE_QUARANTINE = "fengqiao.quarantine"
-QUEUE_UNROUTABLE = "fengqiao.unroutable"
 
 # Reliability settings of the queues (DESIGN §4 rule 3), in one place.
 DELIVERY_LIMIT = 5             # redeliveries before a poison message is dead-lettered
@@ -44,13 +42,12 @@ class QueueSpec:
     durable: bool = True
 
 
-_ALTERNATE = {"alternate-exchange": EXCHANGE_UNROUTABLE}
+# No alternate exchange (protocol 2.0): every publish is mandatory, so a message no queue takes
+# comes back to its sender and stays in its outbox, instead of being confirmed into a shared
+# queue that holds other nodes' dossiers (issue 15).
 EXCHANGES: tuple[ExchangeSpec, ...] = (
-    ExchangeSpec(EXCHANGE_UP, arguments=_ALTERNATE),
-    ExchangeSpec(EXCHANGE_DOWN, arguments=_ALTERNATE),
-    ExchangeSpec(EXCHANGE_REPORT, arguments=_ALTERNATE),
+    ExchangeSpec(EXCHANGE_UP), ExchangeSpec(EXCHANGE_DOWN), ExchangeSpec(EXCHANGE_REPORT),
     ExchangeSpec(EXCHANGE_DEAD, "fanout"), ExchangeSpec(EXCHANGE_QUARANTINE, "fanout"),
-    ExchangeSpec(EXCHANGE_UNROUTABLE, "fanout"),
 )
 
 QUORUM_ARGUMENTS: dict[str, Any] = {
@@ -62,7 +59,6 @@ QUORUM_ARGUMENTS: dict[str, Any] = {
 SHARED_QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec(QUEUE_DEAD, {"x-queue-type": QUEUE_TYPE}, ((EXCHANGE_DEAD, ""),)),
     QueueSpec(QUEUE_QUARANTINE, {"x-queue-type": QUEUE_TYPE}, ((EXCHANGE_QUARANTINE, ""),)),
-    QueueSpec(QUEUE_UNROUTABLE, {"x-queue-type": QUEUE_TYPE}, ((EXCHANGE_UNROUTABLE, ""),)),
 )
 
 

@@ -11,14 +11,16 @@ FENGQIAO_DEBUG=1); 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import errno
 import io
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from nodes import i18n
-from nodes.cli import audit_cmds, case_cmds, node_cmds, protocol_cmds, run_cmds
+from nodes.cli import audit_cmds, case_cmds, node_cmds, protocol_cmds, run_cmds, status_cmds
 from nodes.cli.context import Build, Ctx, bilingual, clock_from_env, config_path_from
 from nodes.cli.i18n import DEFAULT_LANG, LANGS, env_lang, t
 from nodes.cli.parser import (
@@ -30,13 +32,14 @@ from nodes.cli.parser import (
     unmask_all,
 )
 from nodes.i18n import _, render
-from nodes.store.errors import StoreError, store_problem
+from nodes.store.errors import StoreError, StoreFull, problem, translate
 from protocol.messages import MAX_TEXT
 from protocol.text import Translatable
 
 GROUPS: tuple[Callable[[Any], None], ...] = (
     node_cmds.register,
     run_cmds.register,
+    status_cmds.register,
     case_cmds.register,
     protocol_cmds.register,
     audit_cmds.register,
@@ -117,18 +120,28 @@ def _run(argv: list[str], groups: Sequence[Callable[[Any], None]], build: Build,
         return handler(args, ctx)
     except Translatable as exc:  # a rule, bad input, a bad config or calendar: one sentence
         return _fail(render(exc))
-    except StoreError as exc:
-        return _fail(t(store_problem(exc)))
+    except StoreError as exc:  # a full disk, a damaged file: says so, naming the file if known
+        return _fail(render(problem(exc)))
+    except sqlite3.Error as exc:  # one that slipped past the store's edge: still one sentence
+        return _fail(render(problem(translate(exc))))
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            return _internal(argv, exc)
+        return _fail(render(problem(StoreFull(str(exc)))))
     except KeyboardInterrupt:
         sys.stderr.write(t("interrupted") + "\n")
         return 130
     except Exception as exc:  # never a traceback for the user
-        if os.environ.get("FENGQIAO_DEBUG") == "1":
-            import structlog  # only here: it is slow to import and rarely needed
+        return _internal(argv, exc)
 
-            from nodes.logs import configure
 
-            configure()
-            structlog.get_logger("fengqiao.cli").exception("internal error", argv=argv)
-        sys.stderr.write(t("internal", kind=type(exc).__name__) + "\n")
-        return 1
+def _internal(argv: list[str], exc: Exception) -> int:
+    if os.environ.get("FENGQIAO_DEBUG") == "1":
+        import structlog  # only here: it is slow to import and rarely needed
+
+        from nodes.logs import configure
+
+        configure()
+        structlog.get_logger("fengqiao.cli").exception("internal error", argv=argv)
+    sys.stderr.write(t("internal", kind=type(exc).__name__) + "\n")
+    return 1

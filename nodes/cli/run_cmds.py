@@ -2,22 +2,40 @@
 
 A station keeps recording cases with the CLI while this runs, and what must travel leaves when
 the broker is reachable. The composition root picks what the node's tier handles.
+
+Honest failures (issue 15): the node is opened once before any thread starts (config, data key,
+database and its quick check), so a wrong key or a damaged file stops the command at once with one
+sentence and a non-zero exit. While it runs, a thread whose node cannot be built again for a reason
+no restart mends (a rule or config error such as a wrong key, a damaged database) stops the whole
+service, which then exits non-zero with that sentence, instead of restarting it for ever while
+systemd sees it alive. A broker that is away, a busy or full disk are waited out as before.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
+import threading
 from functools import partial
 from typing import Any
 
+import structlog
+
 from nodes.cli.context import Ctx, bilingual
 from nodes.cli.parser import group, leaf
-from nodes.config import load_config
+from nodes.config import NodeConfig, load_config
 from nodes.i18n import _
 from nodes.labels import tier_label
 from nodes.logs import configure
-from nodes.messaging.runtime import NodeRuntime, serve
+from nodes.messaging.runtime import NodeBuilder, NodeRuntime, describe
+from nodes.node import Node
+from nodes.store.errors import StoreCorrupt
 from protocol.areas import Tier
+from protocol.text import Translatable
+
+log = structlog.get_logger("fengqiao.runtime")
+# Errors a restart does not mend: the service stops with them.
+PERMANENT: tuple[type[Exception], ...] = (Translatable, StoreCorrupt)
 
 
 def register(subparsers: Any) -> None:
@@ -37,6 +55,59 @@ def run_node(args: argparse.Namespace, ctx: Ctx, *, hub: bool) -> int:
         raise bilingual("hub_run_village")
     if not hub and config.tier is not Tier.VILLAGE:
         raise bilingual("node_run_hub", tier=tier_label(config.tier))
+    build = partial(ctx.build, config, clock=ctx.clock)
+    checked(build)().close()  # config, key and database, before any thread starts
     configure(json=args.log_json or None, service=True)
-    serve(NodeRuntime(config, partial(ctx.build, config, clock=ctx.clock)))
+    watch = Watch(config, build)
+    serve_until_failed(watch.runtime)
+    if watch.fatal is not None:
+        raise watch.fatal  # one sentence and a non-zero exit (nodes.cli.main)
     return 0
+
+
+def checked(build: NodeBuilder) -> NodeBuilder:
+    """`build`, refusing a node whose database failed its quick check (it opens read-only)."""
+
+    def open_writable() -> Node:
+        node = build()
+        try:
+            node.store.require_writable()
+        except BaseException:
+            node.close()
+            raise
+        return node
+
+    return open_writable
+
+
+class Watch:
+    """A runtime whose threads' nodes are built through `checked`; the first permanent failure
+    is kept in `fatal` and stops the runtime (its supervisor then starts nothing again)."""
+
+    def __init__(self, config: NodeConfig, build: NodeBuilder) -> None:
+        self.fatal: Exception | None = None
+        self._build = checked(build)
+        self.runtime = NodeRuntime(config, self.build)
+
+    def build(self) -> Node:
+        try:
+            return self._build()
+        except PERMANENT as exc:
+            if self.fatal is None:
+                self.fatal = exc
+                log.error("node.failed", error=describe(exc), thread=threading.current_thread().name)
+            self.runtime.stop_event.set()
+            raise
+
+
+def serve_until_failed(runtime: NodeRuntime) -> None:
+    """`nodes.messaging.runtime.serve`, which also returns when the runtime stopped itself:
+    run until SIGTERM, Ctrl-C or a permanent failure, then stop cleanly."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    runtime.start()
+    while not stop.wait(0.2) and not runtime.stop_event.is_set():
+        pass
+    log.info("node.stopping", node_id=runtime.config.node_id)
+    runtime.stop()

@@ -45,10 +45,44 @@ def register(case: Case, actor: Actor, at: datetime) -> None:
     case.record(Action.REGISTER, actor, at)
 
 
+def check_comes_back(case: Case, *, sender: str, origin_node: str, dispute_type: str,
+                     facts: str, registered_at: datetime) -> None:
+    """An escalation under the id of a case this node holds must be that case coming back: the
+    same origin, brought by the child it came from (the one it was handed down to), with the
+    same opening (type, facts, and the time the child registered it, kept in the history of the
+    first dossier). Anything else is a second, different case under a used id (a child whose
+    numbering went backwards, or a forged dossier): refused, never merged into this one."""
+    known = case.facts
+    differs = [name for name, same in (
+        ("origin node", known.get("origin_node") == origin_node),
+        ("sender", known.get("escalated_from") == sender),
+        ("dispute type", known.get("dispute_type") == dispute_type),
+        ("facts", known.get("facts") == facts),
+        ("registered at", _opened_below(case) in (None, registered_at))) if not same]
+    _need(not differs, "case_id_taken",
+          N_("case {case_id} is already held here as a different case ({differs} differ); "
+             "refusing a second case under the same id"),
+          case_id=case.case_id, differs=", ".join(differs))
+
+
+def _opened_below(case: Case) -> datetime | None:
+    """When the child registered the case, from the first dossier's history (None if unknown)."""
+    history = case.facts.get("history") or []
+    first = history[0] if isinstance(history, list) and history else None
+    try:
+        return datetime.fromisoformat(str(first["at"])) if isinstance(first, dict) else None
+    except (KeyError, ValueError):
+        return None
+
+
 def re_register(case: Case, actor: Actor, at: datetime, *, reason: str,
-                arrival: dict[str, Any]) -> None:
+                arrival: dict[str, Any], origin_node: str, dispute_type: str, facts: str,
+                registered_at: datetime) -> None:
     """A case this hub handed down comes back up again: registered here once more, with where it
-    came from and why (ESCALATED at tier N is REGISTERED at tier N+1)."""
+    came from and why (ESCALATED at tier N is REGISTERED at tier N+1). It must be the same case
+    (`check_comes_back`; `arrival["escalated_from"]` is the sender)."""
+    check_comes_back(case, sender=str(arrival.get("escalated_from")), origin_node=origin_node,
+                     dispute_type=dispute_type, facts=facts, registered_at=registered_at)
     case.record(Action.REGISTER, actor, at, reason, **arrival)
 
 

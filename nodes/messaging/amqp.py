@@ -11,10 +11,11 @@ messages are written back to back with up to `PUBLISH_WINDOW` unconfirmed, and t
 publishes 1, 2, 3, ...; an ack with `multiple` settles every tag up to its own). The rules stay as
 they were: messages leave in order on one channel; a row counts as confirmed only when the ack for
 ITS tag has arrived; each message must be confirmed within `CONFIRM_TIMEOUT_S` of being written;
-on any failure the caller gets the confirmed prefix and nothing after it. Why not pika's
-`SelectConnection`: it would mean a second AMQP client with its own I/O loop in every node, while
-this is a few lines on the connection kombu already has. Why not "publish the batch, then wait":
-the window keeps the broker busy while earlier confirms come back, and bounds what is in flight.
+on any failure the caller gets the confirmed prefix and nothing after it.
+
+Every publish is mandatory and has a message id: a message no queue takes comes back
+(basic.return, before its ack), is matched to its tag by id, and is never counted as confirmed;
+the caller gets `Unroutable` and the row stays in the outbox (issue 15).
 """
 
 from __future__ import annotations
@@ -23,17 +24,18 @@ import contextlib
 import select
 import socket
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from kombu.connection import Connection
-from kombu.entity import Exchange, Queue, binding
+from kombu.entity import Queue
 from kombu.messaging import Consumer, Producer
 
-from nodes.messaging import bundling
+from nodes.messaging import amqp_topology, bundling, kombu_batches
 from nodes.messaging.delivery import Confirms, Delivery
-from nodes.messaging.port import TransportError
+from nodes.messaging.port import TransportError, Unroutable
 from nodes.messaging.settings import (
     CONFIRM_TIMEOUT_S,
     CONNECT_TIMEOUT_S,
@@ -43,15 +45,9 @@ from nodes.messaging.settings import (
     PUBLISH_WINDOW,
 )
 from nodes.records import OutboxRow
-from protocol.bundle import BUNDLE_CONTENT_TYPE, BUNDLE_HEADER, pack, weight
-from protocol.topology import EXCHANGES, SHARED_QUEUES, ExchangeSpec, QueueSpec
+from protocol.bundle import BUNDLE_CONTENT_TYPE, BUNDLE_HEADER, pack
+from protocol.topology import QueueSpec
 
-
-def _exchange(spec: ExchangeSpec) -> Exchange:
-    return Exchange(spec.name, type=spec.type, durable=spec.durable, arguments=spec.arguments)
-
-
-_EXCHANGES = {spec.name: _exchange(spec) for spec in EXCHANGES}
 _LINK_ERRORS: tuple[type[BaseException], ...] = (OSError, socket.timeout, ConnectionError)
 
 
@@ -72,6 +68,7 @@ class AmqpTransport:
         self._producer: Producer | None = None
         self._subscriptions: dict[str, deque[Any]] = {}
         self._confirms = Confirms()
+        self._tags_by_id: dict[str, int] = {}  # message id -> delivery tag, to match returns
 
     def _errors(self) -> tuple[type[BaseException], ...]:
         return (*_LINK_ERRORS, *self.connection.connection_errors,
@@ -85,10 +82,30 @@ class AmqpTransport:
             self._confirms = confirms = Confirms()
             channel.events["basic_ack"].add(confirms.on_ack)
             channel.events["basic_nack"].add(confirms.on_nack)
+            channel.events["basic_return"].add(self._on_return)
+            self._tags_by_id = {}
             self._producer = Producer(channel)
         except Exception as exc:  # kombu raises OperationalError and friends
             self.close()
             raise TransportError(f"cannot reach broker: {exc.__class__.__name__}") from exc
+
+    def _on_return(self, _exc: Exception, exchange: str, routing_key: str, message: Any) -> None:
+        """basic.return of a mandatory publish: find its tag by message id (every publish has
+        one), so that tag is never counted as confirmed."""
+        tag = self._tags_by_id.get(str(message.properties.get("message_id")))
+        if tag is not None:
+            self._confirms.on_return(tag, exchange, routing_key)
+
+    def heartbeat_check(self) -> None:
+        """Send a heartbeat if one is due, and notice a broker that stopped sending its own;
+        a relay or consumer idle on this link calls it, so the broker keeps the link open."""
+        if self._producer is None:
+            return
+        try:
+            self.connection.heartbeat_check()
+        except self._errors() as exc:
+            self.close()
+            raise TransportError(f"heartbeat failed: {exc}") from exc
 
     def _producer_or_connect(self) -> Producer:
         if self._producer is None:
@@ -96,41 +113,48 @@ class AmqpTransport:
         assert self._producer is not None  # noqa: S101 - connect() sets it or raises
         return self._producer
 
-    def declare(self, queues: Iterable[QueueSpec]) -> None:
+    def declare(self, queues: Iterable[QueueSpec], *, passive: bool = False) -> None:
+        """Declare the topology, or with `passive` check that it exists (`amqp_topology`)."""
         try:
-            channel = self._producer_or_connect().channel
-            for exchange in _EXCHANGES.values():
-                exchange(channel).declare()
-            for spec in (*SHARED_QUEUES, *queues):
-                self._queue(spec)(channel).declare()
+            amqp_topology.declare(self._producer_or_connect().channel, queues, passive=passive)
         except self._errors() as exc:
             self.close()
             raise TransportError(f"declare failed: {exc}") from exc
 
-    @staticmethod
-    def _queue(spec: QueueSpec) -> Queue:
-        return Queue(spec.name, durable=spec.durable, queue_arguments=spec.arguments,
-                     bindings=[binding(_EXCHANGES[ex], routing_key=key)
-                               for ex, key in spec.bindings])
-
     def _write(self, body: bytes, exchange: str, routing_key: str, headers: dict[str, Any],
-               message_id: str | None = None, persistent: bool = True,
+               message_id: str, persistent: bool = True,
                content_type: str = "application/json") -> int:
-        """Write one message (no waiting for its confirm); returns its delivery tag."""
+        """Write one mandatory message (no waiting for its confirm); returns its delivery tag.
+        Mandatory: a message no queue takes comes back (basic.return) instead of vanishing."""
         producer = self._producer_or_connect()
         properties: dict[str, Any] = {"delivery_mode": 2 if persistent else 1,
-                                      "user_id": self.user_id}
-        if message_id is not None:
-            properties["message_id"] = message_id
+                                      "user_id": self.user_id, "message_id": message_id}
         channel = producer.channel
         message = channel.prepare_message(body, 0, content_type, "utf-8", headers,
                                           properties)
         tag = self._confirms.next_tag
         self._confirms.next_tag += 1
         self._confirms.unconfirmed[tag] = time.monotonic()
+        self._tags_by_id[message_id] = tag
         channel.basic_publish(message, exchange=exchange, routing_key=routing_key,
-                              timeout=self.confirm_timeout)
+                              mandatory=True, timeout=self.confirm_timeout)
         return tag
+
+    def _raise_returned(self, tags: Sequence[int], confirmed: list[int],
+                        ids: Sequence[str]) -> None:
+        """Unroutable for the first returned message of this publish, if any."""
+        for tag, message_id in zip(tags, ids, strict=False):
+            if tag in self._confirms.returned:
+                exchange, key = self._confirms.returned[tag]
+                self._forget()
+                raise Unroutable(f"no queue takes {exchange} {key}", confirmed,
+                                 exchange=exchange, routing_key=key, message_id=message_id)
+        self._forget()
+
+    def _forget(self) -> None:
+        """Settled publishes: nothing more will come back for them."""
+        self._tags_by_id.clear()
+        self._confirms.returned.clear()
 
     def _await_confirms(self, limit: int) -> None:
         """Read the broker's confirms until at most `limit` messages await theirs; TimeoutError
@@ -154,6 +178,7 @@ class AmqpTransport:
         """
         bundles = bundling.plan(rows)
         tags: list[int] = []
+        ids = [bundling.message_id_of(bundle) for bundle in bundles]
         try:
             for bundle in bundles:
                 self._await_confirms(self.window - 1)
@@ -166,17 +191,21 @@ class AmqpTransport:
             self.close()
             raise TransportError(f"publish failed after {len(confirmed)} confirmed: "
                                  f"{exc.__class__.__name__}: {exc}", confirmed) from exc
-        return self._confirmed_prefix(bundles, tags)
+        confirmed = self._confirmed_prefix(bundles, tags)
+        self._raise_returned(tags, confirmed, ids)  # the link stays: nothing is wrong with it
+        return confirmed
 
     def _write_bundle(self, bundle: bundling.Bundle) -> int:
         first = bundle[0]
         headers: dict[str, Any] = {"schema": bundling.schema_of(bundle)}
+        message_id = bundling.message_id_of(bundle)
         if len(bundle) == 1:  # a lone row travels exactly as in protocol 1.2
             return self._write(first.body, first.exchange, first.routing_key, headers,
-                               first.message_id)
+                               message_id)
         headers[BUNDLE_HEADER] = len(bundle)
         return self._write(pack([row.body for row in bundle]), first.exchange,
-                           first.routing_key, headers, content_type=BUNDLE_CONTENT_TYPE)
+                           first.routing_key, headers, message_id,
+                           content_type=BUNDLE_CONTENT_TYPE)
 
     def _confirmed_prefix(self, bundles: Sequence[bundling.Bundle],
                           tags: list[int]) -> list[int]:
@@ -193,14 +222,17 @@ class AmqpTransport:
                     headers: dict[str, Any] | None = None, persistent: bool = True) -> None:
         """For heartbeats and quarantine copies, which are not outbox rows: one message,
         confirmed before this returns."""
+        message_id = f"raw-{uuid.uuid4()}"
         try:
-            tag = self._write(body, exchange, routing_key, headers or {}, persistent=persistent)
+            tag = self._write(body, exchange, routing_key, headers or {}, message_id,
+                              persistent=persistent)
             self._await_confirms(0)
-            if not self._confirms.confirmed(tag):
+            if tag in self._confirms.nacked:
                 raise TransportError("the broker refused (nacked) the message")
         except Exception as exc:
             self.close()
             raise TransportError(f"publish to {exchange} failed: {exc}") from exc
+        self._raise_returned([tag], [], [message_id])
 
     def consume(self, queue_name: str, handler: Callable[[Delivery], None],
                 timeout: float) -> None:
@@ -229,23 +261,20 @@ class AmqpTransport:
             while time.monotonic() < deadline:
                 if pending:
                     self._read_ready(pending, max_batch)
-                    handler(self._take(pending, max_batch))
+                    handler(kombu_batches.take(pending, max_batch))
                     continue
                 try:
                     self.connection.drain_events(timeout=max(0.01, deadline - time.monotonic()))
                 except TimeoutError:
+                    self.connection.heartbeat_check()  # idle: keep the link alive both ways
                     break
         except self._errors() as exc:
             self.close()
             raise TransportError(f"consume failed: {exc}") from exc
 
     def _subscription(self, queue_name: str) -> deque[Any]:
-        """One basic.consume per queue for the life of the channel, and its waiting deliveries.
-
-        Cancelling at the end of every slice made the broker give the deliveries on their way
-        back, charging each a delivery attempt the node never made (docs/RELIABILITY.md, F3), so
-        the subscription stays until `close()`; a slice ends by returning from `drain_events`.
-        """
+        """One basic.consume per queue for the life of the channel (cancelling it after each
+        slice charged deliveries on their way a delivery attempt: docs/RELIABILITY.md, F3)."""
         if queue_name not in self._subscriptions:
             channel = self._producer_or_connect().channel
             pending: deque[Any] = deque()
@@ -260,21 +289,11 @@ class AmqpTransport:
         if max_batch <= 1:
             return
         sock = self.connection.connection.transport.sock
-        while _envelopes(pending) < max_batch and select.select([sock], [], [], 0)[0]:
+        while kombu_batches.envelopes(pending) < max_batch and select.select([sock], [], [], 0)[0]:
             try:
                 self.connection.drain_events(timeout=self.confirm_timeout)
             except TimeoutError:
                 return
-
-    def _take(self, pending: deque[Any], max_batch: int) -> list[Delivery]:
-        """At least one delivery, then more while the batch stays within `max_batch` envelopes
-        (a bundle counts as its parts and is never split)."""
-        batch = [self._delivery(pending.popleft())]
-        envelopes = weight(batch[0].headers)
-        while pending and envelopes + weight(pending[0].headers or {}) <= max_batch:
-            batch.append(self._delivery(pending.popleft()))
-            envelopes += weight(batch[-1].headers)
-        return batch
 
     def drain_queue(self, queue_name: str, handler: Callable[[Delivery], None],
                     limit: int = 10_000) -> int:
@@ -285,45 +304,19 @@ class AmqpTransport:
             queue = Queue(queue_name, no_declare=True)(channel)
             taken = 0
             while taken < limit and (message := queue.get(no_ack=False)) is not None:
-                handler(self._delivery(message))
+                handler(kombu_batches.delivery(message))
                 taken += 1
             return taken
         except self._errors() as exc:
             self.close()
             raise TransportError(f"get failed: {exc}") from exc
 
-    def queue_depth(self, queue_name: str) -> int:
-        """Messages ready in a queue (a passive declare: the queue must exist)."""
-        try:
-            channel = self._producer_or_connect().channel
-            return int(channel.queue_declare(queue_name, passive=True).message_count)
-        except self._errors() as exc:
-            self.close()
-            raise TransportError(f"queue {queue_name} cannot be read: {exc}") from exc
-
-    def purge(self, queue_name: str) -> None:
-        """Empty a queue (the demo's own queues, before a run)."""
-        try:
-            self._producer_or_connect().channel.queue_purge(queue_name)
-        except self._errors() as exc:
-            self.close()
-            raise TransportError(f"queue {queue_name} cannot be purged: {exc}") from exc
-
-    @staticmethod
-    def _delivery(message: Any) -> Delivery:
-        info = message.delivery_info
-        body = message.body if isinstance(message.body, bytes) else str(message.body).encode()
-        return Delivery(body, info.get("exchange", ""), info.get("routing_key", ""),
-                        message.properties.get("user_id"), dict(message.headers or {}), message)
-
     def close(self) -> None:
         """Drop the link; the broker gives every unacked delivery back to its queue."""
         self._producer = None
         self._subscriptions = {}
         self._confirms = Confirms()
+        self._tags_by_id = {}
         with contextlib.suppress(Exception):  # closing a dead link must not raise
             self.connection.release()
 
-
-def _envelopes(pending: deque[Any]) -> int:
-    return sum(weight(message.headers or {}) for message in pending)

@@ -43,3 +43,10 @@ def schema_of(bundle: Bundle) -> str:
     """The `schema` header: the rows' schema when they share one (they usually do)."""
     names = {row.schema_name for row in bundle}
     return names.pop() if len(names) == 1 else "mixed"
+
+
+def message_id_of(bundle: Bundle) -> str:
+    """The broker message's id: a lone row's own, a bundle's derived from its first row's (so a
+    returned bundle can be matched to its delivery tag, and a resent one keeps its id)."""
+    first = bundle[0].message_id
+    return first if len(bundle) == 1 else f"bundle-{first}-{len(bundle)}"

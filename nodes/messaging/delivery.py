@@ -71,6 +71,9 @@ class Confirms:
         self.next_tag = 1
         self.unconfirmed: dict[int, float] = {}  # tag -> when written; oldest first
         self.nacked: set[int] = set()
+        # Mandatory publishes the broker returned (basic.return comes before that message's
+        # basic.ack): acked, yet not delivered anywhere, so never confirmed.
+        self.returned: dict[int, tuple[str, str]] = {}  # tag -> (exchange, routing key)
 
     def on_ack(self, tag: int, multiple: bool) -> None:
         for settled in self._settled(tag, multiple):
@@ -86,5 +89,9 @@ class Confirms:
             return [t for t in self.unconfirmed if t <= tag]
         return [tag] if tag in self.unconfirmed else []
 
+    def on_return(self, tag: int, exchange: str, routing_key: str) -> None:
+        self.returned[tag] = (exchange, routing_key)
+
     def confirmed(self, tag: int) -> bool:
-        return tag not in self.unconfirmed and tag not in self.nacked
+        return (tag not in self.unconfirmed and tag not in self.nacked
+                and tag not in self.returned)

@@ -15,7 +15,7 @@ from typing import Any
 from nodes.messaging import bundling
 from nodes.messaging.delivery import Delivery
 from nodes.messaging.memory_broker import MemoryBroker, Published, _Message
-from nodes.messaging.port import TransportError
+from nodes.messaging.port import TransportError, Unroutable
 from nodes.messaging.settings import CONSUME_BATCH
 from nodes.records import OutboxRow
 from protocol.bundle import BUNDLE_CONTENT_TYPE, BUNDLE_HEADER, pack
@@ -47,8 +47,8 @@ class MemoryTransport:
     def user_id(self) -> str | None:
         return self._user_id
 
-    def declare(self, queues: Iterable[QueueSpec]) -> None:
-        self.broker._declare(queues)
+    def declare(self, queues: Iterable[QueueSpec], *, passive: bool = False) -> None:
+        self.broker._declare(queues, passive)
 
     def publish(self, rows: Sequence[OutboxRow]) -> list[int]:
         """Bundled as on RabbitMQ (`bundling.plan`), each bundle confirmed as it is taken."""
@@ -57,6 +57,9 @@ class MemoryTransport:
             for bundle in bundling.plan(rows):
                 self._write_bundle(bundle)
                 confirmed += [row.id for row in bundle if row.id is not None]
+        except Unroutable as exc:
+            raise Unroutable(str(exc), confirmed, exchange=exc.exchange,
+                             routing_key=exc.routing_key, message_id=exc.message_id) from exc
         except TransportError as exc:
             raise TransportError(str(exc), confirmed) from exc
         return confirmed
@@ -69,7 +72,7 @@ class MemoryTransport:
             return
         headers[BUNDLE_HEADER] = len(bundle)
         self._put(first.exchange, first.routing_key, pack([row.body for row in bundle]),
-                  headers, None, BUNDLE_CONTENT_TYPE)
+                  headers, bundling.message_id_of(bundle), BUNDLE_CONTENT_TYPE)
 
     def _put(self, exchange: str, routing_key: str, body: bytes, headers: dict[str, Any],
              message_id: str | None, content_type: str = "application/json") -> None:
@@ -104,6 +107,9 @@ class MemoryTransport:
         p = message.published
         return Delivery(p.body, p.exchange, p.routing_key, p.user_id, dict(p.headers),
                         _MemoryMessage(self.broker, tag, self._connection))
+
+    def heartbeat_check(self) -> None:
+        """Nothing to keep alive in-process."""
 
     def close(self) -> None:
         self.broker._release(self._connection)

@@ -2,15 +2,17 @@
 process, for the embedded demo and the unit tests, in the manner of dramatiq's stub broker.
 
 `MemoryBroker` keeps RabbitMQ's rules that the node relies on: topic and fanout exchanges with
-the same binding patterns, an exchange's alternate exchange for what no binding takes, a queue's
+the same binding patterns, mandatory publishes (one no queue takes comes back as `Unroutable`
+and is recorded in `unroutable`; an alternate exchange, if declared, takes it instead), a queue's
 delivery limit and dead-letter exchange (a message given back more than `DELIVERY_LIMIT` times is
 dead-lettered), unacked deliveries going back to their queue when their connection closes, and
 the user id a connection publishes under. A publish is confirmed when it returns.
 
-For tests it shows what happened: every message published (`published`), what was dead-lettered
-(`dead_letters`) or found no queue (`unroutable`), and `join()` waits until every queue is empty
-and nothing is unacked. `stop()` and `start()` take the broker away and bring it back: meanwhile
-every call of every connection fails with `TransportError`, as a lost link would.
+For tests it shows what happened: every message published (`published`), what was
+dead-lettered (`dead_letters`) or came back for want of a queue (`unroutable`), and `join()` waits
+until every queue is empty and nothing is unacked. `stop()` and `start()` take the broker away
+and bring it back: meanwhile every call of every connection fails with `TransportError`, as a
+lost link would.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nodes.messaging.port import TransportError
+from nodes.messaging.port import TransportError, Unroutable
 from protocol.bundle import weight
 from protocol.routing import key_matches
 from protocol.topology import (
@@ -140,9 +142,14 @@ class MemoryBroker:
         if not self._up:
             raise TransportError("cannot reach broker: the in-memory broker is stopped")
 
-    def _declare(self, queues: Iterable[QueueSpec]) -> None:
+    def _declare(self, queues: Iterable[QueueSpec], passive: bool = False) -> None:
         with self._lock:
             self._check_up()
+            if passive:  # check only, as a node without configure rights does
+                for name in (*(e.name for e in EXCHANGES), *(q.name for q in queues)):
+                    if name not in self._exchanges and name not in self._queues:
+                        raise TransportError(f"{name} does not exist (declare it first)")
+                return
             for exchange in EXCHANGES:
                 self._exchanges.setdefault(exchange.name, exchange)
             for spec in (*SHARED_QUEUES, *queues):
@@ -172,8 +179,11 @@ class MemoryBroker:
                 raise TransportError(f"no exchange {message.exchange!r} (declare first)")
             self.published.append(message)
             queues = self._route(message.exchange, message.routing_key)
-            if not queues:
+            if not queues:  # returned to the publisher: it stays unsent there
                 self.unroutable.append(message)
+                raise Unroutable(f"no queue takes {message.exchange} {message.routing_key}",
+                                 exchange=message.exchange, routing_key=message.routing_key,
+                                 message_id=message.message_id)
             for name in queues:
                 self._queues[name].ready.append(_Message(message))
             self._lock.notify_all()

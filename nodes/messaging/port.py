@@ -23,6 +23,17 @@ class TransportError(Exception):
         self.confirmed = list(confirmed)  # outbox ids confirmed before the failure, in order
 
 
+class Unroutable(TransportError):
+    """The broker returned a mandatory publish: no queue is bound for its routing key (a binding
+    deleted, a node not yet deployed). The message is NOT sent: its row stays in the outbox and
+    goes again later; `.confirmed` is the prefix before it, as for any failure."""
+
+    def __init__(self, message: str, confirmed: Sequence[int] = (), *, exchange: str = "",
+                 routing_key: str = "", message_id: str | None = None) -> None:
+        super().__init__(message, confirmed)
+        self.exchange, self.routing_key, self.message_id = exchange, routing_key, message_id
+
+
 class Transport(Protocol):
     """One connection to a broker. Every call has a timeout; a failed link is a TransportError."""
 
@@ -30,12 +41,14 @@ class Transport(Protocol):
     def user_id(self) -> str | None:
         """The user id this connection publishes under (the broker validates it), if any."""
 
-    def declare(self, queues: Iterable[QueueSpec]) -> None:
-        """Declare the exchanges, the shared queues and these queues with their bindings."""
+    def declare(self, queues: Iterable[QueueSpec], *, passive: bool = False) -> None:
+        """Declare the exchanges, the shared queues and these queues with their bindings; with
+        `passive`, only check that the exchanges and these queues exist (no configure right)."""
 
     def publish(self, rows: Sequence[OutboxRow]) -> list[int]:
-        """Publish outbox rows in order, persistent, each confirmed; return the confirmed ids.
-        On a failure the TransportError carries the confirmed prefix (`.confirmed`)."""
+        """Publish outbox rows in order, persistent, mandatory, each confirmed; return the
+        confirmed ids. On a failure the TransportError carries the confirmed prefix
+        (`.confirmed`); a message the broker could not route raises `Unroutable`."""
 
     def publish_raw(self, exchange: str, routing_key: str, body: bytes,
                     headers: dict[str, Any] | None = None, persistent: bool = True) -> None:
@@ -48,6 +61,9 @@ class Transport(Protocol):
     def drain_queue(self, queue_name: str, handler: Callable[[Delivery], None],
                     limit: int = ...) -> int:
         """Hand over what waits right now, one delivery at a time; returns how many."""
+
+    def heartbeat_check(self) -> None:
+        """Send (and check) AMQP heartbeats on an idle link, so the broker does not close it."""
 
     def close(self) -> None:
         """Drop the link; every unacked delivery goes back to its queue."""

@@ -34,7 +34,7 @@ from typing import Protocol
 import structlog
 
 from nodes.messaging import settings
-from nodes.messaging.port import Transport, TransportError
+from nodes.messaging.port import Transport, TransportError, Unroutable
 from nodes.records import OutboxRow
 
 log = structlog.get_logger("fengqiao.relay")
@@ -107,9 +107,13 @@ class Outbox(Protocol):
 
 class Relay:
     def __init__(self, store: Outbox, transport: Transport, node_id: str,
-                 now: Callable[[], datetime], batch: int = settings.RELAY_BATCH) -> None:
+                 now: Callable[[], datetime], batch: int = settings.RELAY_BATCH,
+                 on_unroutable: Callable[[Unroutable], None] | None = None) -> None:
         self.store, self.transport, self.node_id = store, transport, node_id
         self.now, self.batch = now, batch
+        # A returned publish: the row stays unsent; counted, logged, and the node alarms.
+        self.unroutable = 0
+        self.on_unroutable = on_unroutable
         self.backoff = Backoff()
         self.sent_total = 0
         self.last_sent_at: datetime | None = None
@@ -188,6 +192,16 @@ class Relay:
         try:
             sent = self.run_once()
             self.backoff.reset()
+        except Unroutable as exc:  # the link is fine; the topology is not: wait, try again
+            self.unroutable += 1
+            delay = self.backoff.next_delay()
+            log.warning("relay.unroutable", exchange=exc.exchange, routing_key=exc.routing_key,
+                        message_id=exc.message_id, retry_in_s=round(delay, 2),
+                        outbox_depth=self.outbox_depth())
+            if self.on_unroutable is not None:
+                self.on_unroutable(exc)
+            stop.wait(delay)
+            return
         except TransportError as exc:
             delay = self.backoff.next_delay()
             log.warning("relay.broker_unavailable", error=str(exc),
@@ -195,6 +209,10 @@ class Relay:
             stop.wait(delay)
             return
         if sent == 0:  # idle until woken, or until the waiting marks are due
+            try:
+                self.transport.heartbeat_check()  # an idle link still answers the broker
+            except TransportError as exc:  # closed: the next turn connects again
+                log.warning("relay.broker_unavailable", error=str(exc), retry_in_s=0)
             timeout = min(settings.RELAY_IDLE_S, self.marks.until_due())
             if wake is not None:
                 wake.wait(timeout)

@@ -101,10 +101,16 @@ class NodeRuntime:
     def _relay_loop(self) -> None:
         node = self.build()
         relay = node.relay
-        next_beat = 0.0
+        next_beat = next_sweep = 0.0
         try:
             while not self.stop_event.is_set():
                 clock = time.monotonic()
+                if clock >= next_sweep:
+                    next_sweep = clock + settings.HOUSEKEEPING_EVERY_S
+                    try:
+                        node.housekeep()
+                    except StoreError as exc:  # busy or full: the next sweep does it
+                        log.warning("runtime.sweep_failed", error=describe(exc))
                 if clock >= next_beat:
                     try:
                         node.heartbeat()

@@ -39,3 +39,28 @@ BACKOFF_MAX_S = 30.0          # waits double up to this cap
 HEARTBEAT_EVERY_S = 30.0      # a node tells county and city it is alive this often
 SILENT_AFTER_S = 180.0        # a station with no heartbeat for this long is shown as silent
 MEMORY_POLL_S = 0.005         # kombu memory transport polling interval (embedded mode only)
+# Bounds on the two tables a sender can fill (issue 15 item 4). Evictions are counted (`counters`)
+# and alarmed (quarantine_full, held_full); only quarantine ever deletes a row.
+# A quarantined body is kept as its first 64 KiB (plus its length and SHA-256): enough to read
+# any real message's envelope and reason whole (a dossier is a few KiB), while four 50-127 MB
+# bodies no longer cost 1 GB of file.
+QUARANTINE_BODY_MAX = 64 * 1024
+# 1000 rows: far more than a healthy node ever quarantines between two looks by its operator,
+# and at most ~85 MiB of sealed prefixes; a feedback loop now evicts its oldest rows instead
+# of growing the file by thousands of rows a second.
+QUARANTINE_MAX_ROWS = 1000
+QUARANTINE_MAX_AGE_S = 30 * 86400  # a month to look at a refused message before it goes
+# Held messages are kept whole (they are applied when their predecessor comes), so each may be
+# up to MAX_MESSAGE_BYTES (1 MB). 500 is five times PREFETCH, the most a requeue can reorder at
+# once: reaching it means a sender skipping sequence numbers, not a reordering.
+HELD_MAX_ROWS = 500
+# A predecessor that has not come in a week (a dead-lettered message not re-published, a
+# sender that skipped it) will not come by itself: its successors move to quarantine, where an
+# operator still finds them. A week covers a long holiday before anyone can re-publish it.
+HELD_MAX_AGE_S = 7 * 86400
+# A requeue or redelivery brings a predecessor back in seconds; a stream still waiting after
+# 10 minutes is stuck, and an operator should know the same morning (alarm held_waiting).
+HELD_ALARM_AFTER_S = 600.0
+# How often a running node sweeps (age limits, held-waiting alarms): a few indexed queries on
+# small tables, so once a minute costs nothing and an alarm is at most a minute late.
+HOUSEKEEPING_EVERY_S = 60.0

@@ -7,11 +7,13 @@ says so), never SQLite's class names.
 
 from __future__ import annotations
 
+import errno
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
-from protocol.text import N_
+from protocol.text import N_, Phrase
 
 
 class StoreError(Exception):
@@ -20,9 +22,10 @@ class StoreError(Exception):
 
     code = "store_error"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, path: str | Path | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.path = None if path is None else str(path)  # the file, when it is known
 
 
 class StoreBusy(StoreError):
@@ -38,7 +41,7 @@ class StoreFull(StoreError):
 
 
 class StoreCorrupt(StoreError):
-    """The file is not a database, or is damaged."""
+    """The file is not a database, or is damaged (it failed its quick check when opened)."""
 
     code = "store_corrupt"
 
@@ -77,6 +80,25 @@ _PROBLEMS: dict[str, str] = {
                            "nothing was written"),
     StoreError.code: N_("the node's database could not be used; nothing was written"),
 }
+# The same, naming the file, when the error knows it.
+_PROBLEMS_AT: dict[str, str] = {
+    StoreFull.code: N_("the disk holding the node's database {path} is full; nothing was "
+                       "written"),
+    StoreCorrupt.code: N_("the node's database {path} is damaged (it fails SQLite's check) or is "
+                          "not a fengqiao database; nothing is written to it until it is "
+                          "restored from a backup"),
+    StoreUnavailable.code: N_("the node's database {path} cannot be opened or written (check its "
+                              "folder, its permissions and the disk); nothing was written"),
+}
+# SQLite's own words, for an error that comes without its code (an older sqlite3, or one
+# raised by hand), and the operating system's errors for a file beside the database.
+_BY_TEXT = (("database or disk is full", StoreFull), ("disk image is malformed", StoreCorrupt),
+            ("file is not a database", StoreCorrupt))
+_BY_ERRNO: dict[int, type[StoreError]] = {
+    errno.ENOSPC: StoreFull, errno.EDQUOT: StoreFull, errno.EFBIG: StoreFull,
+    errno.EACCES: StoreUnavailable, errno.EPERM: StoreUnavailable, errno.EROFS: StoreUnavailable,
+    errno.ENOENT: StoreUnavailable, errno.EIO: StoreUnavailable,
+}
 
 
 def store_problem(exc: StoreError) -> str:
@@ -84,11 +106,28 @@ def store_problem(exc: StoreError) -> str:
     return _PROBLEMS.get(exc.code, _PROBLEMS[StoreError.code])
 
 
+def problem(exc: StoreError) -> Phrase:
+    """The sentence that tells a person what happened, naming the file where it is known."""
+    if exc.path is not None and exc.code in _PROBLEMS_AT:
+        return Phrase(_PROBLEMS_AT[exc.code], path=exc.path)
+    return Phrase(store_problem(exc))
+
+
 def translate(exc: sqlite3.Error) -> StoreError:
     """The store's exception for one of sqlite3's."""
     code = getattr(exc, "sqlite_errorcode", None)
     kind = _BY_CODE.get(code & 0xFF, StoreError) if isinstance(code, int) else StoreError
+    if kind is StoreError:
+        text = str(exc).lower()
+        kind = next((k for words, k in _BY_TEXT if words in text), StoreError)
     return kind(f"{exc.__class__.__name__}: {exc}"[:300])
+
+
+def translate_os(exc: OSError, path: str | Path | None = None) -> StoreError:
+    """The store's exception for an operating-system error on one of the node's files (a full
+    disk is ENOSPC, or EDQUOT on a quota); `path` names the database the file belongs to."""
+    kind = _BY_ERRNO.get(exc.errno or 0, StoreError)
+    return kind(f"{exc.__class__.__name__}: {exc}"[:300], path=path or exc.filename)
 
 
 @contextmanager

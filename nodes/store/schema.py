@@ -2,8 +2,9 @@
 
 Personal data lives in `parties` (sealed with the node's key since m004) and in the bodies of
 dossiers in `outbox` and `held` and of everything in `quarantine` (sealed whole, the quarantine's
-since m006); `case_events` is append-only (triggers refuse UPDATE and DELETE) and hash-chained
-(m003), and `cases` is a projection rebuilt from it in the same transaction as each event.
+since m006, and since m008 only its first bytes when it is large); `case_events` is append-only
+(triggers refuse UPDATE and DELETE) and hash-chained (m003), and `cases` is a projection rebuilt
+from it in the same transaction as each event.
 """
 
 from __future__ import annotations
@@ -211,5 +212,25 @@ def m007_alarms(db: Database) -> None:
             count INTEGER NOT NULL,
             cleared_at TEXT,
             PRIMARY KEY (kind, subject)
+        )"""
+    )
+
+
+@migrations()
+def m008_bounds(db: Database) -> None:
+    """Bounds on quarantine and held (issue 15). A quarantined body over the limit is kept as its
+    first bytes: `length` and `sha256` describe the whole body as it arrived, `truncated` says the
+    stored body is only its prefix (rows from before have NULL length and hash: their body is
+    whole). `counters` keeps what the bounds evicted, across restarts. The index lets the cap and
+    the age sweep count and scan quarantine without reading its bodies."""
+    db.execute("ALTER TABLE quarantine ADD COLUMN length INTEGER")
+    db.execute("ALTER TABLE quarantine ADD COLUMN sha256 TEXT")
+    db.execute("ALTER TABLE quarantine ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0")
+    db.execute("CREATE INDEX quarantine_received ON quarantine(received_at)")
+    db.execute(
+        """CREATE TABLE counters (
+            name TEXT PRIMARY KEY,
+            value INTEGER NOT NULL,
+            updated_at TEXT NOT NULL
         )"""
     )

@@ -9,17 +9,19 @@ way out (`nodes.store.personal`); a store without a key can do everything except
 it. Each event is appended to the node's hash chain (`nodes.store.chain`) as it is saved.
 
 The connection and `atomic()` live in `core`, the outbox's methods in `outbox`, the inbox's, held
-messages' and quarantine's in `inbox`; this module adds cases, events and parties.
+messages' and quarantine's in `inbox`; this module adds cases, events and parties. Case numbers
+also have a mark outside the file (`nodes.store.numbers`), so they never go backwards.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from nodes.alarms import AlarmKind, raise_alarm
 from nodes.crypto import DataCipher
 from nodes.domain.case import Case, CaseEvent
 from nodes.domain.states import Action
@@ -29,11 +31,11 @@ from nodes.store.alarms import AlarmStore
 from nodes.store.chain import GENESIS
 from nodes.store.errors import translated
 from nodes.store.inbox import InboxStore
+from nodes.store.numbers import Lapse, NumberMarks
 from nodes.store.outbox import OutboxStore
 from nodes.store.statements import (
     EVENT_DATA,
     EVENT_INSERT,
-    HAS_RETURNING,
     INSERT_CASE,
     OPENING_FACTS,
     PARTY_INSERT,
@@ -51,15 +53,23 @@ class SqliteStore(OutboxStore, InboxStore, AlarmStore):
         # each append. Only a hint: the write is conditional on it and falls back if it is stale.
         self._chain_head: tuple[int, str] | None = None
         super().__init__(path, synchronous=synchronous, cipher=cipher)
-        if cipher is not None:
-            try:
+        self.numbers = NumberMarks(self.path, durable=synchronous.upper() != "OFF")
+        try:
+            if cipher is not None:
                 self._seal_plaintext(cipher)
-            except BaseException:  # a wrong key: refuse the file, leave no connection behind
-                self.close()
-                raise
+            if self.damage is None:
+                self._check_numbers()
+        except BaseException:  # a wrong key: refuse the file, leave no connection behind
+            self.close()
+            raise
 
     def _seal_plaintext(self, cipher: DataCipher) -> None:
-        """Check the key against the file, then seal any personal data written before encryption."""
+        """Check the key against the file, then seal any personal data written before encryption.
+        A damaged file (read only) is only checked."""
+        if self.damage is not None:
+            with translated():
+                personal.check_key(self._db, cipher)
+            return
         with self.atomic():
             personal.check_key(self._db, cipher)
             sealed = personal.seal_plaintext(self._db, cipher)
@@ -170,12 +180,29 @@ class SqliteStore(OutboxStore, InboxStore, AlarmStore):
         return out
 
     def next_case_number(self, year: int) -> int:
-        upsert = ("INSERT INTO case_numbers (year, last) VALUES (?, 1) "
-                  "ON CONFLICT(year) DO UPDATE SET last = last + 1")
-        if HAS_RETURNING and self.in_transaction():  # fetchall: run the write to its end
-            return int(self._all(upsert + " RETURNING last", [year])[0][0])
-        self._write(upsert, [year])
-        return int(self._one("SELECT last FROM case_numbers WHERE year = ?", [year])[0])
+        """The year's next number: one past the database's counter and the mark outside the
+        file, whichever is higher; the mark is written and fsynced first (call inside atomic:
+        a rollback takes the reservation back)."""
+        with self.atomic():
+            row = self._one("SELECT last FROM case_numbers WHERE year = ?", [year])
+            number, before = self.numbers.reserve(year, int(row[0]) if row else 0)
+            self._on_rollback.append(lambda: self.numbers.take_back(year, number, before))
+            self._write(SET_CASE_NUMBER, [year, number])
+        return number
+
+    def _check_numbers(self) -> None:
+        """At open: a database behind its numbers' committed mark lost committed cases: raise the
+        alarm (it logs once) and move the counter up to the mark. Behind only the reserved mark,
+        nothing is said (at most the last case, or an interrupted one); the number is skipped."""
+        counters = {int(y): int(n) for y, n in self._all("SELECT year, last FROM case_numbers")}
+        lost = [lapse for lapse in self.numbers.lapses(counters) if lapse.lost]
+        if not lost:
+            return
+        with self.atomic():
+            for lapse in lost:
+                self._write(SET_CASE_NUMBER, [lapse.year, lapse.mark.reserved])
+                raise_alarm(self, AlarmKind.NUMBERING, str(lapse.year), _lost(lapse),
+                            datetime.now(UTC))
 
     def case_rows(self, state: str | None = None) -> list[dict[str, Any]]:
         where, args = ("WHERE state = ?", [state]) if state else ("", [])
@@ -194,3 +221,14 @@ class SqliteStore(OutboxStore, InboxStore, AlarmStore):
         """How many cases are in each state (a summary for status pages and the demo)."""
         return {str(state): int(n) for state, n in self._all(
             "SELECT state, count(*) FROM cases GROUP BY state")}
+
+
+SET_CASE_NUMBER = ("INSERT INTO case_numbers (year, last) VALUES (?, ?) "
+                   "ON CONFLICT(year) DO UPDATE SET last = excluded.last")
+
+
+def _lost(lapse: Lapse) -> str:
+    return (f"the database's case counter for {lapse.year} is {lapse.database}, but numbers up "
+            f"to {lapse.mark.committed} had committed and {lapse.mark.reserved} was handed out "
+            f"(the file lost committed writes: an older copy, or a damaged WAL); numbering "
+            f"continues after {lapse.mark.reserved}, never reusing one")

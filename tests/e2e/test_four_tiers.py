@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from nodes.messaging.amqp import AmqpTransport
+from nodes.messaging.amqp_admin import AmqpAdmin
 from protocol.areas import tier_of
 from protocol.topology import node_queue, node_queue_name
 from tests.support.program import FENGQIAO
@@ -61,7 +61,7 @@ def network(tmp_path: Path, amqp_url: str) -> Iterator[dict[str, Path]]:
         assert "require_user_id = true" in text  # what `node init` writes
         configs[code].write_text(text.replace("require_user_id = true", "require_user_id = false"),
                                  encoding="utf-8")
-    transport = AmqpTransport(amqp_url)  # the topology, as deploy/ would load it
+    transport = AmqpAdmin(amqp_url)  # the topology, as deploy/ would load it
     transport.declare([node_queue(code, tier_of(code)) for code in configs])
     for code in configs:
         transport.purge(node_queue_name(code))

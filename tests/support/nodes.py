@@ -28,6 +28,8 @@ def node_config(folder: Path, code: str, *, tier: Tier | None = None,
     values: dict[str, Any] = {
         "node_id": code, "tier": tier or tier_of(code), "database": folder / f"{code}.db",
         "broker_url": broker_url, "identity_key": SALT, "data_key": new_key(),
+        # Invented parties: the cheap party-hash profile (the standard one costs ~20 ms a hash).
+        "identity_cost": "test",
         # The broker tests connect as guest (one shared user); the in-memory broker gives every
         # node its own user id, as RabbitMQ does with one user per node.
         "require_user_id": broker_url.startswith("memory://")}

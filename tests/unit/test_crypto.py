@@ -18,6 +18,7 @@ from nodes.crypto import KEY_ENV, DataCipher, DataKeyError, PersonalDataError, c
 from nodes.domain import commands as cmd
 from nodes.domain.case import Rules
 from nodes.i18n import render
+from nodes.identity import IdentityHasher
 from nodes.service import CaseService, PartyInput
 from nodes.store.sqlite_store import SqliteStore
 from protocol.areas import Tier
@@ -136,7 +137,7 @@ def test_store_without_a_key_never_writes_plaintext(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "node.db")
     try:
         service = CaseService(store, FixedClock(), node_id=VILLAGE, tier=Tier.VILLAGE,
-                              rules=Rules(), salt="unit-test-salt")
+                              rules=Rules(), hasher=IdentityHasher("unit-test-salt", "test"))
         with pytest.raises(PersonalDataError, match="data_key"):
             new_case(service)
         assert store._db.execute("SELECT count(*) FROM cases").fetchone()[0] == 0

@@ -35,6 +35,7 @@ from nodes.domain.states import (
     is_note,
 )
 from nodes.i18n import render
+from nodes.identity import IdentityHasher
 from nodes.labels import action_label, state_label
 from nodes.service import CaseService, PartyInput
 from nodes.store.sqlite_store import SqliteStore
@@ -757,7 +758,8 @@ class CaseMachine(RuleBasedStateMachine):
     def open(self, tier: Tier, grid: bool) -> None:
         self.node = VILLAGE if tier is Tier.VILLAGE else CITY
         self.service = CaseService(self.store, self.clock, node_id=self.node, tier=tier,
-                                   rules=RULES, salt="unit-test-salt")
+                                   rules=RULES,
+                                   hasher=IdentityHasher("unit-test-salt", "test"))
         source = CaseSource.GRID_REPORT if grid else CaseSource.APPLICATION
         stored = self.service.new_case(source=source, dispute_type="02", facts="排水沟堵塞",
                                        parties=[PARTY])

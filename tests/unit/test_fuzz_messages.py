@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,6 +30,7 @@ from nodes.clock import FixedClock
 from nodes.messaging.consumer import EXPECTED_EXCHANGE, Consumer
 from nodes.messaging.delivery import Delivery
 from nodes.messaging.memory import MemoryBroker
+from nodes.messaging.settings import QUARANTINE_BODY_MAX
 from nodes.node import Node
 from nodes.store.sqlite_store import SqliteStore
 from protocol.areas import Tier, tier_of
@@ -419,7 +421,10 @@ def test_corpus_in_process(net: Net, tmp_path: Path) -> None:
         rows = node.store.quarantined()  # bodies opened: they are sealed at rest
         assert len(rows) == len(bad) == consumer.quarantined
         for msg, row in zip(bad, rows, strict=True):
-            assert row["body"] == msg.body
+            # A body over the limit is kept as its prefix, with the whole body's length and hash.
+            assert row["body"] == msg.body[:QUARANTINE_BODY_MAX]
+            assert (row["length"], row["sha256"]) == (len(msg.body),
+                                                      hashlib.sha256(msg.body).hexdigest())
             assert msg.expect in row["reason"], f"{msg.category}/{msg.label}: {row['reason']!r}"
         assert consumer.applied == len(valid)
         assert consumer.duplicates == consumer.stale == 0

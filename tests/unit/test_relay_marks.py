@@ -39,6 +39,9 @@ class Publisher:
         self.published: list[str] = []
         self.confirm_only: int | None = None
 
+    def heartbeat_check(self) -> None:
+        """Nothing to keep alive."""
+
     def publish(self, rows: Sequence[OutboxRow]) -> list[int]:
         self.published += [r.message_id for r in rows]
         ids = [r.id for r in rows if r.id is not None]

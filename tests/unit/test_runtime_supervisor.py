@@ -18,7 +18,9 @@ from nodes.messaging.runtime import NodeRuntime, describe
 from nodes.node import Node
 from nodes.service import PartyInput
 from nodes.store.errors import StoreUnavailable, translate
+from protocol.areas import Tier
 from protocol.reference import CaseSource
+from protocol.topology import node_queue
 from tests.support.nodes import node_config
 from tests.support.wait import wait_until
 
@@ -39,6 +41,9 @@ def test_a_relay_that_dies_is_logged_and_restarted(tmp_path: Path,
         return bootstrap(config, broker=broker)
 
     staff = bootstrap(config, broker=broker)
+    # The county's queue takes the village's reports: publishes are mandatory, and a report no
+    # queue takes would come back and stay in the outbox.
+    broker.connect().declare([node_queue("330681000000", Tier.COUNTY)])
     runtime = NodeRuntime(config, build)
     with capture_logs() as logs:
         runtime.start()

@@ -20,6 +20,7 @@ from nodes.config import ConfigError, load_config
 from nodes.crypto import DataCipher, new_key
 from nodes.domain import commands as cmd
 from nodes.domain.case import Rules
+from nodes.identity import IdentityHasher
 from nodes.records import OutboxRow
 from nodes.secrets import SecretsError
 from nodes.service import CaseService, PartyInput
@@ -62,7 +63,7 @@ def store(db_path: Path) -> Any:
 
 def service_for(store: SqliteStore) -> CaseService:
     return CaseService(store, FixedClock(), node_id=VILLAGE, tier=Tier.VILLAGE, rules=Rules(),
-                       salt="unit-test-salt")
+                       hasher=IdentityHasher("unit-test-salt", "test"))
 
 
 def open_case(service: CaseService) -> str:
@@ -206,7 +207,7 @@ def test_party_hash_is_salted(db_path: Path, tmp_path: Path) -> None:
     try:
         id_a = open_case(service_for(a))
         other = CaseService(b, FixedClock(), node_id=VILLAGE, tier=Tier.VILLAGE, rules=Rules(),
-                            salt="another-salt")
+                            hasher=IdentityHasher("another-salt", "test"))
         id_b = open_case(other)
         same_salt = open_case(service_for(a))
         hash_a = a.parties(id_a)[0].party_hash
