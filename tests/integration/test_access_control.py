@@ -52,6 +52,7 @@ from tests.support.nodes import build_node
 pytestmark = pytest.mark.fault
 
 VHOST = "fengqiao"
+REPORTS = "test.reports"  # stands in for a county's report binding
 TOWN, TOWN2 = "339751101000", "339751102000"
 A, B, C = "339751101201", "339751101202", "339751102201"
 NODES = {TOWN: Tier.TOWNSHIP, TOWN2: Tier.TOWNSHIP, A: Tier.VILLAGE, B: Tier.VILLAGE,
@@ -270,6 +271,13 @@ def test_real_nodes_work_under_their_own_users(deployed: Deployed, tmp_path: Pat
         assert isinstance(built.transport, AmqpTransport)
         return built, built.transport
 
+    # The tree has no county: a queue stands in for its report binding, since publishes are
+    # mandatory and a report no queue takes would come back and stay in the outbox.
+    rabbit = deployed.rabbit
+    admin = f"amqp://guest:guest@127.0.0.1:{rabbit.amqp_port}/{VHOST}"
+    rabbit.ctl("set_permissions", "-p", VHOST, "guest", ".*", ".*", ".*")
+    on_channel(admin, lambda ch: (ch.queue_declare(REPORTS, auto_delete=False),
+                                  ch.queue_bind(REPORTS, EXCHANGE_REPORT, "#")))
     (village, v_link), (town, t_link) = node(A), node(TOWN)
     try:
         case_id = village.service.new_case(
@@ -297,6 +305,8 @@ def test_real_nodes_work_under_their_own_users(deployed: Deployed, tmp_path: Pat
     finally:
         village.close()
         town.close()
+        on_channel(admin, lambda ch: ch.queue_delete(REPORTS))
+        rabbit.ctl("clear_permissions", "-p", VHOST, "guest")
 
 
 def test_predeclared_permissions_need_no_configure_and_hide_shared_queues(
