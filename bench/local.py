@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.bare import bare_loop
-from bench.worker import FACTS, PARTIES, SALT
+from bench.worker import FACTS, KEYS, PARTIES, SALT
 from fengqiao.bootstrap import bootstrap
 from nodes.config import NodeConfig
 from nodes.crypto import new_key
@@ -34,7 +34,8 @@ def node_loop(code: str, folder: Path, count: int, key: str) -> tuple[float, flo
     # The cheap party hash, as in the pipeline phases: the standard one would make this figure
     # mostly Argon2id (two parties, ~20 ms each); that cost is its own figure (bench.identity_cost).
     node = bootstrap(NodeConfig(node_id=code, tier=Tier.VILLAGE, database=folder / f"{code}.db",
-                               identity_key=SALT, data_key=key, identity_cost="test"))
+                               identity_key=SALT, data_key=key, identity_cost="test"),
+                     keyring=KEYS)
     try:
         began, cpu_began = time.perf_counter(), time.process_time()
         for _ in range(count):

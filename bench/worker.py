@@ -32,6 +32,7 @@ from fengqiao.bootstrap import bootstrap
 from nodes.config import NodeConfig
 from nodes.crypto import new_key
 from nodes.domain import commands as case_commands
+from nodes.keyring import LocalKeyring
 from nodes.logs import configure
 from nodes.messaging.runtime import NodeRuntime
 from nodes.node import Node
@@ -41,6 +42,9 @@ from protocol.envelope import Envelope
 from protocol.reference import CaseSource, EscalationReason
 
 SALT = "bench-identity-key-not-a-secret"
+# The bench's processes (villages, hub) must agree on every node's message keys: derived from a
+# seed, so each process makes the same ones (invented data only: the seed is no secret).
+KEYS = LocalKeyring.derived(SALT)
 # Invented parties (sample data): the escalation dossier carries them to the hub, as in production.
 PARTIES = (PartyInput("applicant", "示例甲", id_number="33980119800101123X", phone="13800000000",
                       address="示例村 1 号"),
@@ -55,7 +59,11 @@ def _config(code: str, tier: Tier, workdir: Path, broker: str) -> NodeConfig:
     # the pipeline; the standard hash's cost is measured on its own (bench.identity_cost).
     return NodeConfig(node_id=code, tier=tier, database=workdir / f"{code}.db",
                       broker_url=broker, identity_key=SALT, data_key=new_key(),
-                      require_user_id=False, identity_cost="test")
+                      require_user_id=False, identity_cost="test",
+                      declare_topology=True,  # the shared bench broker has no `deploy apply`
+                      # The drain phase sends one village's 10,000-case backlog at once: the
+                      # figure is the pipeline's, not the hub's flood pacing (bench.flood's).
+                      escalations_per_hour=1_000_000)
 
 
 def _escalate(case: Any, actor: Any, at: Any) -> None:
@@ -81,9 +89,9 @@ def record(staff: Node, wake: threading.Event, count: int, rate: float | None,
 
 def village(code: str, workdir: Path, broker: str, live: bool) -> None:
     config = _config(code, Tier.VILLAGE, workdir, broker)
-    runtime = NodeRuntime(config, partial(bootstrap, config))
+    runtime = NodeRuntime(config, partial(bootstrap, config, keyring=KEYS))
     runtime.start()
-    staff = bootstrap(config)
+    staff = bootstrap(config, keyring=KEYS)
     if live and not runtime.ready.wait(READY_TIMEOUT_S):
         emit("error", error="village runtime did not declare its queue")
         return
@@ -96,7 +104,7 @@ def village(code: str, workdir: Path, broker: str, live: bool) -> None:
         elif cmd["cmd"] == "reconnect":  # the relay was pointed at a dead port; now the broker
             runtime.stop(STOP_TIMEOUT_S)
             online = config.model_copy(update={"broker_url": cmd["broker"]})
-            runtime = NodeRuntime(online, partial(bootstrap, online))
+            runtime = NodeRuntime(online, partial(bootstrap, online, keyring=KEYS))
             at = time.monotonic()
             runtime.start()
             emit("reconnected", at=at)
@@ -126,7 +134,7 @@ def hub(code: str, workdir: Path, broker: str) -> None:
 
     def build() -> Node:
         """The production node, its intake wrapped in the bench's clocks."""
-        node = bootstrap(config)
+        node = bootstrap(config, keyring=KEYS)
         intake = node.consumer.handlers["case_escalated"]
 
         def on_escalated(env: Envelope) -> None:

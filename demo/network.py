@@ -20,6 +20,8 @@ from nodes.node import Node
 from nodes.secrets import SECRETS_NAME, write_secrets
 from nodes.service import PartyInput
 from protocol.areas import Tier
+from protocol.keydir import KEYS_FILE_NAME, KeyDirectory, PublicKeys, save_directory
+from protocol.keys import load_sealing_key, load_signing_key, new_sealing_key, new_signing_key
 from protocol.reference import CaseSource
 
 SAMPLE_NOTE = "示例数据：区划代码、名称和当事人均为演示虚构 / sample data, invented for the demo"
@@ -45,7 +47,9 @@ def sample_network() -> list[NodeSpec]:
 
 def write_configs(directory: Path, broker_url: str) -> dict[str, Path]:
     """One folder per node with its config and its secrets file, as `fengqiao node init` would
-    write them: each node with its own fresh data key, all with the network's identity key.
+    write them: each node with its own fresh data key and message keys, all with the network's
+    identity key; the network's public keys in one `keys.json` beside the folders, as
+    `fengqiao deploy keys` gathers them (every message of the demo is signed and sealed).
 
     On RabbitMQ the demo connects as one shared user (the URL given), so it cannot require each
     message's user id to be its sender's; on the embedded transport every node has its own."""
@@ -53,6 +57,7 @@ def write_configs(directory: Path, broker_url: str) -> dict[str, Path]:
     password = urllib.parse.unquote(urllib.parse.urlsplit(broker_url).password or "") or None
     shared_user = not broker_url.startswith("memory://")
     paths: dict[str, Path] = {}
+    public = KeyDirectory()
     for spec in sample_network():
         folder = directory / spec.node_id
         folder.mkdir(parents=True, exist_ok=True)
@@ -62,12 +67,18 @@ def write_configs(directory: Path, broker_url: str) -> dict[str, Path]:
             f'name = "{spec.name}"\ndatabase = "fengqiao.db"\n'
             f'broker_url = "{without_password(broker_url)}"\n'
             f"require_user_id = {'false' if shared_user else 'true'}\n"
+            f'keys_file = "../{KEYS_FILE_NAME}"\n'
             # Invented parties only: the cheap party hash keeps the demo's 720 parties at
             # seconds (the standard Argon2id costs ~20 ms each). Real networks keep "standard".
             f'identity_cost = "test"\n', encoding="utf-8")
+        signing, sealing = new_signing_key(), new_sealing_key()
+        public = public.with_keys(spec.node_id, PublicKeys.of(
+            load_signing_key(signing), load_sealing_key(sealing)))
         write_secrets(folder / SECRETS_NAME, {"data_key": new_key(), "identity_key": identity,
-                                               "broker_password": password})
+                                               "broker_password": password,
+                                               "signing_key": signing, "sealing_key": sealing})
         paths[spec.node_id] = path
+    save_directory(directory / KEYS_FILE_NAME, public)
     return paths
 
 

@@ -8,6 +8,12 @@ process's in-memory broker; `amqp://`: RabbitMQ). Tests and the demo pass their 
 No key, no node: personal data is sealed at rest with the node's `data_key` (or
 `FENGQIAO_DATA_KEY`), and a node without one refuses to start rather than store names in the
 clear. `fengqiao node init` and the demo write a fresh key into every config they create.
+
+No message keys, no node either: every message a node publishes is signed and every one it
+receives is checked (`nodes.messaging.signing`), and personal data travels sealed to its receiver.
+A config read from a file needs `signing_key`, `sealing_key` and the network's `keys_file`; a
+config built in code with no keys at all (tests) gets them from an in-process keyring
+(`nodes.keyring`): the one passed as `keyring`, else the process's own.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from pathlib import Path
 from hub.flow import on_heartbeat, on_lifecycle_report
 from hub.intake import on_case_escalated
 from hub.store import HubStore
+from nodes.alarms import AlarmKind, clear_alarm, raise_alarm
 from nodes.calendar_loader import load_calendar_dir
 from nodes.clock import Clock, SystemClock
 from nodes.config import ConfigError, NodeConfig, load_config
@@ -26,11 +33,14 @@ from nodes.domain.calendar import WorkingDays
 from nodes.domain.case import Rules
 from nodes.identity import IdentityHasher
 from nodes.inbound import node_handlers
+from nodes.keyring import LocalKeyring, keys_for
 from nodes.messaging.consumer import Consumer, Handler, Trust
 from nodes.messaging.delivery import Delivery
 from nodes.messaging.memory import MemoryBroker, default_broker
+from nodes.messaging.pacing import Pacer
 from nodes.messaging.port import Transport
 from nodes.messaging.relay import Relay
+from nodes.messaging.signing import Sealer, Signer, Verifier
 from nodes.node import Node
 from nodes.service import CaseService
 from nodes.store.rehash import rehash_parties
@@ -61,17 +71,19 @@ def cipher_for(config: NodeConfig) -> DataCipher:
         raise ConfigError("bad_data_key", N_("field 'data_key': {detail}"), detail=exc) from None
 
 
-def transport_for(config: NodeConfig, broker: MemoryBroker | None = None) -> Transport:
+def transport_for(config: NodeConfig, broker: MemoryBroker | None = None,
+                  signer: Signer | None = None) -> Transport:
     """`memory://`: a connection to the in-memory broker (the process's own unless one is given),
     publishing as the node's own user, as on RabbitMQ; `amqp://` or `amqps://`: a RabbitMQ
-    connection (opened on first use) with the password from the secrets file."""
+    connection (opened on first use) with the password from the secrets file. Either signs
+    every message with `signer` (the node's; `bootstrap` always gives it)."""
     url = config.broker_url
     if url.startswith("memory://"):
-        return (broker or default_broker()).connect(user_id=config.node_id)
+        return (broker or default_broker()).connect(user_id=config.node_id, signer=signer)
     if url.startswith(("amqp://", "amqps://")):
         from nodes.messaging.amqp import AmqpTransport  # kombu is only loaded for a broker
 
-        return AmqpTransport(config.broker_address)
+        return AmqpTransport(config.broker_address, signer=signer)
     raise ConfigError("broker_url", N_("field 'broker_url': {scheme} is not memory:// or "
                                        "amqp://"), scheme=repr(url.split("://")[0]))
 
@@ -95,11 +107,14 @@ def handlers_for(tier: Tier, service: CaseService, store: SqliteStore) -> dict[s
 
 def bootstrap(config: NodeConfig | str | Path, *, clock: Clock | None = None,
               store: SqliteStore | None = None, transport: Transport | None = None,
-              broker: MemoryBroker | None = None) -> Node:
-    """Wire one node. `store`, `clock` and `transport` replace the real ones; `broker` is the
-    in-memory broker a `memory://` node connects to (the process's own if not given)."""
+              broker: MemoryBroker | None = None, keyring: LocalKeyring | None = None) -> Node:
+    """Wire one node. `store`, `clock` and `transport` replace the real ones (a transport given
+    here must sign with this node's key to be heard); `broker` is the in-memory broker a
+    `memory://` node connects to (the process's own if not given); `keyring` holds the keys of
+    an in-process network (for a config built in code with no keys: see above)."""
     cfg = config if isinstance(config, NodeConfig) else load_config(config)
     cipher = cipher_for(cfg)
+    keys = keys_for(cfg, keyring)
     if cfg.identity_key is None:
         raise ConfigError("no_identity_key", N_(
             "no identity_key: set the network's identity key in the node's secrets file (every "
@@ -111,12 +126,12 @@ def bootstrap(config: NodeConfig | str | Path, *, clock: Clock | None = None,
     try:
         # Party hashes of the old (fast, reversible) form get the new one, once per row.
         rehash_parties(store, hasher, cfg.identity_key)
-        transport = transport or transport_for(cfg, broker)
+        transport = transport or transport_for(cfg, broker, Signer(keys, cfg.parent_id))
     except BaseException:
         store.close()
         raise
     service = CaseService(store, clock, node_id=cfg.node_id, tier=cfg.tier, rules=rules,
-                          hasher=hasher, parent=cfg.parent_id)
+                          hasher=hasher, parent=cfg.parent_id, seal=Sealer(keys).seal)
     tree = cfg.area_tree()
 
     def to_quarantine(body: bytes, reason: str, delivery: Delivery) -> None:
@@ -125,8 +140,17 @@ def bootstrap(config: NodeConfig | str | Path, *, clock: Clock | None = None,
             "x-routing-key": delivery.routing_key, "x-user-id": delivery.user_id or ""})
 
     trust = Trust(cfg.node_id, tree, require_user_id=cfg.require_user_id)
+    # Hubs pace each child's escalations, so one child's flood does not starve the others.
+    pacer = None if cfg.tier is Tier.VILLAGE else Pacer(store, cfg.escalations_per_hour,
+                                                        clock.now)
     consumer = Consumer(store, handlers_for(cfg.tier, service, store), trust, clock.now,
-                        to_quarantine)
-    relay = Relay(store, transport, cfg.node_id, clock.now)
+                        to_quarantine, verifier=Verifier(keys, cfg.parent_id), pacer=pacer)
+    relay = Relay(store, transport, cfg.node_id, clock.now,
+                  on_unroutable=lambda exc: raise_alarm(
+                      store, AlarmKind.UNROUTABLE, f"{exc.exchange} {exc.routing_key}",
+                      "the broker returned this node's message: no queue is bound for it; it "
+                      "stays in the outbox and goes again", clock.now()),
+                  on_routed=lambda exchange, key: clear_alarm(
+                      store, AlarmKind.UNROUTABLE, f"{exchange} {key}", clock.now()))
     queue = node_queue(cfg.node_id, cfg.tier, tree, cfg.children)
     return Node(cfg, clock, store, service, transport, relay, consumer, queue)

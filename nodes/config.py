@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from nodes.identity import IdentityCostName
+from nodes.messaging.settings import ESCALATIONS_PER_HOUR
 from nodes.secrets import read_secrets, secrets_path
 from protocol.areas import AreaCodeError, AreaTree, Tier, default_parent, tier_of, validate_code
 from protocol.text import N_, Translatable
@@ -98,6 +99,18 @@ class NodeConfig(BaseModel):
     # "standard" (Argon2id, ~20 ms a hash) for real data; "test" only for invented data (the
     # tests, the demo, the bench). Not a secret. See nodes/identity.py.
     identity_cost: IdentityCostName = "standard"
+    # Declare the broker topology at start (true) or only check that it exists (false: the node's
+    # broker user holds no configure right; `deploy apply` declared everything). Unset: true for
+    # the in-memory broker, false on RabbitMQ (least privilege, issue 15).
+    declare_topology: bool | None = None
+    # The network's public keys (`fengqiao deploy keys` gathers them): every message is checked
+    # against its sender's listed key and personal data is sealed to the receiver's. Read from a
+    # file it defaults to keys.json beside the config; unset only for a node built in code, whose
+    # keys then come from an in-process keyring (nodes/keyring.py).
+    keys_file: Path | None = None
+    # A hub: escalations one child may send in an hour before the escalation_rate alarm, after
+    # which its further ones wait behind the other children's messages (nodes.messaging.pacing).
+    escalations_per_hour: int = Field(default=ESCALATIONS_PER_HOUR, ge=1, le=1_000_000)
     # --- secrets: filled from the secrets file, refused in the config file ---------------------
     # Key for personal data at rest; if unset, the environment variable FENGQIAO_DATA_KEY is used.
     data_key: str | None = None
@@ -116,6 +129,13 @@ class NodeConfig(BaseModel):
                                                    'code needs tier = "{derived}")'),
                                tier=tier.value, code=code, derived=tier_of(code).value)
         return tier
+
+    @property
+    def declares_topology(self) -> bool:
+        """Whether this node declares the topology itself (see `declare_topology`)."""
+        if self.declare_topology is not None:
+            return self.declare_topology
+        return self.broker_url.startswith("memory://")
 
     @property
     def parent_id(self) -> str | None:
@@ -187,7 +207,8 @@ def load_config(path: str | Path, *, with_secrets: bool = True) -> NodeConfig:
         raise ConfigError("password_in_config", N_(
             "config file {file}: field 'broker_url' holds a password: put it in the secrets "
             "file as broker_password"), file=str(file))
-    for key in ("database", "calendar_dir", "secrets_file"):
+    raw.setdefault("keys_file", "keys.json")
+    for key in ("database", "calendar_dir", "secrets_file", "keys_file"):
         if isinstance(raw.get(key), str) and not Path(raw[key]).is_absolute():
             raw[key] = str(file.parent / raw[key])
     if with_secrets:

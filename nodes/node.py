@@ -17,7 +17,9 @@ from nodes.config import NodeConfig
 from nodes.housekeeping import SweepResult, sweep
 from nodes.messaging.consumer import Consumer
 from nodes.messaging.port import Transport
+from nodes.messaging.probe import probe_bindings
 from nodes.messaging.relay import Relay
+from nodes.messaging.settings import CONSUME_BATCH
 from nodes.service import CaseService
 from nodes.store.sqlite_store import SqliteStore
 from protocol.envelope import encode, make_envelope
@@ -49,14 +51,18 @@ class Node:
             yield
 
     def declare(self) -> None:
-        """Declare the topology and this node's queue with its bindings."""
-        self.transport.declare([self.queue])
+        """Declare the topology and this node's queue with its bindings, or, on a broker set up
+        by `deploy apply` (`declare_topology` false), check that they exist."""
+        self.transport.declare([self.queue], passive=not self.config.declares_topology)
 
     def consume(self) -> int:
         """Apply what waits in this node's queue now, one message at a time (the embedded pump
         and tests: "quiet" must mean "empty", not "nothing came within a timeout")."""
         with self.bound():
-            return self.transport.drain_queue(self.queue.name, self.consumer.handle)
+            taken = self.transport.drain_queue(self.queue.name, self.consumer.handle)
+            while replayed := self.consumer.replay_deferred(CONSUME_BATCH):  # a hub's deferred
+                taken += replayed
+            return taken
 
     def publish(self) -> int:
         """Publish the whole outbox now (the embedded pump and tests)."""
@@ -74,6 +80,12 @@ class Node:
         """Tell county and city this node is alive and how much waits in its outbox."""
         self.transport.publish_raw(EXCHANGE_REPORT, report_key(self.node_id),
                                    self.heartbeat_body(), persistent=False)
+
+    def probe(self) -> list[tuple[str, str]]:
+        """Check that the broker still routes to this node's queue; the routes it does not."""
+        with self.bound():
+            return probe_bindings(self.transport, self.store, self.node_id, self.config.tier,
+                                  self.clock.now())
 
     def housekeep(self) -> SweepResult:
         """The periodic sweep: age limits of quarantine and held, held-waiting alarms."""

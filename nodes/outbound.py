@@ -2,6 +2,8 @@
 
 Every transition becomes a lifecycle report (no personal data). An escalation also carries the
 dossier up to the parent. This is the single place that decides; the outbox holds exactly this.
+Personal fields are sealed to the receiving node here, as the row is made (`seal`: the node's
+`Sealer`), so the outbox, the broker and any copy of the message hold only sealed tokens.
 
 Accusations (检举控告, DOMAIN §4): the accuser's identity must never reach the accused unit. Only
 the dossier carries identity, and it only goes up, so an accusation is never escalated to the
@@ -21,7 +23,7 @@ from nodes.domain.states import Action, CaseState, is_note
 from nodes.records import OutboxRow, PartyRow
 from protocol import routing
 from protocol.areas import Tier
-from protocol.envelope import Envelope, encode, make_envelope
+from protocol.envelope import MAX_MESSAGE_BYTES, Envelope, encode, make_envelope
 from protocol.messages import CaseDecision, CaseEscalated, LifecycleReport
 from protocol.reference import EscalationReason
 from protocol.text import N_
@@ -60,23 +62,29 @@ def check_accusation_route(case: Case, event: CaseEvent, parent: str | None) -> 
                "identity and materials must never reach the accused"), accused=accused)
 
 
+Seal = Callable[[Envelope, str], Envelope]  # (message, recipient node) -> message, sealed
+
+
 def outbox_rows_for(case: Case, events: Sequence[CaseEvent], node_id: str, tier: Tier,
-                    parties: Sequence[PartyRow], parent: str | None = None) -> list[OutboxRow]:
+                    parties: Sequence[PartyRow], parent: str | None = None, *,
+                    seal: Seal | None) -> list[OutboxRow]:
+    """`seal` None writes personal fields in the clear: only for tests of the rows' content."""
     rows: list[OutboxRow] = []
+    sealed = seal or (lambda env, _recipient: env)
     for event in events:
         check_accusation_route(case, event, parent)
         if travels_as_report(event):
             rows.append(_row(EXCHANGE_REPORT, report_key(node_id),
                              _report(case, event, node_id, tier, parties)))
         if event.action is Action.ESCALATE:
-            rows.append(_row(EXCHANGE_UP, escalation_key(node_id),
-                             _escalation(case, event, node_id, tier, parties)))
+            rows.append(_row(EXCHANGE_UP, escalation_key(node_id), sealed(
+                _escalation(case, event, node_id, tier, parties), parent or "")))
         child = case.facts.get("escalated_from")
         decision = _decision(case, event, node_id, tier) if child else None
         if child and decision is not None:
-            rows.append(_row(EXCHANGE_DOWN, down_key(child), make_envelope(
+            rows.append(_row(EXCHANGE_DOWN, down_key(child), sealed(make_envelope(
                 decision, sender=node_id, case_id=case.case_id, seq=event.seq,
-                sent_at=event.at, prev_seq=_previous(case, event, _sends_decision))))
+                sent_at=event.at, prev_seq=_previous(case, event, _sends_decision)), child)))
     return rows
 
 
@@ -118,9 +126,17 @@ def _decision(case: Case, event: CaseEvent, node_id: str, tier: Tier) -> CaseDec
 
 
 def _row(exchange: str, key: str, envelope: Envelope) -> OutboxRow:
+    body = encode(envelope)
+    if len(body) > MAX_MESSAGE_BYTES:
+        # No receiver takes it, and the broker would refuse it and hold back the whole outbox
+        # behind it (max_message_size): refuse the command instead, with nothing written.
+        raise DomainError("message_too_large", N_(
+            "the message this would send for case {case} is {size} bytes, above the network's "
+            "limit of {limit}: shorten the facts, reasons or instructions"),
+            case=envelope.case_id or "", size=len(body), limit=MAX_MESSAGE_BYTES)
     return OutboxRow(message_id=str(envelope.message_id), case_id=envelope.case_id,
                      seq=envelope.seq, exchange=exchange, routing_key=key,
-                     schema_name=envelope.schema_name, body=encode(envelope),
+                     schema_name=envelope.schema_name, body=body,
                      created_at=envelope.sent_at.isoformat())
 
 

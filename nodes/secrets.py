@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -84,3 +85,18 @@ def write_secrets(path: Path, values: dict[str, str | None]) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(secrets_text(values))
+
+
+def replace_secrets(path: Path, values: dict[str, str | None]) -> None:
+    """Rewrite an existing secrets file atomically (a reader sees the old file or the new one),
+    0600 from the first byte: `fengqiao node keys` adds or rotates the message keys."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(secrets_text(values))
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

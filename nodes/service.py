@@ -22,7 +22,7 @@ from nodes.clock import Clock
 from nodes.domain.case import Actor, Case, DomainError, Rules, local_date
 from nodes.domain.commands import open_case, re_register
 from nodes.identity import IdentityHasher
-from nodes.outbound import outbox_rows_for
+from nodes.outbound import Seal, outbox_rows_for
 from nodes.records import OutboxRow, PartyRow
 from protocol.areas import AreaCodeError, Tier, default_parent, validate_code
 from protocol.messages import CaseEscalated
@@ -110,9 +110,12 @@ def accusation_facts(accusation: bool, accused: str | None) -> dict[str, object]
 
 class CaseService:
     def __init__(self, store: CaseRepository, clock: Clock, *, node_id: str, tier: Tier,
-                 rules: Rules, hasher: IdentityHasher, parent: str | None = None) -> None:
+                 rules: Rules, hasher: IdentityHasher, parent: str | None = None,
+                 seal: Seal | None) -> None:
+        """`seal`: seals personal fields to the receiving node as outbox rows are written
+        (`nodes.messaging.signing.Sealer.seal`); None only in tests of the rows' content."""
         self.store, self.clock, self.node_id, self.tier = store, clock, node_id, tier
-        self.rules, self.hasher = rules, hasher
+        self.rules, self.hasher, self.seal = rules, hasher, seal
         # Where an escalation goes: the configured parent, else the one derived from the code.
         self.parent = parent or (None if tier is Tier.CITY else default_parent(node_id))
         # A mediator records a case and acts on it next: keeping the case in hand saves reading
@@ -224,7 +227,7 @@ class CaseService:
         atomic. Returns the chain hash of the last event saved (None if there was none)."""
         events = list(case.pending)
         outbox = outbox_rows_for(case, events, self.node_id, self.tier, parties,
-                                 parent=self.parent)
+                                 parent=self.parent, seal=self.seal)
         head = self.store.save(case)
         if new:
             self.store.add_parties(case.case_id, parties)

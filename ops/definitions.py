@@ -14,11 +14,17 @@ trusts the broker-validated `user_id` only as far as `user_id == sender` (`Trust
   exchange for which a user has no topic permission at all, so every user gets one on all three
   exchanges; where a node may do nothing, the regex is `NEVER`.
 
-Why configure is not empty by default: the node runtime (`KombuTransport.declare`) declares every
-exchange, the shared queues and its own queue, non-passively, whenever it (re)connects, and RabbitMQ
-checks configure (plus read on the source of every binding and write on alternate and dead-letter
-exchanges) even when the object already exists. `node_declares=False` gives the least-privilege set
-for a broker whose definitions pre-declare everything and nodes that do not declare.
+Least privilege is the default (issue 15): `deploy apply` declares everything, and a node on
+RabbitMQ only checks passively that its exchanges and queue exist, so its user has no configure
+right at all and reads nothing but its own queue: it cannot delete or re-declare a shared exchange,
+bind a queue, or read a shared queue. A node whose config says `declare_topology = true` declares
+at start, and RabbitMQ checks configure (plus read on the source of every binding and write on the
+dead-letter exchange) even when the object already exists; only such nodes (`declaring`) get
+configure on the exchanges, the shared queues and their own queue.
+
+Binding probes: every node may publish a probe to its own `down` key, and a hub to its own
+`probe_key` on `up`; the probes are mandatory, so a lost binding comes back as a return
+(`nodes.probe`).
 """
 
 from __future__ import annotations
@@ -27,12 +33,12 @@ import base64
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from protocol.areas import AreaTree, Tier
-from protocol.routing import node_key
+from protocol.routing import node_key, probe_key
 from protocol.topology import (
     EXCHANGE_DEAD,
     EXCHANGE_DOWN,
@@ -40,6 +46,7 @@ from protocol.topology import (
     EXCHANGE_REPORT,
     EXCHANGE_UP,
     EXCHANGES,
+    POLICIES,
     SHARED_QUEUES,
     QueueSpec,
     node_queue,
@@ -97,16 +104,16 @@ def children_of(node_id: str, nodes: Iterable[str], tree: AreaTree) -> list[str]
 
 
 def node_access(node_id: str, tier: Tier, tree: AreaTree, children: Iterable[str] = (),
-                node_declares: bool = True) -> NodeAccess:
+                node_declares: bool = False) -> NodeAccess:
     """Least privilege for one node, given its direct children in the network."""
     kids = sorted(children)
     queue = node_queue(node_id, tier, tree, kids)
     has_parent = tree.parent_of(node_id) is not None
-    publishes = {EXCHANGE_REPORT, EXCHANGE_QUARANTINE}  # reports, heartbeats; quarantine copies
-    if has_parent:
+    is_hub = tier is not Tier.VILLAGE
+    # Reports, heartbeats; quarantine copies; decisions down and the probe of its own down binding.
+    publishes = {EXCHANGE_REPORT, EXCHANGE_QUARANTINE, EXCHANGE_DOWN}
+    if has_parent or is_hub:  # escalations up; a hub's probe of its up binding
         publishes.add(EXCHANGE_UP)
-    if tier is not Tier.VILLAGE:
-        publishes.add(EXCHANGE_DOWN)
     if node_declares:
         shared = {q.name for q in SHARED_QUEUES}
         configure = exactly({*(e.name for e in EXCHANGES), *shared, queue.name})
@@ -117,9 +124,10 @@ def node_access(node_id: str, tier: Tier, tree: AreaTree, children: Iterable[str
     else:
         configure, write, read = "", exactly(publishes), exactly({queue.name})
     own = node_key(node_id)
-    topic_write = {EXCHANGE_UP: exactly([own] if has_parent else []),
+    up_keys = ([own] if has_parent else []) + ([probe_key(node_id)] if is_hub else [])
+    topic_write = {EXCHANGE_UP: exactly(up_keys),
                    EXCHANGE_REPORT: exactly([own]),
-                   EXCHANGE_DOWN: exactly(node_key(kid) for kid in kids)}
+                   EXCHANGE_DOWN: exactly([own, *(node_key(kid) for kid in kids)])}
     topic_read = {ex: exactly(key for source, key in queue.bindings if source == ex)
                   for ex in TOPIC_EXCHANGES}
     return NodeAccess(node_id, configure, write, read, topic_write, topic_read)
@@ -139,7 +147,7 @@ def _bindings(spec: QueueSpec, vhost: str) -> list[dict[str, Any]]:
 def access_definitions(nodes: Iterable[tuple[str, Tier]], vhost: str = DEFAULT_VHOST,
                        tree: AreaTree | None = None,
                        password_hashes: Mapping[str, str] | None = None,
-                       node_declares: bool = True) -> dict[str, list[dict[str, Any]]]:
+                       declaring: Collection[str] = ()) -> dict[str, list[dict[str, Any]]]:
     """Users, permissions and topic permissions for `nodes`.
 
     A user without an entry in `password_hashes` gets NO_PASSWORD: importing that onto a running
@@ -153,7 +161,8 @@ def access_definitions(nodes: Iterable[tuple[str, Tier]], vhost: str = DEFAULT_V
     hashes = password_hashes or {}
     users, permissions, topics = [], [], []
     for node_id, tier in node_list:
-        access = node_access(node_id, tier, tree, children_of(node_id, ids, tree), node_declares)
+        access = node_access(node_id, tier, tree, children_of(node_id, ids, tree),
+                             node_id in declaring)
         users.append({"name": node_id, "password_hash": hashes.get(node_id, NO_PASSWORD),
                       "hashing_algorithm": HASHING_ALGORITHM, "tags": []})
         permissions.append({"user": node_id, "vhost": vhost, "configure": access.configure,
@@ -167,9 +176,10 @@ def access_definitions(nodes: Iterable[tuple[str, Tier]], vhost: str = DEFAULT_V
 def definitions(nodes: Iterable[tuple[str, Tier]], vhost: str = DEFAULT_VHOST,
                 tree: AreaTree | None = None, *, with_users: bool = False,
                 password_hashes: Mapping[str, str] | None = None,
-                node_declares: bool = True) -> dict[str, Any]:
+                declaring: Collection[str] = ()) -> dict[str, Any]:
     """Vhost, exchanges, shared queues and one quorum queue per node with its bindings; with
-    `with_users`, also one user per node with its permissions and topic permissions."""
+    `with_users`, also one user per node with its permissions and topic permissions (configure
+    rights only for the nodes in `declaring`)."""
     node_list = list(nodes)
     tree = tree or AreaTree()
     ids = [n for n, _ in node_list]
@@ -183,9 +193,12 @@ def definitions(nodes: Iterable[tuple[str, Tier]], vhost: str = DEFAULT_VHOST,
                       for e in EXCHANGES],
         "queues": [_queue(q, vhost) for q in queues],
         "bindings": [b for q in queues for b in _bindings(q, vhost)],
+        # The shared queues' length limits (protocol.topology.POLICIES: why a policy).
+        "policies": [{"name": p.name, "vhost": vhost, "pattern": p.pattern,
+                      "apply-to": p.apply_to, "priority": p.priority,
+                      "definition": p.definition} for p in POLICIES],
     }
     if with_users:
-        document.update(access_definitions(node_list, vhost, tree, password_hashes,
-                                           node_declares))
+        document.update(access_definitions(node_list, vhost, tree, password_hashes, declaring))
     return document
 

@@ -36,6 +36,7 @@ from nodes.cli.parser import group, leaf
 from nodes.config import NodeConfig, load_config
 from nodes.i18n import N_, _
 from ops.definitions import DEFAULT_VHOST, definitions, hash_password
+from ops.keys_cmds import register_keys
 from ops.management import DEFAULT_TIMEOUT_S, Management, ManagementError, apply_definitions
 from protocol.areas import AreaCodeError, AreaTree, Tier, validate_code
 
@@ -59,6 +60,7 @@ def _fail(code: str, message: str, **params: Any) -> CliError:
 class Network:
     nodes: list[tuple[str, Tier]]
     tree: AreaTree
+    declaring: frozenset[str] = frozenset()  # nodes whose config says declare_topology = true
 
 
 def _vhost_of(url: str) -> str:
@@ -102,7 +104,8 @@ def load_network(paths: Sequence[Path], vhost: str, users: bool) -> Network:
             raise _fail("deploy_user", N_("{path}: the user in broker_url must be the node id "
                                           "{node} (the broker validates user_id and hubs trust "
                                           "user_id == sender)"), path=path, node=cfg.node_id)
-    return Network([(c.node_id, c.tier) for c in configs], AreaTree(overrides=overrides))
+    return Network([(c.node_id, c.tier) for c in configs], AreaTree(overrides=overrides),
+                   frozenset(c.node_id for c in configs if c.declare_topology))
 
 
 # --------------------------------------------------------------------------- secrets
@@ -185,6 +188,7 @@ def register_deploy(subparsers: Any) -> None:
                    help=_("seconds per HTTP request (default {seconds})",
                           seconds=format(DEFAULT_TIMEOUT_S, "g")))
     a.set_defaults(handler=apply_command)
+    register_keys(deploy)  # `deploy keys`: the network's keys.json (ops.keys_cmds)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -192,10 +196,6 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vhost", default=DEFAULT_VHOST,
                    help=_("vhost (default {vhost}; must match the configs' broker_url)",
                           vhost=DEFAULT_VHOST))
-    p.add_argument("--predeclared", action="store_true",
-                   help=_("no configure permission: for a broker whose definitions pre-declare "
-                          "everything and nodes that do not declare (today's node runtime "
-                          "declares at start and needs the default)"))
 
 
 def export_definitions(args: argparse.Namespace, ctx: Ctx) -> int:
@@ -214,7 +214,7 @@ def export_definitions(args: argparse.Namespace, ctx: Ctx) -> int:
                            "set passwords (deploy apply --secrets, or rabbitmqctl "
                            "change_password)") + "\n")
     doc = definitions(net.nodes, args.vhost, net.tree, with_users=with_users,
-                      password_hashes=hashes, node_declares=not args.predeclared)
+                      password_hashes=hashes, declaring=net.declaring)
     ctx.say(json.dumps(doc, ensure_ascii=False, indent=2))
     return 0
 
@@ -236,7 +236,7 @@ def apply_command(args: argparse.Namespace, ctx: Ctx) -> int:
                         path=args.secrets, node=missing[0])
         hashes = {n: hash_password(passwords[n]) for n, _ in net.nodes}
     doc = definitions(net.nodes, args.vhost, net.tree, with_users=True, password_hashes=hashes,
-                      node_declares=not args.predeclared)
+                      declaring=net.declaring)
     if hashes is None:
         del doc["users"]  # a user entry without a hash would clear that user's password
     try:

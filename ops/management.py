@@ -152,6 +152,8 @@ def verify(api: Management, document: dict[str, Any], vhost: str) -> None:
         ("topic permissions of", "topic_permissions", f"/api/vhosts/{vq}/topic-permissions",
          ("user", "exchange"), ("write", "read"), DIFFERS),
         ("user", "users", "/api/users", ("name",), ("password_hash", "tags"), DIFFERS),
+        ("policy", "policies", f"/api/policies/{vq}", ("name",),
+         ("pattern", "apply-to", "priority", "definition"), DIFFERS),
     ]
     for what, key, path, identity, fields, hint in plan:
         wanted = document.get(key, [])

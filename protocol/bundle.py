@@ -18,12 +18,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from protocol.envelope import MAX_MESSAGE_BYTES, DecodeError
+from protocol.envelope import DecodeError
+from protocol.topology import MAX_BROKER_MESSAGE_BYTES
 
 BUNDLE_HEADER = "x-fengqiao-bundle"  # value: the number of envelopes in the body
 BUNDLE_CONTENT_TYPE = "application/x-ndjson"
 MAX_BUNDLE_PARTS = 500              # a receiver refuses more: bounds what one message can cost
-MAX_BUNDLE_BYTES = 8 * MAX_MESSAGE_BYTES
+MAX_BUNDLE_BYTES = MAX_BROKER_MESSAGE_BYTES  # no broker message is larger (protocol.topology)
 
 
 def pack(bodies: Sequence[bytes]) -> bytes:

@@ -17,9 +17,12 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from protocol.messages import MAX_INT, MAX_SHORT, Model, NodeId, Payload
 
 P = TypeVar("P", bound=Model)
-PROTOCOL_MAJOR = 1
-PROTOCOL_MINOR = 3  # 1.1: CaseEscalated.accusation, accused_node; 1.2: Envelope.prev_seq;
-# 1.3: bundles of envelopes in one broker message (protocol/bundle.py)
+PROTOCOL_MAJOR = 2
+PROTOCOL_MINOR = 0  # 1.1: CaseEscalated.accusation, accused_node; 1.2: Envelope.prev_seq;
+# 1.3: bundles of envelopes in one broker message (protocol/bundle.py);
+# 2.0: every broker message signed (`protocol.seal` headers) and personal fields sealed to the
+# receiving node (`sealed`, `protocol.sealed`). Major, because a 1.x reader would apply a sealed
+# decision without its instruction: it must refuse 2.0 instead.
 PROTOCOL_VERSION = f"{PROTOCOL_MAJOR}.{PROTOCOL_MINOR}"
 MAX_MESSAGE_BYTES = 1_000_000  # far above any real dossier; bounds what a hostile sender can cost
 

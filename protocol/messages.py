@@ -2,14 +2,28 @@
 
 Reports and heartbeats carry no personal data: only codes, states, times and a salted party hash.
 Only an escalation carries the dossier (parties and facts) that the next tier needs to mediate.
+
+Since 2.0 the personal fields travel sealed to the receiving node (`protocol.sealed`): on the wire
+an escalation's facts, parties, reason text and history, and a decision's instruction, are empty
+and `sealed` holds them as one token only the recipient opens. The models allow both forms (the
+plaintext one is what the handlers see once the receiver has opened it), never both at once.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from protocol.areas import Tier, validate_code
 from protocol.reference import (
@@ -33,10 +47,21 @@ NodeId = Annotated[str, AfterValidator(validate_code)]
 ShortText = Annotated[str, Field(max_length=MAX_SHORT)]
 LongText = Annotated[str, Field(max_length=MAX_TEXT)]
 PartyHash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+# A token of `protocol.seal` ("x1:..."): bounded by the message's own size limit.
+T = TypeVar("T")
+MAX_SEALED = 2_000_000
+SealedToken = Annotated[str, Field(max_length=MAX_SEALED, pattern=r"^x[0-9]{1,3}:")]
 
 
 class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+def _none_if_sealed(value: T, info: ValidationInfo) -> T:
+    """A personal field of a sealed payload must be empty: it travels inside `sealed` only."""
+    if value and info.data.get("sealed") is not None:
+        raise ValueError("a sealed payload carries no personal field in the clear")
+    return value
 
 
 class Party(Model):
@@ -63,12 +88,15 @@ class HistoryEntry(Model):
 
 class CaseEscalated(Model):
     type: Literal["case_escalated"] = "case_escalated"
+    # Since 2.0: facts, parties, reason_text and history sealed to the receiving hub (listed
+    # first: the fields after it are checked against it).
+    sealed: SealedToken | None = None
     origin_node: NodeId
     from_tier: Tier
     dispute_type: Annotated[str, Field(pattern=r"^[0-9]{2}$")]
     dispute_types_version: ShortText = DISPUTE_TYPES_VERSION
     facts: LongText
-    parties: tuple[Party, ...] = Field(min_length=1, max_length=MAX_PARTIES)
+    parties: tuple[Party, ...] = Field(max_length=MAX_PARTIES)
     people_involved: int = Field(ge=1, le=MAX_PEOPLE)
     reason: EscalationReason
     reason_text: LongText = ""
@@ -80,6 +108,20 @@ class CaseEscalated(Model):
     # above must know who that is to keep the case (and hand-downs) away from it.
     accusation: bool = False
     accused_node: NodeId | None = None
+
+    @field_validator("parties")
+    @classmethod
+    def _a_party_unless_sealed(cls, parties: tuple[Party, ...],
+                               info: ValidationInfo) -> tuple[Party, ...]:
+        """The opened form names at least one party; the sealed form none in the clear."""
+        if not parties and info.data.get("sealed") is None:
+            raise ValueError("at least one party is required (or the sealed dossier)")
+        return _none_if_sealed(parties, info)
+
+    @field_validator("facts", "reason_text", "history")
+    @classmethod
+    def _clear_only_unsealed(cls, value: Any, info: ValidationInfo) -> Any:
+        return _none_if_sealed(value, info)
 
     @model_validator(mode="after")
     def _known_dispute_type(self) -> CaseEscalated:
@@ -95,6 +137,8 @@ class CaseDecision(Model):
     """A higher tier's decision, sent back down the chain towards the origin village."""
 
     type: Literal["case_decision"] = "case_decision"
+    # Since 2.0: the instruction (free text: agreement terms, names) sealed to the receiving node.
+    sealed: SealedToken | None = None
     origin_node: NodeId
     deciding_node: NodeId
     deciding_tier: Tier
@@ -103,6 +147,11 @@ class CaseDecision(Model):
     report_back_by: date | None = None
     referred_to: ReferralTarget | None = None
     decided_at: AwareDatetime
+
+    @field_validator("instruction")
+    @classmethod
+    def _clear_only_unsealed(cls, value: str, info: ValidationInfo) -> str:
+        return _none_if_sealed(value, info)
 
 
 class LifecycleReport(Model):

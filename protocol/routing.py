@@ -34,6 +34,12 @@ def down_key(destination: str) -> str:
     return node_key(destination)
 
 
+def probe_key(hub: str) -> str:
+    """Key of a hub's binding probe on `up`: matched by its own children pattern (`hub.*`) and by
+    no other binding, since every other key on `up` is a node's path of digits."""
+    return node_key(hub) + ".probe"
+
+
 def children_pattern(hub: str) -> str:
     """Binding on `up` for a hub's direct children under derived parents: one more word."""
     return node_key(hub) + ".*"
@@ -73,3 +79,22 @@ def _match(pattern: list[str], words: list[str]) -> bool:
     if not words:
         return False
     return (head == "*" or head == words[0]) and _match(rest, words[1:])
+
+
+_KEY_WIDTHS = (2, 2, 2, 3, 3)  # digits per level: province, city, county, township, village
+
+
+def node_of_key(key: str) -> str | None:
+    """The node a routing key names (`node_key` read back), None if it names none: a signer
+    binds a `down` message to its destination node, read from the key it is sent with."""
+    words = key.split(".")
+    if not 1 <= len(words) <= len(_KEY_WIDTHS):
+        return None
+    if any(len(w) != n or not (w.isascii() and w.isdigit())
+           for w, n in zip(words, _KEY_WIDTHS, strict=False)):
+        return None
+    code = "".join(words) + "0" * sum(_KEY_WIDTHS[len(words):])
+    try:
+        return code if node_key(code) == key else None
+    except ValueError:  # AreaCodeError: not a node's code
+        return None

@@ -24,6 +24,13 @@ QUEUE_QUARANTINE = "fengqiao.quarantine"
 # Reliability settings of the queues (DESIGN §4 rule 3), in one place.
 DELIVERY_LIMIT = 5             # redeliveries before a poison message is dead-lettered
 QUEUE_TYPE = "quorum"
+# The largest broker message (its body) any node sends or takes (issue 15 item 4): a lone
+# envelope is at most protocol.envelope.MAX_MESSAGE_BYTES (1,000,000), a bundle the relay packs at
+# most BUNDLE_BYTES (512 KiB). RabbitMQ refuses a bigger publish (`max_message_size` in
+# deploy/rabbitmq/rabbitmq.conf; its own default is 128 MiB), and a consumer quarantines a bigger
+# body before reading it (`nodes.messaging.consumer.oversized`). With PREFETCH 100 deliveries in
+# hand, a flood of the largest messages now costs a node about 100 MiB, not 100 x 128 MiB.
+MAX_BROKER_MESSAGE_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,47 @@ QUORUM_ARGUMENTS: dict[str, Any] = {
 SHARED_QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec(QUEUE_DEAD, {"x-queue-type": QUEUE_TYPE}, ((EXCHANGE_DEAD, ""),)),
     QueueSpec(QUEUE_QUARANTINE, {"x-queue-type": QUEUE_TYPE}, ((EXCHANGE_QUARANTINE, ""),)),
+)
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    """A RabbitMQ policy: settings the broker applies to the queues whose names match."""
+
+    name: str
+    pattern: str
+    definition: dict[str, Any]
+    apply_to: str = "queues"
+    priority: int = 0
+
+
+# Length limits of the shared queues (issue 15 item 4: a node binding its queue to the quarantine
+# fanout made a feedback loop of 9,958 broker messages in 15 s). They are a *policy*, applied by
+# `deploy apply`, not queue arguments: a queue's arguments are fixed when it is declared, and a
+# node (or an older broker) declaring the queue with other arguments fails with 406
+# PRECONDITION_FAILED for ever, while a policy applies to queues that already exist, whatever
+# declared them, and an operator can change it later without deleting a queue and its messages.
+# Quorum queues take `drop-head` or `reject-publish` (not `reject-publish-dlx`):
+# - quarantine, drop-head: the broker's copy is a convenience (each node keeps the message in its
+#   own quarantine table with the reason), the newest refusals are the ones an operator looks for,
+#   and reject-publish would nack the nodes' copies, so their consumers would retry for ever;
+# - dead-letter, reject-publish: a dead letter exists nowhere else (its receiver never recorded
+#   it), so what the queue holds stays as it is until an operator takes it: the first poison
+#   messages, the clue to the fault, are not pushed out by their repeats. Dead-lettering is
+#   at-most-once, so a dead letter that finds the queue full is dropped by the broker.
+# 10,000 messages is ten nodes' full local quarantines (QUARANTINE_MAX_ROWS) and far more than a
+# working network dead-letters (only a message that crashed its consumer DELIVERY_LIMIT times);
+# 256 MiB is 256 messages of the largest size.
+QUARANTINE_QUEUE_MAX_LENGTH = 10_000
+DEAD_LETTER_QUEUE_MAX_LENGTH = 10_000
+SHARED_QUEUE_MAX_BYTES = 256 * 1024 * 1024
+POLICIES: tuple[PolicySpec, ...] = (
+    PolicySpec("fengqiao-quarantine-limits", "^fengqiao\\.quarantine$", {
+        "max-length": QUARANTINE_QUEUE_MAX_LENGTH, "max-length-bytes": SHARED_QUEUE_MAX_BYTES,
+        "overflow": "drop-head"}),
+    PolicySpec("fengqiao-dead-letter-limits", "^fengqiao\\.dead-letter$", {
+        "max-length": DEAD_LETTER_QUEUE_MAX_LENGTH, "max-length-bytes": SHARED_QUEUE_MAX_BYTES,
+        "overflow": "reject-publish"}),
 )
 
 

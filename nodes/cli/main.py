@@ -20,7 +20,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from nodes import i18n
-from nodes.cli import audit_cmds, case_cmds, node_cmds, protocol_cmds, run_cmds, status_cmds
+from nodes.cli import (
+    audit_cmds,
+    case_cmds,
+    key_cmds,
+    node_cmds,
+    protocol_cmds,
+    run_cmds,
+    status_cmds,
+)
 from nodes.cli.context import Build, Ctx, bilingual, clock_from_env, config_path_from
 from nodes.cli.i18n import DEFAULT_LANG, LANGS, env_lang, t
 from nodes.cli.parser import (
@@ -38,6 +46,7 @@ from protocol.text import Translatable
 
 GROUPS: tuple[Callable[[Any], None], ...] = (
     node_cmds.register,
+    key_cmds.register,
     run_cmds.register,
     status_cmds.register,
     case_cmds.register,

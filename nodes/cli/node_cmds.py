@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from nodes.cli.context import Ctx, bilingual
 from nodes.cli.i18n import t
+from nodes.cli.key_cmds import PUBLIC_KEYS_NAME, fresh_keys, write_public_files
 from nodes.cli.node_files import HOLIDAYS_README, InitSettings, config_text
 from nodes.cli.options import named_choice
 from nodes.cli.parser import group, leaf, positive_int
@@ -84,12 +85,14 @@ def init(args: argparse.Namespace, ctx: Ctx) -> int:
                             None if tier is Tier.CITY else default_parent(code),
                             broker_url, args.target_days)
     text = config_text(settings)
-    secrets = {"data_key": new_key(), "identity_key": identity, "broker_password": password}
+    keys = fresh_keys(code)  # every message is signed, personal data sealed (issue 15)
+    secrets = {"data_key": new_key(), "identity_key": identity, "broker_password": password,
+               "signing_key": keys.signing_key, "sealing_key": keys.sealing_key}
     _validate(text, secrets)
     path = _target(args, ctx)
     folder = path.parent
     secrets_file = folder / SECRETS_NAME
-    for existing in (path, secrets_file):
+    for existing in (path, secrets_file, folder / PUBLIC_KEYS_NAME):
         if existing.exists():
             raise bilingual("config_exists", path=existing)
     db_path, holidays = folder / settings.database, folder / settings.calendar_dir
@@ -107,6 +110,7 @@ def init(args: argparse.Namespace, ctx: Ctx) -> int:
         except BaseException:  # no secrets without their config: nothing half-written
             secrets_file.unlink(missing_ok=True)
             raise
+        public = write_public_files(folder, keys)
     except FileExistsError as exc:
         raise bilingual("config_exists", path=exc.filename or path) from None
     except OSError as exc:
@@ -123,6 +127,9 @@ def init(args: argparse.Namespace, ctx: Ctx) -> int:
     ctx.say(t("init_secrets", path=secrets_file.resolve()))
     ctx.say(t("init_salt"))
     ctx.say(t("init_data_key", path=secrets_file.resolve()))
+    ctx.say(_("  message keys: signing_key and sealing_key in {secrets}; public keys in {path} "
+              "(gather every node's into the network's keys.json: fengqiao deploy keys)",
+              secrets=secrets_file.resolve(), path=public.resolve()))
     ctx.say(t("init_next", dir=folder.resolve(), path=path.resolve()))
     return 0
 

@@ -67,9 +67,15 @@ max_extension_days = 30
 # Accept only messages whose broker-validated user id is the sending node's id (one user per node).
 require_user_id = true
 
-# 密钥（个人信息加密密钥、身份哈希密钥、消息服务器密码）不在本文件中，而在同目录的 secrets.toml
-# （权限 0600）或 systemd 凭据中。/ The secrets (data key, identity key, broker password) are not in
-# this file: they are in secrets.toml beside it (mode 0600), or in systemd's credentials.
+# 全网各节点的公钥（验证签名、密封个人信息用），由 fengqiao deploy keys 汇总后分发到每个节点。
+# The network's public keys (signatures are checked and personal data sealed with them), gathered
+# by `fengqiao deploy keys` and given to every node. This node's own are in public-keys.json.
+keys_file = "keys.json"
+
+# 密钥（个人信息加密密钥、身份哈希密钥、消息服务器密码、签名和密封私钥）不在本文件中，而在同目录的
+# secrets.toml（权限 0600）或 systemd 凭据中。/ The secrets (data key, identity key, broker password,
+# signing and sealing keys) are not in this file: they are in secrets.toml beside it (mode 0600),
+# or in systemd's credentials.
 """
 
 

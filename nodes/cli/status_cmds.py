@@ -24,7 +24,8 @@ from nodes.store.sqlite_store import SqliteStore
 
 K = AlarmKind
 ALARM_LABELS: dict[str, str] = {
-    K.BINDING_MISSING: N_("a binding of this hub's queue is missing"),
+    K.BINDING_MISSING: N_("a binding of this node's queue is missing: messages for it are "
+                          "returned to their senders (run deploy apply again)"),
     K.UNROUTABLE: N_("the broker returned a message it could not route"),
     K.QUARANTINE_FULL: N_("quarantined messages deleted at the cap or age limit"),
     K.HELD_FULL: N_("held messages moved to quarantine: ordered messages their sender will "
@@ -67,12 +68,17 @@ def status(args: argparse.Namespace, ctx: Ctx) -> int:
 
 def status_json(store: SqliteStore) -> dict[str, Any]:
     counters = store.counters()
+    alarms = store.alarms(open_only=True)
     return {
+        # Not ready: the broker does not route to this node's queue (its binding probe came back).
+        "ready": not any(a["kind"] == AlarmKind.BINDING_MISSING for a in alarms),
         "quarantine": {"rows": store.quarantine_count(),
                        "evicted": counters.get(QUARANTINE_EVICTED, 0)},
         "held": {"rows": store.held_count(), "moved_to_quarantine": counters.get(HELD_EVICTED, 0)},
+        # A hub's escalations from children over their hourly limit, waiting their turn.
+        "deferred": {"rows": store.deferred_size()[0]},
         "alarms": [{k: a[k] for k in ("kind", "subject", "count", "raised_at", "last_at",
-                                      "detail")} for a in store.alarms(open_only=True)],
+                                      "detail")} for a in alarms],
     }
 
 
@@ -86,10 +92,14 @@ def _when(stamp: str) -> str:
 def render_status(data: dict[str, Any], lang: str | None = None) -> str:
     lines = [t(N_("node {node_id} ({tier})"), lang, node_id=data["node_id"],
                tier=tier_label(data["tier"], lang)),
+             t(N_("ready: the broker routes to this node's queue"), lang) if data["ready"] else
+             t(N_("NOT READY: a binding of this node's queue is missing"), lang),
              t(N_("quarantine: {rows} messages; {evicted} deleted by its bounds in all"), lang,
                **data["quarantine"]),
              t(N_("held: {rows} messages; {moved_to_quarantine} moved to quarantine by its bounds "
-                  "in all"), lang, **data["held"])]
+                  "in all"), lang, **data["held"]),
+             t(N_("deferred: {rows} escalations of children over their hourly limit wait their "
+                  "turn"), lang, **data["deferred"])]
     alarms = data["alarms"]
     if not alarms:
         lines.append(t(N_("no open alarms"), lang))

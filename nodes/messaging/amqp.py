@@ -44,6 +44,7 @@ from nodes.messaging.settings import (
     PREFETCH,
     PUBLISH_WINDOW,
 )
+from nodes.messaging.signing import Signer
 from nodes.records import OutboxRow
 from protocol.bundle import BUNDLE_CONTENT_TYPE, BUNDLE_HEADER, pack
 from protocol.topology import QueueSpec
@@ -54,8 +55,10 @@ _LINK_ERRORS: tuple[type[BaseException], ...] = (OSError, socket.timeout, Connec
 class AmqpTransport:
     """One connection to RabbitMQ (kombu and py-amqp), with pipelined publisher confirms."""
 
-    def __init__(self, url: str, *, confirm_timeout: float = CONFIRM_TIMEOUT_S,
-                 window: int = PUBLISH_WINDOW) -> None:
+    def __init__(self, url: str, *, signer: Signer | None = None,
+                 confirm_timeout: float = CONFIRM_TIMEOUT_S, window: int = PUBLISH_WINDOW) -> None:
+        """`signer`: every node's messages are signed (the composition root gives its signer);
+        without one this is a raw link, for tests and tools."""
         if not url.startswith(("amqp://", "amqps://")):
             raise ValueError(f"not an AMQP URL: {url.split('://')[0]}://...")
         self.url = url
@@ -63,7 +66,7 @@ class AmqpTransport:
         # write_timeout bounds every socket write (publish, ack) that has no timeout of its own.
         self.connection = Connection(url, connect_timeout=CONNECT_TIMEOUT_S, heartbeat=HEARTBEAT_S,
                                      transport_options={"write_timeout": confirm_timeout})
-        self.confirm_timeout, self.window = confirm_timeout, window
+        self.confirm_timeout, self.window, self.signer = confirm_timeout, window, signer
         self.user_id: str | None = self.connection.userid
         self._producer: Producer | None = None
         self._subscriptions: dict[str, deque[Any]] = {}
@@ -127,6 +130,8 @@ class AmqpTransport:
         """Write one mandatory message (no waiting for its confirm); returns its delivery tag.
         Mandatory: a message no queue takes comes back (basic.return) instead of vanishing."""
         producer = self._producer_or_connect()
+        if self.signer is not None:  # over the exact bytes sent, bound to this route
+            headers = self.signer.sign(body, exchange, routing_key, headers)
         properties: dict[str, Any] = {"delivery_mode": 2 if persistent else 1,
                                       "user_id": self.user_id, "message_id": message_id}
         channel = producer.channel

@@ -1,5 +1,7 @@
 """The consumer: validate, apply and record in the inbox in one transaction, then ack (DESIGN §4).
 
+- Before anything is decoded, the signature must be its sender's over this body and route; sealed
+  personal fields are opened just before applying (`nodes.messaging.signing`).
 - A message id seen before is acked and ignored.
 - A message that fails validation, names a sender it may not speak for, or cannot be applied is
   quarantined with its reason (locally and on the broker's quarantine queue) and acked.
@@ -24,15 +26,21 @@ from typing import Any, Protocol
 
 import structlog
 
+from nodes.alarms import AlarmKind
 from nodes.domain.case import DomainError
 from nodes.messaging.delivery import Delivery
+from nodes.messaging.limits import too_far_ahead
+from nodes.messaging.pacing import Pacer
+from nodes.messaging.probe import is_own_probe
+from nodes.messaging.signing import Verifier, reason_of
 from nodes.store.inbox import InboxEntry, Refused
-from protocol.areas import AreaTree
+from protocol.areas import AreaTree, tier_of
 from protocol.bundle import unpack
 from protocol.envelope import DecodeError, Envelope, decode
+from protocol.keys import TrustError
 from protocol.messages import CaseDecision, CaseEscalated, Heartbeat, LifecycleReport
 from protocol.routing import node_key
-from protocol.topology import EXCHANGE_DOWN, EXCHANGE_REPORT, EXCHANGE_UP
+from protocol.topology import EXCHANGE_DOWN, EXCHANGE_REPORT, EXCHANGE_UP, MAX_BROKER_MESSAGE_BYTES
 
 log = structlog.get_logger("fengqiao.consumer")
 
@@ -54,6 +62,7 @@ class Inbox(Protocol):
                               at: datetime) -> None: ...
     def record_seen(self, entry: InboxEntry, at: datetime) -> None: ...
     def quarantine(self, body: bytes, refused: Refused, at: datetime) -> None: ...
+    def raise_alarm(self, kind: str, subject: str, detail: str, at: datetime) -> bool: ...
 ORDERED = frozenset({"case_escalated", "case_decision"})  # stale ones are recorded, not applied
 Stream = tuple[str, str, str]  # (sender, case id, schema): one sender's ordered messages on a case
 EXPECTED_EXCHANGE = {
@@ -121,14 +130,32 @@ class Trust:
 class Consumer:
     def __init__(self, store: Inbox, handlers: Mapping[str, Handler], trust: Trust,
                  now: Callable[[], datetime],
-                 quarantine_out: Callable[[bytes, str, Delivery], None] | None = None) -> None:
+                 quarantine_out: Callable[[bytes, str, Delivery], None] | None = None, *,
+                 verifier: Verifier | None, pacer: Pacer | None = None) -> None:
+        """`verifier`: checks every signature first and opens sealed fields before applying
+        (`nodes.messaging.signing`); every node has one. None only for tests of the checks
+        after it, which then trust the broker alone."""
         self.store, self.handlers, self.trust, self.now = store, handlers, trust, now
         self.quarantine_out = quarantine_out
+        self.verifier = verifier
+        self.pacer = pacer  # hubs: a flooding child's escalations wait (nodes.messaging.pacing)
         self.applied = self.duplicates = self.quarantined = self.stale = self.held_back = 0
         self.released = 0  # held messages applied (or refused) later, with their predecessor
+        self.probes = 0  # own binding probes dropped (nodes.messaging.probe)
 
     def handle(self, delivery: Delivery) -> None:
         """Handle one broker message: a single envelope, or a bundle of them (protocol 1.3)."""
+        if (too_big := oversized(delivery)) is not None:  # before anything reads the body
+            return self._refuse(delivery, AlarmKind.OVERSIZED, too_big)
+        if is_own_probe(delivery, self.trust.node_id, tier_of(self.trust.node_id),
+                        self.trust.require_user_id):
+            self.probes += 1  # this node's binding probe came round: nothing to apply
+            delivery.ack()
+            return None
+        if self.verifier is not None:  # the signature first: nothing is decoded before it
+            refused = self.verifier.check(delivery)
+            if refused is not None:
+                return self._quarantine(delivery, refused)
         try:
             parts = unpack(delivery.body, delivery.headers)
         except DecodeError as exc:  # the framing itself is wrong: the whole message goes
@@ -166,6 +193,11 @@ class Consumer:
             reason = f"this node does not accept {env.schema_name}"
         if reason is not None:
             return self._quarantine(delivery, reason, env)
+        if (ahead := too_far_ahead(env, self.now())) is not None:
+            return self._refuse(delivery, AlarmKind.FUTURE_TIME, ahead, env)
+        if self.pacer is not None and self.pacer.offer(env, delivery.body, delivery.routing_key,
+                                                       delivery.user_id):
+            return delivery.ack()  # a flooding child's escalation: applied later, in order
         try:
             outcome, refused = self._apply(env, delivery)
         except Exception:
@@ -213,11 +245,14 @@ class Consumer:
         redelivery is ignored."""
         handler = self.handlers[env.schema_name]
         try:
-            self.store.apply_and_record(_entry(env), lambda: handler(env), self.now())
+            opened = self.verifier.open(env) if self.verifier is not None else env
+            self.store.apply_and_record(_entry(env), lambda: handler(opened), self.now())
             self.applied += 1
             return "applied"
         except DomainError as exc:
             reason = f"cannot apply: {exc}"
+        except TrustError as exc:  # sealed fields that do not open: refused for good
+            reason = reason_of(exc)
         self.store.quarantine_and_record(
             _entry(env), body, Refused(reason, delivery.routing_key, delivery.user_id),
             self.now())
@@ -226,6 +261,17 @@ class Consumer:
         log.warning("consumer.quarantined", reason=reason, message_id=str(env.message_id),
                     routing_key=delivery.routing_key)
         return "quarantined"
+
+    def replay_deferred(self, limit: int) -> int:
+        """Apply up to `limit` deferred escalations, oldest first; how many were taken."""
+        return 0 if self.pacer is None else self.pacer.replay(self._handle_one, limit)
+
+    def _refuse(self, delivery: Delivery, kind: AlarmKind, reason: str,
+                env: Envelope | None = None) -> None:
+        """Quarantine, and alarm about the sender as far as it is known."""
+        self.store.raise_alarm(kind.value, env.sender if env else delivery.user_id or
+                               delivery.routing_key or "?", reason, self.now())
+        return self._quarantine(delivery, reason, env)
 
     def _quarantine(self, delivery: Delivery, reason: str, env: Envelope | None = None) -> None:
         self.store.quarantine(delivery.body, Refused(reason, delivery.routing_key,
@@ -237,6 +283,15 @@ class Consumer:
         log.warning("consumer.quarantined", reason=reason,
                     message_id=str(env.message_id) if env else None,
                     routing_key=delivery.routing_key)
+
+
+def oversized(delivery: Delivery) -> str | None:
+    """The quarantine reason for a body over the broker's message limit, judged by its length
+    alone, before any framing or JSON is read (a broker without the limit set may deliver one)."""
+    size = len(delivery.body)
+    if size > MAX_BROKER_MESSAGE_BYTES:
+        return f"message is {size} bytes, above the broker limit of {MAX_BROKER_MESSAGE_BYTES}"
+    return None
 
 
 class _RetryBundle(Exception):

@@ -17,6 +17,7 @@ from nodes.messaging.delivery import Delivery
 from nodes.messaging.memory_broker import MemoryBroker, Published, _Message
 from nodes.messaging.port import TransportError, Unroutable
 from nodes.messaging.settings import CONSUME_BATCH
+from nodes.messaging.signing import Signer
 from nodes.records import OutboxRow
 from protocol.bundle import BUNDLE_CONTENT_TYPE, BUNDLE_HEADER, pack
 from protocol.topology import QueueSpec
@@ -38,10 +39,13 @@ class _MemoryMessage:
 
 
 class MemoryTransport:
-    """One connection to a `MemoryBroker`."""
+    """One connection to a `MemoryBroker`. With a `signer` (every node's: the composition root
+    gives one) each message is signed as on RabbitMQ; without, it is a raw link (tests)."""
 
-    def __init__(self, broker: MemoryBroker, connection: int, user_id: str | None) -> None:
+    def __init__(self, broker: MemoryBroker, connection: int, user_id: str | None,
+                 signer: Signer | None = None) -> None:
         self.broker, self._connection, self._user_id = broker, connection, user_id
+        self.signer = signer
 
     @property
     def user_id(self) -> str | None:
@@ -76,6 +80,8 @@ class MemoryTransport:
 
     def _put(self, exchange: str, routing_key: str, body: bytes, headers: dict[str, Any],
              message_id: str | None, content_type: str = "application/json") -> None:
+        if self.signer is not None:
+            headers = self.signer.sign(body, exchange, routing_key, headers)
         self.broker._publish(Published(exchange, routing_key, bytes(body), dict(headers),
                                        self._user_id, message_id, content_type))
 

@@ -38,6 +38,7 @@ from protocol.topology import (
 
 if TYPE_CHECKING:
     from nodes.messaging.memory import MemoryTransport
+    from nodes.messaging.signing import Signer
 
 
 @dataclass(frozen=True)
@@ -81,11 +82,13 @@ class MemoryBroker:
         self.unroutable: list[Published] = []
 
     # --- for tests -------------------------------------------------------------------------
-    def connect(self, user_id: str | None = None) -> MemoryTransport:
-        """A new connection, publishing under `user_id` (the broker-validated user id)."""
+    def connect(self, user_id: str | None = None, *,
+                signer: Signer | None = None) -> MemoryTransport:
+        """A new connection, publishing under `user_id` (the broker-validated user id), signing
+        what it publishes with `signer` (None: a raw link, for tests)."""
         from nodes.messaging.memory import MemoryTransport
 
-        return MemoryTransport(self, next(self._connections), user_id)
+        return MemoryTransport(self, next(self._connections), user_id, signer)
 
     @property
     def dead_letters(self) -> list[Published]:

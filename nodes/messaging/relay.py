@@ -108,12 +108,16 @@ class Outbox(Protocol):
 class Relay:
     def __init__(self, store: Outbox, transport: Transport, node_id: str,
                  now: Callable[[], datetime], batch: int = settings.RELAY_BATCH,
-                 on_unroutable: Callable[[Unroutable], None] | None = None) -> None:
+                 on_unroutable: Callable[[Unroutable], None] | None = None,
+                 on_routed: Callable[[str, str], None] | None = None) -> None:
         self.store, self.transport, self.node_id = store, transport, node_id
         self.now, self.batch = now, batch
         # A returned publish: the row stays unsent; counted, logged, and the node alarms.
         self.unroutable = 0
         self.on_unroutable = on_unroutable
+        # Called with (exchange, routing key) once the returned route takes messages again.
+        self.on_routed = on_routed
+        self.blocked: tuple[str, str] | None = None
         self.backoff = Backoff()
         self.sent_total = 0
         self.last_sent_at: datetime | None = None
@@ -192,8 +196,14 @@ class Relay:
         try:
             sent = self.run_once()
             self.backoff.reset()
+            if sent and self.blocked is not None:  # the returned row went out at last
+                route, self.blocked = self.blocked, None
+                log.info("relay.routed_again", exchange=route[0], routing_key=route[1])
+                if self.on_routed is not None:
+                    self.on_routed(*route)
         except Unroutable as exc:  # the link is fine; the topology is not: wait, try again
             self.unroutable += 1
+            self.blocked = (exc.exchange, exc.routing_key)
             delay = self.backoff.next_delay()
             log.warning("relay.unroutable", exchange=exc.exchange, routing_key=exc.routing_key,
                         message_id=exc.message_id, retry_in_s=round(delay, 2),

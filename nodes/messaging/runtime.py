@@ -101,7 +101,7 @@ class NodeRuntime:
     def _relay_loop(self) -> None:
         node = self.build()
         relay = node.relay
-        next_beat = next_sweep = 0.0
+        next_beat = next_sweep = next_probe = 0.0
         try:
             while not self.stop_event.is_set():
                 clock = time.monotonic()
@@ -111,6 +111,12 @@ class NodeRuntime:
                         node.housekeep()
                     except StoreError as exc:  # busy or full: the next sweep does it
                         log.warning("runtime.sweep_failed", error=describe(exc))
+                if clock >= next_probe:
+                    try:
+                        node.probe()
+                        next_probe = clock + settings.PROBE_EVERY_S
+                    except TransportError:
+                        pass  # the broker is away: tried again on the next round
                 if clock >= next_beat:
                     try:
                         node.heartbeat()
@@ -127,9 +133,11 @@ class NodeRuntime:
         node = self.build()
         transport, consumer = node.transport, node.consumer
         backoff, declared = Backoff(), False
+        handled = [0]  # batches handled: none in a slice means the queue was quiet
 
         def handle_batch(batch: list[Delivery]) -> None:
             acks = AcksAfterCommit()
+            handled[0] += 1
             try:
                 with node.store.atomic():
                     for delivery in batch:
@@ -138,6 +146,8 @@ class NodeRuntime:
                             # SQLite rolled the whole transaction back (a RAISE(ROLLBACK)
                             # trigger, a full disk): stop before anything runs outside it.
                             raise RuntimeError("the batch's transaction was rolled back")
+                    # A hub's deferred escalations advance a few at a time under any load.
+                    consumer.replay_deferred(settings.DEFERRED_PER_BATCH)
                 acks.send()
             except Exception as exc:
                 raise TransportError(f"batch of {len(batch)} not committed or not acked: "
@@ -153,8 +163,14 @@ class NodeRuntime:
                         node.declare()
                         declared = True
                         self.ready.set()
-                    transport.consume_batches(node.queue.name, handle_batch,
-                                              settings.CONSUME_SLICE_S)
+                    deferred = consumer.pacer is not None and consumer.pacer.waiting()
+                    before = handled[0]
+                    transport.consume_batches(node.queue.name, handle_batch, (
+                        settings.DEFERRED_IDLE_S if deferred else settings.CONSUME_SLICE_S))
+                    if deferred and handled[0] == before:  # quiet: deferred ones take the time
+                        with node.store.atomic():
+                            consumer.replay_deferred(settings.CONSUME_BATCH)
+                        self.wake.set()
                     backoff.reset()
                 except TransportError as exc:
                     transport.close()  # unacked deliveries go back to the queue

@@ -36,6 +36,7 @@ RELAY_LINGER_S = 0.005
 CONSUME_SLICE_S = 0.5         # a consumer returns to its loop at least this often (to see stop)
 BACKOFF_START_S = 0.5         # first wait after a lost broker
 BACKOFF_MAX_S = 30.0          # waits double up to this cap
+PROBE_EVERY_S = 300.0         # a node checks its queue's bindings this often (and at start)
 HEARTBEAT_EVERY_S = 30.0      # a node tells county and city it is alive this often
 SILENT_AFTER_S = 180.0        # a station with no heartbeat for this long is shown as silent
 MEMORY_POLL_S = 0.005         # kombu memory transport polling interval (embedded mode only)
@@ -64,3 +65,25 @@ HELD_ALARM_AFTER_S = 600.0
 # How often a running node sweeps (age limits, held-waiting alarms): a few indexed queries on
 # small tables, so once a minute costs nothing and an alarm is at most a minute late.
 HOUSEKEEPING_EVERY_S = 60.0
+# Times from the future (issue 15 item 4): an envelope's sent_at, or its payload's own time (a
+# heartbeat's or report's `at`, a registration, a decision, an order), more than this far ahead of
+# the receiver's clock is quarantined with the reason (alarm future_time). Node clocks keep time
+# to within seconds; 10 minutes forgives a badly set station clock, while a heartbeat dated 2099
+# can no longer keep a silent village looking alive at its hub for ever.
+FUTURE_TOLERANCE_S = 600.0
+# Escalation pacing at a hub (issue 15 item 4, nodes.messaging.pacing). A child sending more
+# escalations than NodeConfig.escalations_per_hour (default below) in the last hour raises the
+# escalation_rate alarm, and its further escalations are set aside (deferred, sealed) when they
+# arrive, so other children's messages behind them are not kept waiting by their full cost.
+# 2,000 an hour is hundreds of times a busy village's or township's daily escalations: only a
+# flood, or a long-offline station's whole backlog at once, reaches it.
+ESCALATIONS_PER_HOUR = 2000
+# Deferred escalations are applied oldest first: this many after every batch of fresh messages
+# (so they advance under any load, at a tenth of a full batch), and CONSUME_BATCH at a time
+# whenever the queue is quiet (a quiet moment is one of DEFERRED_IDLE_S without a delivery).
+DEFERRED_PER_BATCH = 5
+DEFERRED_IDLE_S = 0.01
+# Bounds of the deferred table: at 50,000 rows or 256 MiB, escalations are applied as they come
+# again (slow for the others, as before pacing, but never lost), with a warning in the log.
+DEFERRED_MAX_ROWS = 50_000
+DEFERRED_MAX_BYTES = 256 * 1024 * 1024

@@ -234,3 +234,25 @@ def m008_bounds(db: Database) -> None:
             updated_at TEXT NOT NULL
         )"""
     )
+
+
+@migrations()
+def m009_deferred(db: Database) -> None:
+    """Escalations a hub set aside because their child sent more than its hourly limit
+    (`nodes.store.deferred`): sealed, in arrival order (`id`), applied later oldest first.
+    `total` is the running sum of `length`, so the table's size is read from its two ends."""
+    db.execute(
+        """CREATE TABLE deferred (
+            id INTEGER PRIMARY KEY,
+            message_id TEXT NOT NULL UNIQUE,
+            sender TEXT NOT NULL,
+            routing_key TEXT NOT NULL,
+            user_id TEXT,
+            body BLOB NOT NULL,
+            length INTEGER NOT NULL,
+            total INTEGER NOT NULL,
+            attempts INTEGER NOT NULL,
+            deferred_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX deferred_sender ON deferred(sender)")

@@ -29,6 +29,7 @@ from nodes.records import PartyRow
 from nodes.store import personal
 from nodes.store.alarms import AlarmStore
 from nodes.store.chain import GENESIS
+from nodes.store.deferred import DeferredStore
 from nodes.store.errors import translated
 from nodes.store.inbox import InboxStore
 from nodes.store.numbers import Lapse, NumberMarks
@@ -46,7 +47,7 @@ from nodes.store.statements import (
 )
 
 
-class SqliteStore(OutboxStore, InboxStore, AlarmStore):
+class SqliteStore(OutboxStore, DeferredStore, InboxStore, AlarmStore):
     def __init__(self, path: str | Path, *, synchronous: str = "FULL",
                  cipher: DataCipher | None = None) -> None:
         # The chain head this connection last wrote (length, hash): saves reading it back before

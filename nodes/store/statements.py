@@ -7,7 +7,6 @@ the table's schema on every call, which cost a third of a case's recording time 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -16,8 +15,6 @@ from nodes.store.chain import link_hash
 # One fixed savepoint name: nested savepoints may share it (RELEASE and ROLLBACK TO take the
 # innermost), and a fixed text is prepared once, unlike sqlite-utils' random names.
 SAVEPOINT = "fengqiao_atomic"
-# UPSERT ... RETURNING (SQLite 3.35) takes the next case number in one statement instead of two.
-HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 # How an event's data is stored (json.dumps(data, ensure_ascii=False, default=str)), built once.
 EVENT_DATA = json.JSONEncoder(ensure_ascii=False, default=str)
 ROWS_PER_INSERT = 100  # multi-row INSERTs stay far below SQLite's bound-parameter limit

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 from collections.abc import Callable, Iterator
@@ -61,6 +62,14 @@ def network(tmp_path: Path, amqp_url: str) -> Iterator[dict[str, Path]]:
         assert "require_user_id = true" in text  # what `node init` writes
         configs[code].write_text(text.replace("require_user_id = true", "require_user_id = false"),
                                  encoding="utf-8")
+    # The network's public keys, gathered and given to every node as an operator does.
+    subprocess.run([*FENGQIAO, "deploy", "keys",
+                    *(str(path.parent / "public-keys.json") for path in configs.values()),
+                    "--out", str(tmp_path / "keys.json"), "--configs",
+                    *(str(path) for path in configs.values())],
+                   check=True, capture_output=True, timeout=60)
+    for path in configs.values():
+        shutil.copy(tmp_path / "keys.json", path.parent / "keys.json")
     transport = AmqpAdmin(amqp_url)  # the topology, as deploy/ would load it
     transport.declare([node_queue(code, tier_of(code)) for code in configs])
     for code in configs:

@@ -34,6 +34,7 @@ import pika
 from nodes.config import without_password
 from nodes.domain import commands
 from nodes.messaging.amqp import AmqpTransport
+from nodes.messaging.probe import PROBE_HEADER
 from nodes.node import Node
 from nodes.service import PartyInput
 from protocol.areas import tier_of
@@ -240,7 +241,8 @@ class Taken:
 
 def take_all(url: str, queue: str, idle_s: float = 1.0, limit_s: float = 120.0) -> list[Taken]:
     """Consume (and ack) everything in `queue`, in queue order, until it has been idle `idle_s`;
-    a bundle is taken as its envelopes, each as it would travel alone."""
+    a bundle is taken as its envelopes, each as it would travel alone. Binding probes (which a
+    tap bound like a hub's queue also catches) are acked and left out: they carry no envelope."""
     connection = _connect(url)
     taken: list[Taken] = []
     try:
@@ -250,6 +252,9 @@ def take_all(url: str, queue: str, idle_s: float = 1.0, limit_s: float = 120.0) 
         for method, props, body in channel.consume(queue, inactivity_timeout=idle_s):
             if method is None or time.monotonic() > deadline:
                 break
+            if PROBE_HEADER in (props.headers or {}):
+                channel.basic_ack(method.delivery_tag)
+                continue
             for message_id, part in envelopes_of(body, props.headers, props.message_id):
                 taken.append(Taken(method.exchange, method.routing_key, part, message_id,
                                    single_headers(props.headers), "application/json",

@@ -195,6 +195,8 @@ def test_broker_killed_mid_flow_loses_nothing_and_applies_nothing_twice(
     assert confirmed_before_kill, "nothing was confirmed before the kill: it came too early"
     assert confirmed_before_kill <= {m for m, _, _, _ in inbox}, "a confirmed message was lost"
     assert quarantined == 0
-    assert counts["consumer.applied"] + counts["consumer.held"] == len(escalated)
+    # Exactly once is proven above from the hub's file (one register, one inbox row each); the
+    # log's counts are figures only: a batch logs its applies before its commit, and a batch
+    # whose commit or ack the kill interrupted is applied again on redelivery.
     assert set(reports_received) == reports_sent, \
         f"{len(reports_sent - set(reports_received))} reports lost"

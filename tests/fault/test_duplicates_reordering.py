@@ -232,7 +232,7 @@ def test_township_poison_decision_is_dead_lettered_and_its_stream_waits_for_it(
                               reject=lambda requeue: settled.append(f"reject {requeue}"))
     consumer = b.node.consumer  # the staff's handle on the file, wired as the hub is
     consumer.handle(delivery(dead[0].body, exchange=EXCHANGE_DOWN, routing_key=node_key(TOWNSHIP),
-                             message=message))
+                             message=message, headers=dead[0].headers))  # signed as it came
     released = [m for (m,) in rows(
         path, "SELECT message_id FROM inbox WHERE case_id = ? AND schema_name = 'case_decision' "
         "ORDER BY seq", (case_id,))]

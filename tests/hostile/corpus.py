@@ -39,7 +39,13 @@ from protocol.messages import (
 )
 from protocol.reference import EscalationReason
 from protocol.routing import down_key, node_key
-from protocol.topology import EXCHANGE_DOWN, EXCHANGE_REPORT, EXCHANGE_UP, node_queue_name
+from protocol.topology import (
+    EXCHANGE_DOWN,
+    EXCHANGE_REPORT,
+    EXCHANGE_UP,
+    MAX_BROKER_MESSAGE_BYTES,
+    node_queue_name,
+)
 
 NS = uuid.UUID("0d3f7c8e-5b6a-4f4e-9c1d-2a7b8e9f0a11")
 BJ = timezone(timedelta(hours=8))
@@ -414,10 +420,14 @@ def _oversize(c: _Corpus) -> None:
     big("instruction over the limit", ("payload", "instruction"), "x" * (MAX_TEXT + 1),
         "case_decision", decision(net.parent, net.children[0], c.next_case(), "bad/big-instr"))
     limit = f"above the limit of {MAX_MESSAGE_BYTES}"
+    # Over the broker's limit too: refused by its length before anything reads it (a broker
+    # without max_message_size delivers it; the consumer's own pre-check refuses it).
+    broker_limit = f"above the broker limit of {MAX_BROKER_MESSAGE_BYTES}"
     people = [c.esc("tenk")["payload"]["parties"][0]] * 10_000
     c.add("oversize", "10,000 parties", with_value(c.esc("10k"), ("payload", "parties"), people),
-          limit)
-    c.add("oversize", "2 MB body", with_value(c.esc("2mb"), ("padding",), "x" * 2_000_000), limit)
+          broker_limit)
+    c.add("oversize", "2 MB body", with_value(c.esc("2mb"), ("padding",), "x" * 2_000_000),
+          broker_limit)
     c.add("oversize", "one byte over the limit", b" " * (MAX_MESSAGE_BYTES + 1), limit)
 
 
@@ -462,8 +472,9 @@ def _numbers(c: _Corpus) -> None:
 
 
 def _versions_and_schemas(c: _Corpus) -> None:
-    for version in ("2.0", "0.9", "99.1", "1", "1.0.0", "", "١.٠", "v1.0", "10000.0", "1.0 "):
-        expect = "unsupported major version" if version in ("2.0", "0.9", "99.1") else \
+    for version in ("3.0", "1.3", "0.9", "99.1", "1", "1.0.0", "", "١.٠", "v1.0", "10000.0",
+                    "1.0 "):
+        expect = "unsupported major version" if version in ("3.0", "1.3", "0.9", "99.1") else \
             "invalid field schema_version"
         c.add("unknown_version", f"schema_version={version!r}",
               with_value(c.esc(f"v-{version}"), ("schema_version",), version), expect)
@@ -516,6 +527,13 @@ def _datetimes(c: _Corpus) -> None:
         path = ("payload", "registered_at")
         c.add("bad_datetime", f"registered_at {label}", with_value(c.esc(f"d-{label}"), path, value),
               _where(path, "case_escalated"))
+    # Times far in the future (issue 15): well formed, refused against the receiver's clock.
+    for label, path, where in (("sent_at in 2099", ("sent_at",), "sent_at"),
+                               ("registered_at in 2099", ("payload", "registered_at"),
+                                "case_escalated.registered_at")):
+        c.add("future_time", label, with_value(c.esc(f"f-{where}"), path,
+                                               "2099-01-01T00:00:00+08:00"),
+              f"{where} 2099-01-01T00:00:00+08:00 is more than")
     path = ("payload", "respond_by")
     c.add("bad_datetime", "respond_by 31 April", with_value(order(net.parent, net.hub, "bad/d-ord"),
                                                              path, "2026-04-31"),
@@ -730,9 +748,9 @@ def valid_traffic(net: Net, escalations: int = 50) -> list[Msg]:
         origin = net.under(child) if i % 5 == 4 else child
         data = escalation(child, origin, i + 1, f"{net.hub}/valid/esc/{i}")
         if i % 10 == 3:  # a newer minor version may add fields: tolerated
-            data = with_value(data, ("schema_version",), "1.7")
-            data = with_value(data, ("added_in_1_7",), {"nested": [1, 2, 3]})
-            data = with_value(data, ("payload", "added_in_1_7"), "ignored")
+            data = with_value(data, ("schema_version",), "2.7")
+            data = with_value(data, ("added_in_2_7",), {"nested": [1, 2, 3]})
+            data = with_value(data, ("payload", "added_in_2_7"), "ignored")
         add("escalation", f"escalation {i}", data, EXCHANGE_UP)
     if net.takes_reports:
         senders = [*net.townships, *net.villages]

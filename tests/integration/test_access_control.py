@@ -16,9 +16,7 @@ created on that private broker, never on a shared one.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +30,6 @@ from nodes.messaging.amqp import AmqpTransport
 from nodes.messaging.port import TransportError
 from nodes.node import Node
 from nodes.service import PartyInput
-from ops.deploy_cmds import read_secrets
 from protocol.areas import Tier
 from protocol.reference import CaseSource, EscalationReason
 from protocol.routing import node_key
@@ -46,123 +43,44 @@ from protocol.topology import (
     node_queue_name,
 )
 from tests.support.amqp import pump
-from tests.support.broker import PrivateRabbit, find_server_script
+from tests.support.broker import PrivateRabbit
+from tests.support.deployed import (
+    NODES,
+    TOWN,
+    TOWN2,
+    VHOST,
+    A,
+    B,
+    C,
+    Deployed,
+    connect,
+    deploy,
+    on_channel,
+    private_rabbit_for_module,
+    publish,
+    refused,
+    write_configs,
+)
 from tests.support.nodes import build_node
 
 pytestmark = pytest.mark.fault
 
-VHOST = "fengqiao"
 REPORTS = "test.reports"  # stands in for a county's report binding
-TOWN, TOWN2 = "339751101000", "339751102000"
-A, B, C = "339751101201", "339751101202", "339751102201"
-NODES = {TOWN: Tier.TOWNSHIP, TOWN2: Tier.TOWNSHIP, A: Tier.VILLAGE, B: Tier.VILLAGE,
-         C: Tier.VILLAGE}
 
 
 @pytest.fixture(scope="module")
 def rabbit() -> Iterator[PrivateRabbit]:
-    """A private broker for this module (the `private_rabbit` fixture, at module scope)."""
-    if find_server_script() is None:
-        message = "no RabbitMQ broker: rabbitmq-server is not installed"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    broker = PrivateRabbit()
-    try:
-        broker.start()
-        if broker.management_url is None:
-            pytest.skip("the rabbitmq_management plugin is not installed")
-        yield broker
-    finally:
-        broker.close()
-
-
-@dataclass
-class Deployed:
-    rabbit: PrivateRabbit
-    configs: dict[str, Path]
-    secrets: Path
-    passwords: dict[str, str]
-
-    def url(self, node: str, password: str | None = None, vhost: str = VHOST) -> str:
-        return (f"amqp://{node}:{password or self.passwords[node]}@127.0.0.1:"
-                f"{self.rabbit.amqp_port}/{vhost}")
-
-    def apply(self, *extra: str) -> int:
-        return main(["--lang", "en", "deploy", "apply", "--management-url",
-                     str(self.rabbit.management_url), "--secrets", str(self.secrets),
-                     "--timeout", "20", *extra, *map(str, self.configs.values())])
-
-
-def write_configs(folder: Path, port: int, vhost: str = VHOST,
-                  nodes: dict[str, Tier] = NODES) -> dict[str, Path]:
-    paths = {}
-    for node, tier in nodes.items():
-        paths[node] = folder / f"{node}.toml"
-        paths[node].write_text(
-            f'node_id = "{node}"\ntier = "{tier.value}"\ndatabase = "{node}.db"\n'
-            f'broker_url = "amqp://{node}@127.0.0.1:{port}/{vhost}"\n'
-            f'require_user_id = true\n', encoding="utf-8")
-    return paths
-
-
-def deploy(rabbit: PrivateRabbit, tmp_path: Path, *extra: str) -> Deployed:
-    configs = write_configs(tmp_path, rabbit.amqp_port)
-    secrets = tmp_path / "secrets.toml"
-    assert main(["deploy", "definitions", *map(str, configs.values()),
-                 "--secrets-out", str(secrets)]) == 0
-    deployed = Deployed(rabbit, configs, secrets, read_secrets(secrets))
-    assert deployed.apply(*extra) == 0
-    for node in NODES:  # leftovers of an earlier test in this module; as the node itself
-        on_channel(deployed.url(node), lambda ch, n=node: ch.queue_purge(node_queue_name(n)))
-    return deployed
+    """A private broker for this module (each start takes seconds)."""
+    yield from private_rabbit_for_module()
 
 
 @pytest.fixture
 def deployed(rabbit: PrivateRabbit, tmp_path: Path,
              capsys: pytest.CaptureFixture[str]) -> Deployed:
-    """The tree applied with the default permissions (nodes declare their topology at start)."""
+    """The tree applied with the default, least-privilege permissions (nodes only check)."""
     done = deploy(rabbit, tmp_path)
     capsys.readouterr()
     return done
-
-
-# --------------------------------------------------------------------------- pika helpers
-
-def connect(url: str) -> pika.BlockingConnection:
-    params = pika.URLParameters(url)
-    params.connection_attempts, params.socket_timeout, params.blocked_connection_timeout = 1, 5, 5
-    return pika.BlockingConnection(params)
-
-
-def publish(url: str, exchange: str, key: str, user_id: str | None = "self") -> None:
-    """Publish with publisher confirms; returns only once the broker confirmed."""
-    connection = connect(url)
-    try:
-        channel = connection.channel()
-        channel.confirm_delivery()
-        user = pika.URLParameters(url).credentials.username if user_id == "self" else user_id
-        channel.basic_publish(exchange, key, b'{"probe": true}',
-                              pika.BasicProperties(delivery_mode=2, user_id=user))
-    finally:
-        if connection.is_open:
-            connection.close()
-
-
-def on_channel(url: str, action: Callable[[Any], Any]) -> Any:
-    connection = connect(url)
-    try:
-        return action(connection.channel())
-    finally:
-        if connection.is_open:
-            connection.close()
-
-
-def refused(action: Callable[[], Any]) -> tuple[int, str]:
-    """The broker's reply code and text when it closes the channel on `action`."""
-    with pytest.raises(pika.exceptions.ChannelClosedByBroker) as info:
-        action()
-    return info.value.reply_code, info.value.reply_text
 
 
 # --------------------------------------------------------------------------- the tests
@@ -183,22 +101,22 @@ def test_broker_refuses_keys_user_ids_and_queues_that_are_not_the_nodes(deployed
     code, text = refused(lambda: publish(url_a, EXCHANGE_UP, node_key(A), user_id=B))
     assert code == 406, text
     assert "user_id property set to '339751101202'" in text, text
-    code, _ = refused(lambda: publish(url_a, EXCHANGE_DOWN, node_key(B)))  # no write on down
+    code, _ = refused(lambda: publish(url_a, EXCHANGE_DOWN, node_key(B)))  # only its own probe
     assert code == 403
     code, _ = refused(lambda: publish(url_a, "", node_queue_name(TOWN)))  # default exchange
     assert code == 403
     code, _ = refused(lambda: on_channel(url_a, lambda ch: ch.basic_get(node_queue_name(B))))
     assert code == 403
     code, text = refused(lambda: on_channel(url_a, lambda ch: ch.queue_bind(
-        node_queue_name(A), EXCHANGE_UP, "#")))  # topic read: no eavesdropping binding
-    assert code == 403, text
-    assert "access to topic '#'" in text, text
+        node_queue_name(A), EXCHANGE_UP, "#")))  # no eavesdropping binding
+    assert code == 403, text  # no write on its own queue (and topic read would refuse '#')
     publish(url_a, EXCHANGE_QUARANTINE, "")  # fanout: allowed, no topic check
 
     publish(url_t, EXCHANGE_DOWN, node_key(A))  # its own village
     code, _ = refused(lambda: publish(url_t, EXCHANGE_DOWN, node_key(C)))  # the other township's
     assert code == 403
-    code, _ = refused(lambda: publish(url_t, EXCHANGE_DOWN, node_key(TOWN)))
+    publish(url_t, EXCHANGE_DOWN, node_key(TOWN))  # its own key: the probe of its binding
+    code, _ = refused(lambda: publish(url_t, EXCHANGE_DOWN, node_key(TOWN2)))
     assert code == 403
 
     with pytest.raises(pika.exceptions.ProbableAccessDeniedError) as guest:  # 530 NOT_ALLOWED
@@ -264,11 +182,15 @@ def escalate(case: Any, actor: Any, at: Any) -> None:
 def test_real_nodes_work_under_their_own_users(deployed: Deployed, tmp_path: Path) -> None:
     """A village's relay escalates as its own user; the township (require_user_id) applies it and
     its decision comes back down to the village, also checked by user id. Both nodes first run
-    the runtime's own topology declaration under their users: the default permissions allow it."""
+    the runtime's start under their users, as deployed: a passive check of the topology and the
+    binding probes, which find every binding there."""
     def node(code: str) -> tuple[Node, AmqpTransport]:
         built = build_node(tmp_path, code, tier=NODES[code], broker_url=deployed.url(code),
-                           require_user_id=True)  # declares its queue, as the runtime does
+                           require_user_id=True, declare_topology=None)  # as `node init` writes
+        assert not built.config.declares_topology
         assert isinstance(built.transport, AmqpTransport)
+        assert built.probe() == []
+        assert built.store.alarms() == []
         return built, built.transport
 
     # The tree has no county: a queue stands in for its report binding, since publishes are
@@ -309,12 +231,12 @@ def test_real_nodes_work_under_their_own_users(deployed: Deployed, tmp_path: Pat
         rabbit.ctl("clear_permissions", "-p", VHOST, "guest")
 
 
-def test_predeclared_permissions_need_no_configure_and_hide_shared_queues(
+def test_default_permissions_need_no_configure_and_hide_shared_queues(
         rabbit: PrivateRabbit, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """`--predeclared`: the least-privilege set. Publishing and consuming the own queue still
-    work; the shared quarantine queue is out of reach; and today's runtime declaration is refused,
-    which is why it is not the default (deploy/README.md)."""
-    deployed = deploy(rabbit, tmp_path, "--predeclared")
+    """The default, least-privilege set: publishing and consuming the own queue work; the shared
+    quarantine queue is out of reach; declaring (as a node with `declare_topology = true` does)
+    is refused."""
+    deployed = deploy(rabbit, tmp_path)
     capsys.readouterr()
     url_a = deployed.url(A)
     publish(url_a, EXCHANGE_UP, node_key(A))

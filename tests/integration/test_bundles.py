@@ -22,6 +22,7 @@ from protocol.routing import node_key
 from protocol.topology import EXCHANGE_UP
 from tests.integration.test_consumer import PARTIES, Net, escalate_cmd, fresh_id
 from tests.support.amqp import pump, ready_count
+from tests.support.signed import route_headers
 
 pytestmark = pytest.mark.broker
 BACKLOG = 30
@@ -45,7 +46,9 @@ def publish_bundle(net: Net, body: bytes, declared: object) -> None:
         channel = connection.channel()
         channel.confirm_delivery()
         props = pika.BasicProperties(delivery_mode=2, content_type=BUNDLE_CONTENT_TYPE,
-                                     headers={BUNDLE_HEADER: declared},
+                                     headers={BUNDLE_HEADER: declared, **route_headers(
+                                         body, EXCHANGE_UP, node_key(net.village),
+                                         sign_as=net.village)},
                                      user_id=params.credentials.username)
         channel.basic_publish(EXCHANGE_UP, node_key(net.village), body, properties=props,
                               mandatory=True)

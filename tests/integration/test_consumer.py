@@ -42,6 +42,7 @@ from protocol.topology import (
 from tests.support.amqp import delete_queues, pump, ready_count, take_ours
 from tests.support.messages import FakeMessage, delivery
 from tests.support.nodes import build_node
+from tests.support.signed import route_headers
 from tests.support.sql import rows
 
 pytestmark = pytest.mark.broker
@@ -55,8 +56,10 @@ PARTIES = [PartyInput("applicant", "王某", id_number="33068119800101123X", pho
 
 
 def publish(url: str, exchange: str, key: str, body: bytes, message_id: str | None = None,
-            user_id: str | None = "") -> None:
-    """A foreign publisher (pika, not our transport); user_id '' means the connection's user."""
+            user_id: str | None = "", sign_as: str | None = None) -> None:
+    """A foreign publisher (pika, not our transport); user_id '' means the connection's user.
+    It signs as a node holding its key would (the envelope's sender unless `sign_as`): these
+    tests are about the checks after the signature (tests/unit/test_signing.py)."""
     params = pika.URLParameters(url)
     connection = pika.BlockingConnection(params)
     try:
@@ -64,7 +67,8 @@ def publish(url: str, exchange: str, key: str, body: bytes, message_id: str | No
         channel.confirm_delivery()
         props = pika.BasicProperties(
             delivery_mode=2, content_type="application/json", message_id=message_id,
-            user_id=params.credentials.username if user_id == "" else user_id)
+            user_id=params.credentials.username if user_id == "" else user_id,
+            headers=route_headers(body, exchange, key, sign_as=sign_as))
         channel.basic_publish(exchange, key, body, properties=props, mandatory=True)
     finally:
         if connection.is_open:
@@ -77,8 +81,9 @@ def publish_many(url: str, exchange: str, key: str, bodies: list[bytes]) -> None
     try:
         channel = connection.channel()
         channel.confirm_delivery()
-        props = pika.BasicProperties(delivery_mode=2, user_id=params.credentials.username)
         for body in bodies:
+            props = pika.BasicProperties(delivery_mode=2, user_id=params.credentials.username,
+                                         headers=route_headers(body, exchange, key))
             channel.basic_publish(exchange, key, body, properties=props, mandatory=True)
     finally:
         connection.close()
@@ -220,7 +225,7 @@ def test_invalid_messages_quarantined_and_queue_keeps_moving(net: Net) -> None:
     mismatch = {**data, "schema_name": "case_decision", "message_id": str(uuid.uuid4())}
     bad = [
         (b'{"message_id": "', "not valid UTF-8 JSON"),
-        (fresh_id(valid, schema_version="2.0")[0], "unsupported major version 2"),
+        (fresh_id(valid, schema_version="3.0")[0], "unsupported major version 3"),
         (json.dumps(mismatch).encode(), "does not match payload type"),
         (fresh_id(valid, sender="339722101999")[0], "village part 999 is outside 001-399"),
     ]
@@ -266,7 +271,8 @@ def test_senders_that_may_not_speak_are_quarantined(net: Net) -> None:
     body = next(r.body for r in node.store.unsent() if r.exchange == EXCHANGE_UP)
     forged = FakeMessage()
     consumer.handle(delivery(body, exchange=EXCHANGE_UP, routing_key=node_key(net.village),
-                             user_id=neighbour, message=forged))
+                             user_id=neighbour, message=forged,
+                             headers=route_headers(body, EXCHANGE_UP, node_key(net.village))))
     assert forged.acked
     assert consumer.quarantined == 1
     assert consumer.applied == 0
@@ -284,7 +290,8 @@ def test_senders_that_may_not_speak_are_quarantined(net: Net) -> None:
     pump(net.transport, net.queue, strict, lambda: strict.quarantined == 1)
     assert "shared broker user 'guest' is not accepted here" in net.quarantine_rows()[-1]["reason"]
 
-    # 3. A village of another township, delivered here by an extra binding.
+    # 3. A village of another township, delivered here by an extra binding: signed for its own
+    #    township, so refused as a replay before anything else is read.
     stranger = f"{net.county[:6]}102201"
     channel_conn = pika.BlockingConnection(pika.URLParameters(net.url))
     try:
@@ -293,11 +300,13 @@ def test_senders_that_may_not_speak_are_quarantined(net: Net) -> None:
         channel_conn.close()
     stranger_case = net.escalate_from(stranger)
     pump(net.transport, net.queue, consumer, lambda: consumer.quarantined == 2)
-    assert f"{stranger} is not a child of {net.township}" in net.quarantine_rows()[-1]["reason"]
+    assert f"was signed for {stranger[:9]}000, not for {net.township}" in \
+        net.quarantine_rows()[-1]["reason"]
 
-    # 4. A child's escalation on the wrong exchange (the down binding of this hub).
+    # 4. A child's escalation on the wrong exchange (the down binding of this hub), signed by
+    #    the hub's parent, the one node that signs what comes down to it.
     wrong, _ = fresh_id(body)
-    publish(net.url, EXCHANGE_DOWN, down_key(net.township), wrong)
+    publish(net.url, EXCHANGE_DOWN, down_key(net.township), wrong, sign_as=net.county)
     pump(net.transport, net.queue, consumer, lambda: consumer.quarantined == 3)
     assert "case_escalated arrived on fengqiao.down, expected fengqiao.up" in \
         net.quarantine_rows()[-1]["reason"]

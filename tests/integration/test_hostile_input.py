@@ -35,9 +35,11 @@ from nodes.messaging.amqp import AmqpTransport
 from nodes.messaging.consumer import Consumer
 from nodes.messaging.delivery import Delivery
 from nodes.node import Node
-from protocol.areas import Tier
+from protocol.areas import Tier, default_parent
 from protocol.envelope import decode
+from protocol.routing import node_of_key
 from protocol.topology import (
+    EXCHANGE_DOWN,
     QUEUE_DEAD,
     QUEUE_QUARANTINE,
     node_queue,
@@ -46,6 +48,7 @@ from protocol.topology import (
 from tests.hostile.corpus import Msg, Net, bindings, categories, corpus, interleave, valid_traffic
 from tests.support.amqp import ready_count, take_ours
 from tests.support.nodes import build_node
+from tests.support.signed import sealed, sender_of, signed
 from tests.support.sql import rows
 from tests.support.wait import wait_until
 
@@ -68,7 +71,19 @@ def delete_queue(url: str, name: str) -> None:
         connection.close()
 
 
-def publish_all(url: str, messages: list[Msg]) -> None:
+def as_sent(messages: list[Msg], hub: str) -> list[Msg]:
+    """The messages as nodes holding their keys send them: personal fields sealed to the hub,
+    signed by the node the route names (the key's node on up and report, the hub's parent on
+    down), so each reaches the check it is about (the signature's own: test_signing.py)."""
+    return [replace(m, body=sealed(m.body, hub)) for m in messages]
+
+
+def signer_of(msg: Msg, hub: str) -> str:
+    named = default_parent(hub) if msg.exchange == EXCHANGE_DOWN else node_of_key(msg.routing_key)
+    return named or sender_of(msg.body, msg.routing_key)
+
+
+def publish_all(url: str, messages: list[Msg], hub: str) -> None:
     """A foreign publisher: pika, the connection's own user, persistent, each one confirmed."""
     params = pika.URLParameters(url)
     connection = pika.BlockingConnection(params)
@@ -76,8 +91,10 @@ def publish_all(url: str, messages: list[Msg]) -> None:
         channel = connection.channel()
         channel.confirm_delivery()
         for msg in messages:
+            headers = signed(msg.body, msg.exchange, msg.routing_key,
+                             sender=signer_of(msg, hub), to=hub)
             props = pika.BasicProperties(delivery_mode=2, content_type="application/json",
-                                         message_id=msg.message_id,
+                                         message_id=msg.message_id, headers=headers,
                                          user_id=params.credentials.username)
             channel.basic_publish(msg.exchange, msg.routing_key, msg.body, properties=props,
                                   mandatory=True)
@@ -146,7 +163,7 @@ def hub(amqp_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterat
 @pytest.mark.parametrize("hub", [Net("87", "88", Tier.COUNTY), Net("85", "86", Tier.TOWNSHIP)],
                          ids=["county", "township"], indirect=True)
 def test_corpus_quarantined_valid_applied_queue_drained(hub: Hub) -> None:
-    bad, valid = corpus(hub.net), valid_traffic(hub.net)
+    bad, valid = as_sent(corpus(hub.net), hub.net.hub), as_sent(valid_traffic(hub.net), hub.net.hub)
     assert len(bad) >= 200
     assert len(categories(bad)) >= 20
     connection, channel = channel_for(hub.url)
@@ -157,7 +174,7 @@ def test_corpus_quarantined_valid_applied_queue_drained(hub: Hub) -> None:
         connection.close()
 
     started = time.monotonic()
-    publish_all(hub.url, list(interleave(bad, valid)))
+    publish_all(hub.url, list(interleave(bad, valid)), hub.net.hub)
     published = time.monotonic()
 
     handled: list[Settled] = []

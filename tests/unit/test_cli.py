@@ -17,12 +17,17 @@ from pathlib import Path
 
 import pytest
 
+from fengqiao.bootstrap import cipher_for
 from nodes.config import load_config
+from nodes.store.sqlite_store import SqliteStore
+from protocol.keydir import load_directory
+from protocol.keys import key_id, load_signing_key
 
 SCRIPT = Path(sys.executable).parent / "fengqiao"
 COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "fengqiao"]
 NOW = "2026-01-05T10:00:00+08:00"
 CODE = "330681111242"
+TOWNSHIP = "330681111000"
 
 
 @dataclass
@@ -66,6 +71,13 @@ def db_digest(folder: Path) -> str:
 def station_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("template")
     result = run(folder, "node", "init", "--code", CODE, "--name", "状元村")
+    assert result.code == 0, result.err
+    # The network's keys.json lists the parent too, as `deploy keys` gathers it for every node:
+    # an escalation is sealed to the township's key.
+    town = tmp_path_factory.mktemp("township")
+    assert run(town, "node", "init", "--code", TOWNSHIP).code == 0
+    result = run(folder, "deploy", "keys", "public-keys.json", str(town / "public-keys.json"),
+                 "--out", "keys.json", "--configs", "fengqiao.toml", str(town / "fengqiao.toml"))
     assert result.code == 0, result.err
     return folder
 
@@ -111,6 +123,15 @@ def test_node_init_writes_config_holidays_and_database(station: Path) -> None:
     assert "data_key" in secrets.read_text(encoding="utf-8")
     assert (station / "holidays" / "README.md").read_text(encoding="utf-8").startswith("# 节假日")
     assert "identity_key" in secrets.read_text(encoding="utf-8")
+    # Message keys: private in the secrets file, public beside the config (issue 15).
+    config_text = (station / "fengqiao.toml").read_text(encoding="utf-8")
+    for field in ("signing_key", "sealing_key"):
+        assert f"{field} = " in secrets.read_text(encoding="utf-8")
+        assert field not in config_text
+    assert cfg.keys_file == station / "keys.json"
+    assert list(json.loads((station / "public-keys.json").read_text())["nodes"]) == [CODE]
+    assert load_directory(station / "public-keys.json").keys_of(CODE)[0].kid == key_id(
+        load_signing_key(cfg.signing_key))
 
 
 def test_node_init_refuses_to_overwrite(station: Path) -> None:
@@ -204,6 +225,37 @@ def test_escalate_needs_consent(station: Path) -> None:
     assert db_digest(station) == before
     assert state_after(station, "escalate", case_id, "--reason", "no_agreement",
                        "--consent") == "ESCALATED"
+
+
+def test_escalation_is_sealed_in_the_outbox_or_refused_without_the_parents_key(
+        station: Path) -> None:
+    case_id = new_case(station)
+    state_after(station, "accept", case_id, "--consent")
+    assert state_after(station, "escalate", case_id, "--reason", "no_agreement",
+                       "--consent") == "ESCALATED"
+    config = load_config(station / "fengqiao.toml")
+    store = SqliteStore(config.database, cipher=cipher_for(config))  # the body as it will travel
+    try:
+        (body,) = [r.body for r in store.unsent() if r.schema_name == "case_escalated"]
+    finally:
+        store.close()
+    payload = json.loads(body)["payload"]
+    assert payload["sealed"].startswith("x1:")
+    assert payload["parties"] == []
+    assert "张三".encode() not in body
+    assert b"13800000000" not in body
+    assert "院墙".encode() not in body  # the facts too
+
+    # A station whose keys.json does not list its parent cannot seal to it: refused, unchanged.
+    shutil.copy(station / "public-keys.json", station / "keys.json")
+    other = new_case(station)
+    state_after(station, "accept", other, "--consent")
+    before = db_digest(station)
+    result = run(station, "case", "escalate", other, "--reason", "no_agreement", "--consent")
+    assert_one_sentence(result)
+    assert TOWNSHIP in result.err
+    assert "keys.json" in result.err
+    assert db_digest(station) == before
 
 
 def test_accept_without_consent_changes_nothing(station: Path) -> None:

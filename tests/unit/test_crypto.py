@@ -19,9 +19,13 @@ from nodes.domain import commands as cmd
 from nodes.domain.case import Rules
 from nodes.i18n import render
 from nodes.identity import IdentityHasher
+from nodes.keyring import process_keyring
+from nodes.messaging.signing import Verifier
 from nodes.service import CaseService, PartyInput
 from nodes.store.sqlite_store import SqliteStore
 from protocol.areas import Tier
+from protocol.envelope import decode
+from protocol.messages import CaseEscalated
 from protocol.reference import CaseSource, EscalationReason
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -137,7 +141,8 @@ def test_store_without_a_key_never_writes_plaintext(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "node.db")
     try:
         service = CaseService(store, FixedClock(), node_id=VILLAGE, tier=Tier.VILLAGE,
-                              rules=Rules(), hasher=IdentityHasher("unit-test-salt", "test"))
+                              rules=Rules(), hasher=IdentityHasher("unit-test-salt", "test"),
+                              seal=None)
         with pytest.raises(PersonalDataError, match="data_key"):
             new_case(service)
         assert store._db.execute("SELECT count(*) FROM cases").fetchone()[0] == 0
@@ -162,7 +167,12 @@ def test_parties_and_waiting_dossiers_are_sealed_on_disk(tmp_path: Path) -> None
         assert (party.name, party.id_number, party.phone, party.address) == (
             NAME, ID_NUMBER, PHONE, ADDRESS)
         (dossier,) = [r for r in node.store.unsent() if r.schema_name == "case_escalated"]
-        assert NAME.encode() in dossier.body  # the relay publishes the dossier in the clear
+        # Sealed to the township as the row is written (issue 15): only its key opens it.
+        assert NAME.encode() not in dossier.body
+        township = Verifier(process_keyring().node_keys(node.config.parent_id or ""), None)
+        opened = township.open(decode(dossier.body)).payload
+        assert isinstance(opened, CaseEscalated)
+        assert (opened.parties[0].name, opened.parties[0].id_number) == (NAME, ID_NUMBER)
         assert not any(s in file_bytes(tmp_path / "node.db") for s in SECRETS)
     finally:
         node.close()

@@ -33,7 +33,7 @@ from ops.definitions import (
 from ops.deploy_cmds import load_network, read_secrets
 from ops.management import Management, ManagementError
 from protocol.areas import AreaTree, Tier
-from protocol.routing import node_key
+from protocol.routing import node_key, probe_key
 from protocol.topology import EXCHANGE_DOWN, EXCHANGE_QUARANTINE, EXCHANGE_REPORT, EXCHANGE_UP
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +49,7 @@ def allows(regex: str, value: str) -> bool:
     return re.search(regex or "^$", value) is not None
 
 
-def access(node: str, node_declares: bool = True) -> NodeAccess:
+def access(node: str, node_declares: bool = False) -> NodeAccess:
     tier = dict(NETWORK)[node]
     kids = [n for n, _ in NETWORK if TREE.parent_of(n) == node]
     return node_access(node, tier, TREE, kids, node_declares)
@@ -68,17 +68,25 @@ def test_village_may_publish_up_and_report_only_under_its_own_key() -> None:
         assert [key for key in refused if allows(regex, key)] == []
 
 
-def test_village_may_publish_nothing_down() -> None:
+def test_village_may_publish_down_only_its_own_binding_probe() -> None:
     regex = access(A).topic_write[EXCHANGE_DOWN]
-    assert regex == NEVER
-    assert not any(allows(regex, key) for key in (node_key(A), node_key(B), "", "#"))
+    assert allows(regex, node_key(A))  # lands in its own queue, dropped there (nodes.probe)
+    assert not any(allows(regex, key) for key in (node_key(B), node_key(TOWN), "", "#"))
+
+
+def test_hubs_may_probe_their_own_up_binding_only() -> None:
+    town = access(TOWN).topic_write[EXCHANGE_UP]
+    assert allows(town, probe_key(TOWN))
+    assert not any(allows(town, key) for key in (probe_key(TOWN2), probe_key(COUNTY),
+                                                 probe_key(A), node_key(A)))
+    assert not allows(access(A).topic_write[EXCHANGE_UP], probe_key(A))  # villages: no up queue
 
 
 def test_township_may_send_down_to_its_own_villages_only() -> None:
     regex = access(TOWN).topic_write[EXCHANGE_DOWN]
     assert allows(regex, node_key(A))
     assert allows(regex, node_key(B))
-    refused = [node_key(C), node_key(TOWN), node_key(COUNTY), node_key(A) + ".1",
+    refused = [node_key(C), node_key(TOWN2), node_key(COUNTY), node_key(A) + ".1",
                "33.97.41.101.*", "33.97.41.101.#", "33.97.41.101.203", ""]
     assert [key for key in refused if allows(regex, key)] == []
 
@@ -90,8 +98,7 @@ def test_county_sends_down_to_townships_and_city_escalates_nowhere() -> None:
     assert not allows(county, node_key(A))  # not past the township
     city = "339700000000"
     city_access = node_access(city, Tier.CITY, TREE, [COUNTY])
-    assert city_access.topic_write[EXCHANGE_UP] == NEVER
-    assert EXCHANGE_UP not in city_access.write
+    assert city_access.topic_write[EXCHANGE_UP] == exactly([probe_key(city)])  # its probe only
 
 
 def test_topic_read_allows_exactly_the_own_queue_bindings() -> None:
@@ -141,7 +148,6 @@ def test_regular_permissions_keep_a_village_to_its_own_queue(node_declares: bool
         assert not allows(regex, "amq.default")
     assert allows(village.write, EXCHANGE_UP)
     assert allows(village.write, EXCHANGE_QUARANTINE)
-    assert not allows(village.write, EXCHANGE_DOWN)
     assert allows(access(TOWN, node_declares).write, EXCHANGE_DOWN)
     if node_declares:  # what KombuTransport.declare needs, and no more than that
         assert allows(village.configure, own)

@@ -38,6 +38,7 @@ FUZZ = settings(max_examples=50, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 NOW = "2026-01-05T10:00:00+08:00"
 CODE = "339799101201"
+PARENT = "339799101000"
 REGISTERED, MEDIATING = f"{CODE}-2026-00001", f"{CODE}-2026-00002"
 TYPES = DISPUTE_TYPES[DISPUTE_TYPES_VERSION].values()
 
@@ -98,6 +99,11 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("station")
     assert cli("node", "init", "--code", CODE, "--name", "样例村", "--dir", str(folder),
                "--identity-key", "fuzz-identity-key-0123").code == 0
+    # The network's keys.json lists the parent, as `deploy keys` makes it: escalations seal to it.
+    town = tmp_path_factory.mktemp("township")
+    assert cli("node", "init", "--code", PARENT, "--dir", str(town)).code == 0
+    assert cli("deploy", "keys", str(folder / "public-keys.json"), str(town / "public-keys.json"),
+               "--out", str(folder / "keys.json")).code == 0
     config = ("--config", str(folder / "fengqiao.toml"))
     for _ in range(2):
         assert cli("case", "new", "--type", "02", "--applicant", "张三::13800000000",

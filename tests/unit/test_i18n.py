@@ -20,6 +20,7 @@ from fengqiao.main import main
 from nodes import i18n
 from nodes.i18n.catalogue import problems
 from nodes.labels import calendar_note, state_label
+from protocol.areas import default_parent
 from protocol.text import Code, Translatable
 
 NOW = "2026-01-05T10:00:00+08:00"
@@ -81,6 +82,12 @@ def station(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("FENGQIAO_NOW", NOW)
     assert main(["node", "init", "--code", VILLAGE, "--name", "状元村", "--dir",
                  str(tmp_path / "v")]) == 0
+    # The network's keys.json lists the parent too (`deploy keys`): escalations seal to it.
+    assert main(["node", "init", "--code", default_parent(VILLAGE), "--dir",
+                 str(tmp_path / "t")]) == 0
+    assert main(["deploy", "keys", str(tmp_path / "v" / "public-keys.json"),
+                 str(tmp_path / "t" / "public-keys.json"), "--out",
+                 str(tmp_path / "v" / "keys.json")]) == 0
     monkeypatch.setenv("FENGQIAO_CONFIG", str(tmp_path / "v" / "fengqiao.toml"))
     return tmp_path
 

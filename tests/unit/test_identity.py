@@ -53,7 +53,7 @@ def store(tmp_path: Path) -> Iterator[SqliteStore]:
 
 def record(store: SqliteStore, hasher: IdentityHasher) -> str:
     service = CaseService(store, FixedClock(), node_id=VILLAGE, tier=Tier.VILLAGE, rules=Rules(),
-                          hasher=hasher)
+                          hasher=hasher, seal=None)
     return service.new_case(source=CaseSource.APPLICATION, dispute_type="02", facts="示例纠纷",
                             parties=PARTIES).case_id
 

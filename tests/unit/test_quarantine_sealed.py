@@ -16,16 +16,20 @@ from fengqiao.bootstrap import bootstrap
 from nodes.config import NodeConfig
 from nodes.crypto import PersonalDataError, new_key
 from nodes.domain import commands as cmd
+from nodes.keyring import process_keyring
 from nodes.messaging.delivery import Delivery
 from nodes.messaging.memory import MemoryBroker
+from nodes.messaging.signing import Verifier
 from nodes.node import Node
 from nodes.service import PartyInput
 from nodes.store.sqlite_store import SqliteStore
 from protocol.areas import Tier
+from protocol.envelope import decode, encode
 from protocol.reference import CaseSource, EscalationReason
 from protocol.routing import node_key
 from protocol.topology import EXCHANGE_UP
 from tests.support.messages import FakeMessage
+from tests.support.signed import signed
 
 VILLAGE, OTHER_TOWNSHIP = "330681111242", "330681112000"  # not the village's township
 NAME, ID_NUMBER, PHONE, ADDRESS = "欧阳娜娜", "330681199203154321", "13912345678", "状元村九组3号"
@@ -48,7 +52,8 @@ def node(cfg: NodeConfig) -> Node:
 
 
 def dossier(tmp_path: Path) -> bytes:
-    """A real escalation dossier, as the village's relay would publish it."""
+    """A real escalation dossier in the clear, as a sender that does not seal (a 1.x node, a
+    forger) would publish it: the village's own, opened with its parent's key."""
     village = node(config(tmp_path, VILLAGE, Tier.VILLAGE))
     try:
         case = village.service.new_case(
@@ -57,7 +62,8 @@ def dossier(tmp_path: Path) -> bytes:
         village.service.act(case.case_id, lambda c, a, t: cmd.escalate(
             c, a, t, reason=EscalationReason.GROUP_CASE, consent_given=True))
         (row,) = [r for r in village.store.unsent() if r.schema_name == "case_escalated"]
-        return row.body
+        parent = Verifier(process_keyring().node_keys(village.config.parent_id or ""), None)
+        return encode(parent.open(decode(row.body)))
     finally:
         village.close()
 
@@ -66,7 +72,8 @@ def refuse(hub: Node, body: bytes) -> FakeMessage:
     """Deliver `body` to the hub as if from the village; the hub is not its parent."""
     message = FakeMessage()
     hub.declare()  # its quarantine copy goes to the (in-memory) broker's quarantine queue
-    hub.consumer.handle(Delivery(body, EXCHANGE_UP, node_key(VILLAGE), VILLAGE, {}, message))
+    headers = signed(body, EXCHANGE_UP, node_key(VILLAGE), sender=VILLAGE, to=hub.node_id)
+    hub.consumer.handle(Delivery(body, EXCHANGE_UP, node_key(VILLAGE), VILLAGE, headers, message))
     return message
 
 
