@@ -83,7 +83,7 @@ def run_broker(url: str, cases_per_village: int, seed: int,
     city = bootstrap(base / "330600000000" / "fengqiao.toml")
     try:
         assert isinstance(city.store, HubStore)  # noqa: S101 - the root gives a city a HubStore
-        result = flow_json(city.store, city.clock.now())
+        result = flow_json(city.store, city.clock.now(), city.node_id)
     finally:
         city.close()
     result.update(cases=cases_per_village * 12, seconds=round(time.monotonic() - started, 2),

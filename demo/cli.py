@@ -46,6 +46,7 @@ def run_demo(args: argparse.Namespace, ctx: Ctx) -> int:
     ctx.say(_("sample city: 1 city, 2 counties, 4 townships, 12 villages; {cases} disputes; "
               "{mode}; {seconds} s", cases=result["cases"], mode=mode, seconds=result["seconds"]))
     ctx.say(render_flow([TierFlow(**t) for t in result["tiers"]],  # type: ignore[attr-defined]
-                        [Station(**s) for s in result["stations"]]))  # type: ignore[attr-defined]
+                        [Station(**s) for s in result["stations"]],  # type: ignore[attr-defined]
+                        all_stations=False))  # only those that need a look
     ctx.say(_("files: {path}", path=result["workdir"]))
     return 0

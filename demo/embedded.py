@@ -59,10 +59,12 @@ def run_embedded(workdir: Path | None = None, cases_per_village: int = CASES_PER
             n.consume()
         city = nodes[CITY]
         assert isinstance(city.store, HubStore)  # noqa: S101 - the root gives a city a HubStore
-        result = flow_json(city.store, city.clock.now())
+        result = flow_json(city.store, city.clock.now(), CITY)
         result.update(cases=created, rounds=rounds, seconds=round(time.monotonic() - started, 2),
                       workdir=str(base), note=SAMPLE_NOTE,
-                      quarantined=sum(n.consumer.quarantined for n in nodes.values()))
+                      quarantined=sum(n.consumer.quarantined for n in nodes.values()),
+                      # waiting for a predecessor that never came: must be 0 when quiet
+                      held=sum(n.store.held_count() for n in nodes.values()))
     finally:
         for n in nodes.values():
             n.close()

@@ -15,6 +15,7 @@ from pathlib import Path
 from nodes.config import without_password
 from nodes.crypto import new_identity_key, new_key
 from nodes.domain import commands
+from nodes.domain.identity_numbers import check_char
 from nodes.domain.states import CaseState
 from nodes.node import Node
 from nodes.secrets import SECRETS_NAME, write_secrets
@@ -89,8 +90,11 @@ _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 
 def _person(rng: random.Random, village: str, role: str) -> PartyInput:
     birth = f"{rng.randint(1950, 2000)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
-    return PartyInput(role=role, name=rng.choice(_SURNAMES) + rng.choice("某甲乙丙丁"),
-                      id_number=f"{village[:6]}{birth}{rng.randint(100, 999)}{rng.randint(0, 9)}",
+    name = rng.choice(_SURNAMES) + rng.choice("某甲乙丙丁")
+    first17 = f"{village[:6]}{birth}{rng.randint(100, 999)}"
+    rng.randint(0, 9)  # was a random last digit: drawn still, so the seeded data stays the same
+    return PartyInput(role=role, name=name,
+                      id_number=first17 + check_char(first17),  # GB 11643: nodes refuse others
                       phone=f"13{rng.randint(0, 9)}{rng.randint(0, 99_999_999):08d}",
                       address=f"{village} 示例地址 {rng.randint(1, 99)} 号")
 

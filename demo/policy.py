@@ -39,6 +39,7 @@ def _settle(node: Node) -> Callable[[Case, Actor, datetime], None]:
         c.agree(case, actor, at, rules, form="oral", terms="双方达成和解（示例）",
                 effective_date=local_date(at))
         c.perform(case, actor, at)
+        c.follow_up(case, actor, at, honoured=True)  # closing an agreed case needs this record
         c.close(case, actor, at, "协议已履行（示例）")
     return run
 

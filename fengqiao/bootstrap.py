@@ -21,15 +21,15 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from hub.flow import on_heartbeat, on_lifecycle_report
-from hub.intake import on_case_escalated
+from hub.flow import on_heartbeat
+from hub.intake import on_case_escalated, on_case_report_back
+from hub.red_flags import on_report
 from hub.store import HubStore
 from nodes.alarms import AlarmKind, clear_alarm, raise_alarm
-from nodes.calendar_loader import load_calendar_dir
+from nodes.calendar_loader import load_node_calendars
 from nodes.clock import Clock, SystemClock
 from nodes.config import ConfigError, NodeConfig, load_config
 from nodes.crypto import KEY_ENV, DataCipher, DataKeyError, configured_key
-from nodes.domain.calendar import WorkingDays
 from nodes.domain.case import Rules
 from nodes.identity import IdentityHasher
 from nodes.inbound import node_handlers
@@ -51,10 +51,11 @@ from protocol.topology import EXCHANGE_QUARANTINE, node_queue
 
 
 def rules_for(config: NodeConfig) -> Rules:
-    """Without an operator calendar, deadlines count weekends only and their records say so."""
-    days = load_calendar_dir(config.calendar_dir) if config.calendar_dir else WorkingDays.empty()
+    """The shipped arrangements and the operator's calendars; a year with neither counts weekends
+    and statutory holidays only, and its deadlines say they are provisional."""
     return Rules(target_days=config.target_days, max_extension_days=config.max_extension_days,
-                 days=days)
+                 days=load_node_calendars(config.calendar_dir),
+                 acceptance_days=config.acceptance_days, follow_up_days=config.follow_up_days)
 
 
 def cipher_for(config: NodeConfig) -> DataCipher:
@@ -95,12 +96,14 @@ def open_store(config: NodeConfig, cipher: DataCipher) -> SqliteStore:
 
 
 def handlers_for(tier: Tier, service: CaseService, store: SqliteStore) -> dict[str, Handler]:
-    """Every node takes decisions and orders; hubs take escalations; county and city, reports."""
+    """Every node takes decisions and orders; hubs take escalations and their subtree's reports
+    (a red flag below lands on the hub's copy of the case: `hub.red_flags`)."""
     handlers = node_handlers(service, store)
     if tier is not Tier.VILLAGE:
         handlers["case_escalated"] = partial(on_case_escalated, service)
-    if tier in (Tier.COUNTY, Tier.CITY) and isinstance(store, HubStore):
-        handlers["lifecycle_report"] = partial(on_lifecycle_report, store)
+        handlers["case_report_back"] = partial(on_case_report_back, service)
+    if tier is not Tier.VILLAGE and isinstance(store, HubStore):
+        handlers["lifecycle_report"] = partial(on_report, service, store)
         handlers["heartbeat"] = partial(on_heartbeat, store)
     return handlers
 
@@ -131,7 +134,8 @@ def bootstrap(config: NodeConfig | str | Path, *, clock: Clock | None = None,
         store.close()
         raise
     service = CaseService(store, clock, node_id=cfg.node_id, tier=cfg.tier, rules=rules,
-                          hasher=hasher, parent=cfg.parent_id, seal=Sealer(keys).seal)
+                          hasher=hasher, parent=cfg.parent_id, seal=Sealer(keys).seal,
+                          name=cfg.name)
     tree = cfg.area_tree()
 
     def to_quarantine(body: bytes, reason: str, delivery: Delivery) -> None:

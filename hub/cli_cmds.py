@@ -28,17 +28,16 @@ def register_hub(subparsers: Any) -> None:
         "run the hub's relay and consumer as a service (Ctrl-C or SIGTERM stops cleanly)"))
     p.add_argument("--log-json", action="store_true", help=_("JSON log lines"))
     p.set_defaults(handler=partial(run_node, hub=True))
-    flow = leaf(hub, "flow", _("the cross-tier flow table (county and city hubs)"))
+    flow = leaf(hub, "flow", _("the cross-tier flow table and the stations below (hubs)"))
     flow.add_argument("--json", action="store_true", help=_("JSON output"))
     flow.set_defaults(handler=show_flow)
 
 
 def show_flow(args: argparse.Namespace, ctx: Ctx) -> int:
     with open_node(ctx) as node:
-        if node.config.tier not in (Tier.COUNTY, Tier.CITY) or not isinstance(node.store,
-                                                                              HubStore):
+        if node.config.tier is Tier.VILLAGE or not isinstance(node.store, HubStore):
             raise bilingual("flow_tier", tier=tier_label(node.config.tier))
-        data = flow_json(node.store, ctx.clock.now())
+        data = flow_json(node.store, ctx.clock.now(), node.node_id)  # never itself
     if args.json:
         ctx.emit_json(data)
     else:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from hub.stations import Station as Station  # re-exported: `hub.flow` was their home
+from hub.stations import stations as stations
 from hub.store import GONE_FROM_TIER, HubStore
-from nodes.messaging.settings import SILENT_AFTER_S
 from protocol.areas import TIER_ORDER
 from protocol.envelope import Envelope
 from protocol.messages import Heartbeat, LifecycleReport
@@ -38,15 +39,7 @@ class TierFlow:
     escalation_rate: float | None
     transit_mean_s: float | None  # child sent -> registered at this tier
     transit_max_s: float | None
-
-
-@dataclass(frozen=True)
-class Station:
-    node_id: str
-    tier: str
-    outbox_depth: int
-    last_heartbeat: str
-    silent: bool
+    red_flags: int = 0  # cases flagged at this tier (a red flag is reported at once)
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -66,6 +59,7 @@ def flow_table(store: HubStore) -> list[TierFlow]:
             returned=store.cases_with_event(tier, "hand_down"),
             referred_out=store.cases_reaching(tier, ("REFERRED_OUT",)),
             closed_unresolved=store.cases_reaching(tier, ("CLOSED_UNRESOLVED",)),
+            red_flags=store.cases_with_event(tier, "red_flag"),
             open=max(0, registered - closed_or_gone),
             local_resolution_rate=_rate(settled, registered),
             escalation_rate=_rate(escalated, registered),
@@ -75,14 +69,7 @@ def flow_table(store: HubStore) -> list[TierFlow]:
     return rows
 
 
-def stations(store: HubStore, now: datetime) -> list[Station]:
-    out = []
-    for node_id, tier, depth, at in store.heartbeats():
-        age = (now - datetime.fromisoformat(at)).total_seconds()
-        out.append(Station(node_id, tier, depth, at, age > SILENT_AFTER_S))
-    return out
-
-
-def flow_json(store: HubStore, now: datetime) -> dict[str, object]:
+def flow_json(store: HubStore, now: datetime, hub_id: str | None = None) -> dict[str, object]:
+    """The flow table and the stations heard from; `hub_id`, the hub's own, is not one."""
     return {"tiers": [asdict(r) for r in flow_table(store)],
-            "stations": [asdict(s) for s in stations(store, now)]}
+            "stations": [asdict(s) for s in stations(store, now, hub_id)]}

@@ -37,3 +37,16 @@ def h001_flow(db: Database) -> None:
             at TEXT NOT NULL
         )"""
     )
+
+
+@hub_migrations()
+def h002_report_events(db: Database) -> None:
+    """Red-flag cases are listed from the reports by event, whatever the tier."""
+    db.execute("CREATE INDEX reports_event ON reports(event, case_id)")
+
+
+@hub_migrations()
+def h003_station_health(db: Database) -> None:
+    """Issue 16 item 8: a station's name and the age of its backlog, from its heartbeats."""
+    db.execute("ALTER TABLE heartbeats ADD COLUMN name TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE heartbeats ADD COLUMN oldest_unsent_s INTEGER")

@@ -26,7 +26,8 @@ from pydantic import (
 from nodes.domain.calendar import CalendarInvalid, HolidayCalendar, WorkingDays
 from protocol.text import N_, Phrase, Translatable
 
-#: The folder shipped with the package (holds only a SAMPLE file until the operator adds theirs).
+#: The folder shipped with the package: the State Council's arrangements checked against their
+#: published text (2026 on), one file a year. Every node counts with them (`load_node_calendars`).
 SHIPPED_HOLIDAY_DIR = Path(__file__).parent / "data" / "holidays"
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -151,3 +152,21 @@ def load_calendar_dir(path: str | Path) -> WorkingDays:
         seen[cal.year] = file
         calendars.append(cal)
     return WorkingDays(calendars)
+
+
+def load_node_calendars(operator_dir: str | Path | None,
+                        shipped_dir: str | Path = SHIPPED_HOLIDAY_DIR) -> WorkingDays:
+    """The shipped official arrangements, overridden year by year by the operator's folder
+    (`calendar_dir`: a corrected or later year), except that an operator's sample never replaces
+    an official arrangement."""
+    shipped = _by_year(load_calendar_dir(shipped_dir))
+    merged = {year: cal for year, cal in shipped.items() if not cal.is_sample}
+    if operator_dir is not None:
+        for year, cal in _by_year(load_calendar_dir(operator_dir)).items():
+            if not (cal.is_sample and year in merged):
+                merged[year] = cal
+    return WorkingDays(merged.values())
+
+
+def _by_year(days: WorkingDays) -> dict[int, HolidayCalendar]:
+    return {year: cal for year in days.years if (cal := days.calendar_for(year)) is not None}

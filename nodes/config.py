@@ -18,6 +18,7 @@ from pydantic import (
     field_validator,
 )
 
+from nodes.domain.clock_book import DEFAULT_ACCEPTANCE_DAYS, DEFAULT_FOLLOW_UP_DAYS
 from nodes.identity import IdentityCostName
 from nodes.messaging.settings import ESCALATIONS_PER_HOUR
 from nodes.secrets import read_secrets, secrets_path
@@ -87,6 +88,11 @@ class NodeConfig(BaseModel):
     calendar_dir: Path | None = None
     target_days: int = Field(default=30, ge=1, le=365)
     max_extension_days: int = Field(default=30, ge=0, le=365)
+    # Registration (or an arrival from below) to the acceptance decision, and the last
+    # performance date (or a settlement above) to the follow-up visit: calendar days. 人民调解法
+    # sets neither limit, so each clock names this setting as its basis.
+    acceptance_days: int = Field(default=DEFAULT_ACCEPTANCE_DAYS, ge=1, le=365)
+    follow_up_days: int = Field(default=DEFAULT_FOLLOW_UP_DAYS, ge=1, le=365)
     vintage_year: int = Field(default=2024, ge=1980, le=2100)
     lang: str = Field(default="zh", pattern="^(zh|en)$")
     # Accept only messages whose broker-validated user id is the sender's node id (one RabbitMQ

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from nodes.domain import commands
+from nodes.domain import above, commands
 from nodes.messaging.consumer import Handler
 from nodes.service import CaseService
 from nodes.store.sqlite_store import SqliteStore
@@ -27,7 +27,8 @@ def on_case_decision(service: CaseService, env: Envelope) -> None:
         service.act(case_id, lambda case, actor, at: commands.receive_return(
             case, actor, at, decision=data, report_back_by=due), role="system")
     else:
-        service.act(case_id, partial(commands.decision_above, decision=data), role="system")
+        service.act(case_id, partial(above.receive_decision, decision=data,
+                                     rules=service.rules), role="system")
 
 
 def on_supervision_order(store: SqliteStore, env: Envelope) -> None:

@@ -27,6 +27,8 @@ STATES: Mapping[str, str] = {
     S.CLOSED_UNRESOLVED: NP_("state", "closed unresolved"),
     S.ESCALATED: NP_("state", "escalated"), S.RETURNED: NP_("state", "returned from above"),
     S.HANDED_DOWN: NP_("state", "handed down"),
+    S.SETTLED_ABOVE: NP_("state", "settled above"),
+    S.SETTLED_BELOW: NP_("state", "settled below"),
 }
 ACTIONS: Mapping[str, str] = {
     A.REPORT: NP_("action", "grid report"), A.REGISTER: NP_("action", "register"),
@@ -41,6 +43,14 @@ ACTIONS: Mapping[str, str] = {
     A.JC_RESULT: NP_("action", "judicial confirmation result"),
     A.FOLLOW_UP: NP_("action", "follow-up visit"), A.RED_FLAG: NP_("action", "red flag"),
     A.DECISION_ABOVE: NP_("action", "decision above"),
+    A.SETTLE_ABOVE: NP_("action", "settled above"),
+    A.REPORT_BACK: NP_("action", "report-back received"),
+    A.REPORT_UP: NP_("action", "interim report sent"),
+    A.REPORT_RECEIVED: NP_("action", "interim report received"),
+    A.CORRECT: NP_("action", "correction"),
+    A.REFUSE: NP_("action", "party refuses mediation"),
+    A.CHOICE: NP_("action", "parties' choice"),
+    A.CLOCKS: NP_("action", "deadlines updated"),
 }
 # Sources, referral targets and escalation reasons (protocol.reference's values).
 REFERENCE: Mapping[str, str] = {
@@ -68,6 +78,8 @@ WORDS: Mapping[str, str] = {
     "applicant": NP_("word", "applicant"), "respondent": NP_("word", "respondent"),
     "other": NP_("word", "other party"), "mediator": NP_("word", "mediator"),
     "grid_worker": NP_("word", "grid worker"), "hub": NP_("word", "hub"),
+    "station_head": NP_("word", "committee head"), "hub_staff": NP_("word", "centre staff"),
+    "public": NP_("word", "public"), "private": NP_("word", "private"),
     "system": NP_("word", "system"), "oral": NP_("word", "oral"),
     "written": NP_("word", "written"), "mediation": NP_("word", "mediation"),
     "escalation": NP_("word", "escalation"), "applied": NP_("word", "applied"),
@@ -133,6 +145,14 @@ _NOTES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"clock paused since (?P<start>\S+) with no end: no due date yet"),
      NP_("note", "clock paused since {start} with no end: no due date yet")),
     (re.compile(r"set by the tier above"), NP_("note", "set by the tier above")),
+    (re.compile(r"no calendar for (?P<year>\d{4}): weekends and statutory holidays only, "
+                r"provisional"),
+     NP_("note", "no calendar for {year}: weekends and statutory holidays only, provisional")),
+    (re.compile(r"no calendar for (?P<year>\d{4}): weekends and fixed-date statutory holidays "
+                r"only, provisional"),
+     NP_("note", "no calendar for {year}: weekends and fixed-date statutory holidays only, "
+                 "provisional")),
+    (re.compile(r"agreed by the parties"), NP_("note", "agreed by the parties")),
 )
 
 

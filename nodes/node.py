@@ -23,7 +23,7 @@ from nodes.messaging.settings import CONSUME_BATCH
 from nodes.service import CaseService
 from nodes.store.sqlite_store import SqliteStore
 from protocol.envelope import encode, make_envelope
-from protocol.messages import Heartbeat
+from protocol.messages import MAX_SHORT, Heartbeat
 from protocol.routing import report_key
 from protocol.topology import EXCHANGE_REPORT, QueueSpec
 
@@ -70,14 +70,17 @@ class Node:
             return self.relay.drain()
 
     def heartbeat_body(self) -> bytes:
+        """Alive, with the node's name, and its backlog: how long and how old."""
         now = self.clock.now()
         beat = Heartbeat(node_id=self.node_id, tier=self.config.tier,
                          outbox_depth=self.relay.outbox_depth(),
-                         last_sent_at=self.relay.last_sent_at, at=now)
+                         last_sent_at=self.relay.last_sent_at, at=now,
+                         label=self.config.name[:MAX_SHORT],
+                         oldest_unsent_s=self.relay.oldest_unsent_s())
         return encode(make_envelope(beat, sender=self.node_id, case_id=None, seq=0, sent_at=now))
 
     def heartbeat(self) -> None:
-        """Tell county and city this node is alive and how much waits in its outbox."""
+        """Tell the hubs above this node is alive and how much waits in its outbox."""
         self.transport.publish_raw(EXCHANGE_REPORT, report_key(self.node_id),
                                    self.heartbeat_body(), persistent=False)
 

@@ -108,6 +108,10 @@ class CaseEscalated(Model):
     # above must know who that is to keep the case (and hand-downs) away from it.
     accusation: bool = False
     accused_node: NodeId | None = None
+    # Since 2.1, optional: the grid (网格) of the origin village the case came from (a code, not
+    # personal), and the red flag's note (free text: sealed with the dossier).
+    grid_id: Annotated[str, Field(pattern=r"^[0-9]{15}$")] | None = None
+    red_flag_note: LongText = ""
 
     @field_validator("parties")
     @classmethod
@@ -118,7 +122,7 @@ class CaseEscalated(Model):
             raise ValueError("at least one party is required (or the sealed dossier)")
         return _none_if_sealed(parties, info)
 
-    @field_validator("facts", "reason_text", "history")
+    @field_validator("facts", "reason_text", "history", "red_flag_note")
     @classmethod
     def _clear_only_unsealed(cls, value: Any, info: ValidationInfo) -> Any:
         return _none_if_sealed(value, info)
@@ -130,7 +134,17 @@ class CaseEscalated(Model):
             lookup_dispute_type(self.dispute_type, self.dispute_types_version)
         except KeyError as exc:
             raise ValueError(str(exc.args[0])) from None
+        if self.grid_id is not None and self.grid_id[:12] != self.origin_node:
+            raise ValueError("grid_id is not a grid of the origin node")
         return self
+
+
+DecisionKind = Literal["accepted", "resolved", "returned", "referred_out", "escalated", "closed",
+                      "rejected", "closed_unresolved", "terminated"]
+# Outcomes that settle the case at the tier that decided them: every copy below moves on
+# (SETTLED_ABOVE at the tiers that escalated it; a hub that handed it down gets a final
+# report-back). "closed" after "resolved" only confirms it.
+FINAL_OUTCOMES = frozenset({"resolved", "referred_out", "closed", "rejected", "closed_unresolved"})
 
 
 class CaseDecision(Model):
@@ -142,13 +156,41 @@ class CaseDecision(Model):
     origin_node: NodeId
     deciding_node: NodeId
     deciding_tier: Tier
-    decision: Literal["accepted", "resolved", "returned", "referred_out", "escalated", "closed"]
+    decision: DecisionKind
+    # The hand-down's instruction, the agreement's terms, a referral's or rejection's reason.
     instruction: LongText = ""
     report_back_by: date | None = None
     referred_to: ReferralTarget | None = None
     decided_at: AwareDatetime
+    # Since 2.1: the deciding node's name, and whether the parties were told their other routes
+    # (a termination, a case closed unresolved).
+    deciding_name: ShortText = ""
+    remedies_notified: bool = False
 
     @field_validator("instruction")
+    @classmethod
+    def _clear_only_unsealed(cls, value: str, info: ValidationInfo) -> str:
+        return _none_if_sealed(value, info)
+
+
+class CaseReportBack(Model):
+    """反馈: the tier a case was handed down to reports to the hub that handed it down: its final
+    outcome (sent when it decides) or an interim report (sent by hand). Since 2.1."""
+
+    type: Literal["case_report_back"] = "case_report_back"
+    sealed: SealedToken | None = None  # `text` sealed to the receiving hub
+    origin_node: NodeId
+    reporting_node: NodeId
+    reporting_name: ShortText = ""
+    reporting_tier: Tier
+    outcome: Literal["interim", "resolved", "referred_out", "closed", "closed_unresolved",
+                     "terminated", "rejected"]
+    text: LongText = ""  # the terms agreed, the referral's reason, or the interim report
+    referred_to: ReferralTarget | None = None
+    remedies_notified: bool = False
+    decided_at: AwareDatetime
+
+    @field_validator("text")
     @classmethod
     def _clear_only_unsealed(cls, value: str, info: ValidationInfo) -> str:
         return _none_if_sealed(value, info)
@@ -178,6 +220,11 @@ class Heartbeat(Model):
     outbox_depth: int = Field(ge=0, le=MAX_INT)
     last_sent_at: AwareDatetime | None = None
     at: AwareDatetime
+    # Since 2.1: the node's own name as people know it (状元村: a place, never a person's), so
+    # `hub flow` can show it, and how many seconds its oldest unsent outbox row had waited at
+    # `at` (None: none waited), so a backlog says how old it is, not only how long.
+    label: ShortText = ""
+    oldest_unsent_s: int | None = Field(default=None, ge=0, le=MAX_INT)
 
 
 class SupervisionOrder(Model):
@@ -193,10 +240,10 @@ class SupervisionOrder(Model):
 
 
 Payload = Annotated[
-    CaseEscalated | CaseDecision | LifecycleReport | Heartbeat | SupervisionOrder,
-    Field(discriminator="type"),
+    CaseEscalated | CaseDecision | CaseReportBack | LifecycleReport | Heartbeat
+    | SupervisionOrder, Field(discriminator="type"),
 ]
 
 PAYLOAD_MODELS: tuple[type[Model], ...] = (
-    CaseEscalated, CaseDecision, LifecycleReport, Heartbeat, SupervisionOrder,
+    CaseEscalated, CaseDecision, CaseReportBack, LifecycleReport, Heartbeat, SupervisionOrder,
 )

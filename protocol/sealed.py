@@ -8,9 +8,11 @@ into another message, or moved to another recipient, does not open). On the wire
 themselves are empty; `open_payload` puts them back and validates the result as if it had come
 in the clear.
 
-- `CaseEscalated`: facts, parties, reason_text, history (the dossier) - always sealed;
+- `CaseEscalated`: facts, parties, reason_text, history, red_flag_note (the dossier) - always
+  sealed;
 - `CaseDecision`: instruction (free text: a hand-down instruction, agreement terms) - sealed when
-  it is not empty.
+  it is not empty;
+- `CaseReportBack`: text (terms agreed below, an interim report) - sealed when not empty.
 
 Everything else stays in the clear on purpose: routing and trust checks (origin node, tiers,
 case id) and the statistics need it, and none of it names a person.
@@ -28,17 +30,18 @@ from pydantic import ValidationError
 
 from protocol.keydir import KeyDirectory
 from protocol.keys import SealInvalid
-from protocol.messages import CaseDecision, CaseEscalated, Model
+from protocol.messages import CaseDecision, CaseEscalated, CaseReportBack, Model
 from protocol.seal import open_sealed, seal_for
 
 P = TypeVar("P", bound=Model)
 
 PERSONAL_FIELDS: dict[str, tuple[str, ...]] = {
-    "case_escalated": ("facts", "parties", "reason_text", "history"),
+    "case_escalated": ("facts", "parties", "reason_text", "history", "red_flag_note"),
     "case_decision": ("instruction",),
+    "case_report_back": ("text",),
 }
 _EMPTY: dict[str, Any] = {"facts": "", "parties": (), "reason_text": "", "history": (),
-                          "instruction": ""}
+                          "instruction": "", "text": "", "red_flag_note": ""}
 
 
 def must_seal(payload: Model) -> bool:
@@ -46,6 +49,8 @@ def must_seal(payload: Model) -> bool:
     a decision with an instruction."""
     if isinstance(payload, CaseEscalated):
         return True
+    if isinstance(payload, CaseReportBack):
+        return bool(payload.text)
     return isinstance(payload, CaseDecision) and bool(payload.instruction)
 
 
@@ -66,7 +71,9 @@ def seal_payload(payload: P, directory: KeyDirectory, recipient: str, sender: st
     fields = PERSONAL_FIELDS.get(str(getattr(payload, "type", "")))
     if fields is None or not must_seal(payload):
         return payload
-    clear = payload.model_dump(mode="json", include=set(fields))
+    # A field left at its default is not sealed: the receiver's copy already holds the default,
+    # and a 2.0 receiver, which knows no red_flag_note, still opens a dossier without one.
+    clear = payload.model_dump(mode="json", include=set(fields), exclude_defaults=True)
     text = json.dumps(clear, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     token = seal_for(text, directory, recipient, sender, context, now)
     return payload.model_copy(update={**{f: _EMPTY[f] for f in fields}, "sealed": token})

@@ -118,13 +118,13 @@ def node_queue(node_id: str, tier: Tier, tree: AreaTree | None = None,
                children: Iterable[str] = ()) -> QueueSpec:
     """One durable quorum queue per node, bound to what that node must receive.
 
-    Every node: decisions and orders sent down to it. Hubs: their children's escalations.
-    County and city: every report and heartbeat of their subtree.
+    Every node: decisions and orders sent down to it. Hubs: their children's escalations, and
+    every report and heartbeat of their subtree (since 2.1 the township too: a village's red flag
+    reaches it at once, as it reaches county and city).
     """
     bindings: list[tuple[str, str]] = [(EXCHANGE_DOWN, down_key(node_id))]
     if tier is not Tier.VILLAGE:
         bindings += [(EXCHANGE_UP, p) for p in up_bindings(node_id, tree or AreaTree(), children)]
-    if tier in (Tier.COUNTY, Tier.CITY):
         # `own.#` matches `own` on RabbitMQ, not on every kombu virtual transport: bind both.
         bindings += [(EXCHANGE_REPORT, node_key(node_id)), (EXCHANGE_REPORT, subtree_pattern(node_id))]
     return QueueSpec(node_queue_name(node_id), dict(QUORUM_ARGUMENTS), tuple(bindings))

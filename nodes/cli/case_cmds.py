@@ -7,16 +7,23 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from nodes.cli import case_transitions
+from nodes.case_ids import resolve_case_id
+from nodes.cli import case_fix, case_transitions
+from nodes.cli.case_dossier import red_flag_rows
 from nodes.cli.case_render import list_json, list_text, show_json, show_text
+from nodes.cli.clock_render import due_days, due_within_ids, overdue_ids, running_clocks
 from nodes.cli.context import Ctx, bilingual, open_node
+from nodes.cli.facts_input import add_facts_options, facts_of
 from nodes.cli.i18n import t
 from nodes.cli.options import named_choice
 from nodes.cli.parser import group, leaf, unmask
+from nodes.cli.sending import latest_by_case
+from nodes.domain.clock_plan import clocks_of
 from nodes.domain.states import CaseState
 from nodes.i18n import LANGS, _
 from nodes.labels import ref_label, state_label, type_label, word
 from nodes.service import CaseNotFound, PartyInput
+from nodes.store.party_versions import changes as party_changes
 from protocol.messages import MAX_PARTIES, MAX_PEOPLE, MAX_SHORT
 from protocol.reference import DISPUTE_TYPES, DISPUTE_TYPES_VERSION, CaseSource
 
@@ -110,7 +117,7 @@ def register(subparsers: Any) -> None:
     p = leaf(cases, "new", _("register a new case"), json=True, epilog=new_epilog())
     p.add_argument("--type", dest="dispute_type", type=dispute_code, required=True,
                    metavar="CODE", help=_("dispute type code or name"))
-    p.add_argument("--facts", required=True, help=_("facts of the dispute"))
+    add_facts_options(p, required=True, help_text=_("facts of the dispute"))
     source, sources = named_choice(_SOURCES, ref_label, _("source"))
     p.add_argument("--source", type=source, default="application", metavar="SOURCE",
                    help=_("source (default: application): {choices}", choices=sources))
@@ -133,7 +140,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--state", type=case_state, help=_("only this state (e.g. MEDIATING or "
                                                       "调解中)"))
     p.add_argument("--overdue", action="store_true",
-                   help=_("only cases past their target date"))
+                   help=_("only cases with a clock past its due date (acceptance, mediation, "
+                          "report-back, performance, follow-up)"))
+    p.add_argument("--due-within", type=due_days, metavar="N",
+                   help=_("only cases with a clock due within N days (overdue ones included)"))
+    p.add_argument("--red-flag", action="store_true",
+                   help=_("only red-flag cases (at a hub, also those reported from below)"))
     p.set_defaults(handler=list_cases)
 
     p = leaf(cases, "show", _("a case with its full history"), json=True)
@@ -141,6 +153,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=show)
 
     case_transitions.register(cases)
+    case_fix.register(cases)
 
 
 def new(args: argparse.Namespace, ctx: Ctx) -> int:
@@ -148,13 +161,14 @@ def new(args: argparse.Namespace, ctx: Ctx) -> int:
         raise bilingual("no_party")
     if len(args.parties) > MAX_PARTIES:
         raise bilingual("too_many_parties", limit=MAX_PARTIES)
+    facts = facts_of(args) or ""
     with open_node(ctx) as node:
         source = CaseSource(args.source)
         case = node.service.new_case(
-            source=source, dispute_type=args.dispute_type, facts=args.facts,
+            source=source, dispute_type=args.dispute_type, facts=facts,
             parties=args.parties, people_involved=args.people, grid_id=args.grid_id,
-            role="grid_worker" if source is CaseSource.GRID_REPORT else "mediator",
-            accusation=args.accusation, accused=args.accused)
+            role=ctx.role or ("grid_worker" if source is CaseSource.GRID_REPORT else "mediator"),
+            accusation=args.accusation, accused=args.accused, user=ctx.user)
     assert case.state is not None  # noqa: S101 - a recorded case has a state
     if args.json:
         ctx.emit_json({"case_id": case.case_id, "state": case.state.value})
@@ -164,26 +178,45 @@ def new(args: argparse.Namespace, ctx: Ctx) -> int:
 
 
 def list_cases(args: argparse.Namespace, ctx: Ctx) -> int:
+    state = args.state.value if args.state else None
     with open_node(ctx) as node:
-        rows = node.store.case_rows(args.state.value if args.state else None)
-        overdue = node.store.overdue_case_ids(ctx.today())
+        rows = node.store.case_rows(state)
+        flagged = node.store.red_flag_case_ids()
+        unsent = latest_by_case(node.store.unsent_case_messages())  # not left yet
+        if args.red_flag:  # at a hub, also those reported from below and not held here
+            held = rows if state is None else node.store.case_rows()
+            rows = red_flag_rows(rows, flagged, node.store.red_flags_reported(),
+                                 {r["case_id"] for r in held}, state)
+        clocks = running_clocks(node.store.load_case, rows, node.service.rules)
+    today = ctx.today()
+    overdue = overdue_ids(clocks, today)  # every kind of clock (nodes.domain.clock_book)
     if args.overdue:
         rows = [r for r in rows if r["case_id"] in overdue]
+    if args.due_within is not None:
+        soon = due_within_ids(clocks, today, args.due_within)
+        rows = [r for r in rows if r["case_id"] in soon]
     if args.json:
-        ctx.emit_json(list_json(rows, overdue, ctx.lang))
+        ctx.emit_json(list_json(rows, overdue, ctx.lang, flagged, unsent, clocks=clocks,
+                                today=today))
     else:
-        ctx.say(list_text(rows, overdue, ctx.lang))
+        ctx.say(list_text(rows, overdue, ctx.lang, flagged, unsent, clocks=clocks, today=today))
     return 0
 
 
 def show(args: argparse.Namespace, ctx: Ctx) -> int:
     with open_node(ctx) as node:
-        case = node.store.load_case(args.case_id)
+        case_id = resolve_case_id(node.store, args.case_id)
+        case = node.store.load_case(case_id)
         if case is None:
-            raise CaseNotFound(args.case_id)
-        parties = node.store.parties(args.case_id)
+            raise CaseNotFound(case_id)
+        parties = node.store.parties(case_id)
+        unsent = node.store.unsent_case_messages(case_id)  # its messages not left yet
+        changes = party_changes(node.store, case_id)  # corrections: before and after
+        clocks = clocks_of(case, node.service.rules)  # with those still to be recorded
     if args.json:
-        ctx.emit_json(show_json(case, parties, ctx.today(), ctx.lang))
+        ctx.emit_json(show_json(case, parties, ctx.today(), ctx.lang, unsent, changes=changes,
+                                clocks=clocks))
     else:
-        ctx.say(show_text(case, parties, ctx.today(), ctx.lang))
+        ctx.say(show_text(case, parties, ctx.today(), ctx.lang, unsent, changes=changes,
+                          clocks=clocks))
     return 0

@@ -9,15 +9,16 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
+from nodes.case_ids import resolve_case_id
+from nodes.cli import path_cmds
 from nodes.cli.context import Ctx, open_node
 from nodes.cli.i18n import t
 from nodes.cli.options import named_choice
 from nodes.cli.parser import Parser, iso_date, leaf, positive_int, unmask
+from nodes.domain import above
 from nodes.domain import commands as cmd
-from nodes.domain.case import Actor, Case
 from nodes.i18n import _
 from nodes.labels import ref_label, state_label, word
 from nodes.service import CaseService, Command
@@ -43,7 +44,9 @@ def _add(cases: Any, name: str, help_text: str, build: Builder) -> Parser:
 
 def run(args: argparse.Namespace, ctx: Ctx) -> int:
     with open_node(ctx) as node:
-        case = node.service.act(args.case_id, args.build(args, node.service, ctx))
+        case_id = resolve_case_id(node.store, args.case_id)  # "4", "2026-00004" (nodes.case_ids)
+        case = node.service.act(case_id, args.build(args, node.service, ctx),
+                                role=ctx.role or "mediator", user=ctx.user)
     assert case.state is not None  # noqa: S101 - a recorded case has a state
     if args.json:
         ctx.emit_json({"case_id": case.case_id, "state": case.state.value})
@@ -52,39 +55,33 @@ def run(args: argparse.Namespace, ctx: Ctx) -> int:
     return 0
 
 
-def _accept(a: argparse.Namespace, s: CaseService, ctx: Ctx) -> Command:
-    def command(case: Case, actor: Actor, at: datetime) -> None:
-        if a.consent:  # consent and acceptance commit together or not at all
-            cmd.consent(case, actor, at, scope="mediation", given=True)
-        cmd.accept(case, actor, at, s.rules)
-    return command
-
-
 def _agree(a: argparse.Namespace, s: CaseService, ctx: Ctx) -> Command:
     effective = a.effective_date or ctx.today()
     return lambda case, actor, at: cmd.agree(
         case, actor, at, s.rules, form=a.form, terms=a.terms, effective_date=effective,
-        performance=a.perform, signed_by_all=a.signed, sealed=a.sealed)
+        performance=a.perform, signed_by_all=a.signed, sealed=a.sealed, manner=a.manner,
+        place=a.place)
 
 
 def register(cases: Any) -> None:
     _add(cases, "register", _("register a grid report"),
-         lambda a, s, c: lambda case, actor, at: cmd.register(case, actor, at))
+         lambda a, s, c: lambda case, actor, at: cmd.register(case, actor, at, s.rules))
     p = _add(cases, "reject", _("reject (not for people's mediation)"),
              lambda a, s, c: lambda case, actor, at: cmd.reject(case, actor, at, a.reason))
     p.add_argument("--reason", required=True, help=_("reason"))
     p = _add(cases, "consent", _("record the parties' consent or refusal"),
-             lambda a, s, c: lambda case, actor, at: cmd.consent(
-                 case, actor, at, scope=a.scope, given=not a.refuse, note=a.note))
+             path_cmds.consent_command)
     p.add_argument("--refuse", action="store_true", help=_("a party refuses"))
+    path_cmds.consent_options(p)
     scope, scopes = named_choice(["mediation", "escalation"], word, _("scope"))
     p.add_argument("--scope", type=scope, default="mediation", metavar="SCOPE",
                    help=_("consent to mediation or escalation: {choices}", choices=scopes))
     p.add_argument("--note", default="", help=_("note"))
     p = _add(cases, "accept", _("accept (needs the parties' consent)"),
-             _accept)
+             path_cmds.accept_command)
     p.add_argument("--consent", action="store_true",
-                   help=_("record consent to mediation at the same time"))
+                   help=_("record consent to mediation at the same time (never over a "
+                          "recorded refusal)"))
     _add(cases, "mediate", _("start mediating"),
          lambda a, s, c: lambda case, actor, at: cmd.mediate(case, actor, at, s.rules))
     p = _add(cases, "extend", _("extend the target duration (once)"),
@@ -106,6 +103,8 @@ def register(cases: Any) -> None:
                    help=_("signed by all parties and the mediator"))
     p.add_argument("--sealed", action="store_true",
                    help=_("committee seal affixed"))
+    p.add_argument("--manner", default="", help=_("manner of performance (written: required)"))
+    p.add_argument("--place", default="", help=_("place of performance (written: required)"))
     _add(cases, "perform", _("performance starts"),
          lambda a, s, c: lambda case, actor, at: cmd.perform(case, actor, at))
     p = _add(cases, "breach", _("record a breach"),
@@ -125,7 +124,9 @@ def register(cases: Any) -> None:
                                    _("escalation reason"))
     p.add_argument("--reason", type=reason, required=True, metavar="REASON",
                    help=_("escalation reason: {choices}", choices=reasons))
-    p.add_argument("--consent", action="store_true", help=_("parties consent"))
+    p.add_argument("--consent", action="store_true",
+                   help=_("parties consent (not needed once recorded with consent --scope "
+                          "escalation)"))
     p.add_argument("--note", default="", help=_("note"))
     p = _add(cases, "refer-out", _("refer out of people's mediation"),
              lambda a, s, c: lambda case, actor, at: cmd.refer_out(
@@ -141,6 +142,10 @@ def register(cases: Any) -> None:
     p.add_argument("--instruction", required=True, help=_("instruction"))
     p.add_argument("--days", type=positive_int, default=15,
                    help=_("report back within N days (default 15)"))
+    p = _add(cases, "report-up", _("send an interim report to the tier that handed the case down"),
+             lambda a, s, c: lambda case, actor, at: above.report_up(case, actor, at,
+                                                                     text=a.text))
+    p.add_argument("--text", required=True, help=_("what has been done so far"))
     p = _add(cases, "close", _("close the case"),
              lambda a, s, c: lambda case, actor, at: cmd.close(case, actor, at, a.note))
     p.add_argument("--note", default="", help=_("note"))
@@ -152,9 +157,7 @@ def register(cases: Any) -> None:
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--confirmed", dest="confirmed", action="store_true", help=_("confirmed"))
     g.add_argument("--refused", dest="confirmed", action="store_false", help=_("refused"))
-    p = _add(cases, "follow-up", _("follow-up visit"),
-             lambda a, s, c: lambda case, actor, at: cmd.follow_up(
-                 case, actor, at, honoured=a.honoured, note=a.note))
+    p = _add(cases, "follow-up", _("follow-up visit"), path_cmds.follow_up_command)
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--honoured", dest="honoured", action="store_true", help=_("honoured"))
     g.add_argument("--not-honoured", dest="honoured", action="store_false",
@@ -166,3 +169,4 @@ def register(cases: Any) -> None:
     p.add_argument("--police-reported", action="store_true",
                    help=_("police informed"))
     p.add_argument("--note", required=True, help=_("what happened"))
+    path_cmds.register(cases, _add)

@@ -64,6 +64,8 @@ class Ctx:
     config_path: Path
     build: Build
     clock: Clock = field(default_factory=SystemClock)
+    user: str = ""  # who acts (`nodes.cli.acting`), recorded on every event
+    role: str | None = None  # None: the command's default role
 
     def use_config_lang(self, lang: str) -> None:
         """The node's configured language applies unless --lang or FENGQIAO_LANG chose one."""

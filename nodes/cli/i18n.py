@@ -26,7 +26,8 @@ _MESSAGES: dict[str, str] = {
                          "FILE"),
     "node_run_hub": N_("this is the config of a hub ({tier}); use fengqiao hub run"),
     "hub_run_village": N_("this is a village station's config; use fengqiao node run"),
-    "flow_tier": N_("the flow table is kept by county and city hubs (this node is a {tier})"),
+    "flow_tier": N_("the flow table is kept by hubs (township, county, city); this node is a "
+                    "{tier}"),
     "demo_cases": N_("disputes per village must be 1 to 1000"),
     "config_tier": N_("config file {path}: field 'tier' is {tier}, which does not match node_id "
                       "{code} (a {derived} code)"),
@@ -75,7 +76,7 @@ _MESSAGES: dict[str, str] = {
     "col_state": N_("state"),
     "col_type": N_("dispute type"),
     "col_opened": N_("opened"),
-    "col_due": N_("target due"),
+    "col_due": N_("due (clock)"),
     "col_overdue": N_("overdue"),
     "col_seq": N_("seq"),
     "col_time": N_("time"),

@@ -22,6 +22,7 @@ from typing import Any
 from nodes import i18n
 from nodes.cli import (
     audit_cmds,
+    calendar_cmds,
     case_cmds,
     key_cmds,
     node_cmds,
@@ -29,6 +30,7 @@ from nodes.cli import (
     run_cmds,
     status_cmds,
 )
+from nodes.cli.acting import acting
 from nodes.cli.context import Build, Ctx, bilingual, clock_from_env, config_path_from
 from nodes.cli.i18n import DEFAULT_LANG, LANGS, env_lang, t
 from nodes.cli.parser import (
@@ -41,6 +43,7 @@ from nodes.cli.parser import (
 )
 from nodes.i18n import _, render
 from nodes.store.errors import StoreError, StoreFull, problem, translate
+from nodes.text_input import printable
 from protocol.messages import MAX_TEXT
 from protocol.text import Translatable
 
@@ -52,6 +55,7 @@ GROUPS: tuple[Callable[[Any], None], ...] = (
     case_cmds.register,
     protocol_cmds.register,
     audit_cmds.register,
+    calendar_cmds.register,
 )
 
 
@@ -72,7 +76,8 @@ def _utf8(stream: Any) -> None:
 
 
 def _fail(text: str) -> int:
-    sys.stderr.write(t("error_prefix") + text + "\n")
+    # An error may quote what was typed or received: never a terminal escape (nodes.text_input).
+    sys.stderr.write(t("error_prefix") + printable(text) + "\n")
     return 2
 
 
@@ -81,8 +86,10 @@ def _make_ctx(args: argparse.Namespace, lang: str, build: Build) -> Ctx:
     if explicit_lang is not None and explicit_lang not in LANGS:
         raise bilingual("env_lang_bad", value=explicit_lang)
     config = getattr(args, "config", None)
+    user, role = acting(args)
     return Ctx(lang=explicit_lang or lang, lang_explicit=explicit_lang is not None,
-               config_path=config_path_from(config), build=build, clock=clock_from_env())
+               config_path=config_path_from(config), build=build, clock=clock_from_env(),
+               user=user, role=role)
 
 
 def _check_text(argv: Sequence[str]) -> None:

@@ -82,20 +82,24 @@ keys_file = "keys.json"
 HOLIDAYS_README = """\
 # 节假日日历 / Holiday calendars
 
-本目录每年放一个 TOML 文件（如 `2026.toml`），由运营方根据国务院办公厅每年的节假日安排通知填写。
-系统不会猜测节假日；没有日历的年份只把周六、周日当作非工作日，期限说明中会注明。
-格式详见程序包中的 `nodes/data/holidays/README.md`（另有示例 `sample-2026.toml`，非官方）。
+本目录放运营方自己的节假日安排，每年一个 TOML 文件（如 `2027.toml`），按国务院办公厅每年的通知填写，
+用 `fengqiao calendar install 文件` 装入（装入后未结期限自动重新计算）。程序已自带经核对的正式安排
+（2026年：国办发明电〔2025〕7号）；本目录中的文件按年份覆盖它。没有当年安排的年份按周末和
+《全国年节及纪念日放假办法》的法定节假日计算，期限标为“暂定”。格式见程序包中的
+`nodes/data/holidays/README.md` 和 `2026.toml`。
 
-One TOML file per year (e.g. `2026.toml`), filled in from the State Council's annual notice.
-Nothing is guessed; a year without a file counts only weekends as days off and every deadline
-note says so. Full format: `nodes/data/holidays/README.md` in the package (sample, not official:
-`sample-2026.toml`).
+The operator's own holiday arrangements, one TOML file per year (e.g. `2027.toml`), filled in from
+the State Council's annual notice and installed with `fengqiao calendar install FILE` (open
+deadlines are recomputed). The package ships the checked official arrangements (2026: 国办发明电
+〔2025〕7号); a file here overrides its year. A year with no arrangement counts weekends and the
+statutory holidays of 全国年节及纪念日放假办法, and its deadlines are marked provisional. Format:
+`nodes/data/holidays/README.md` and `2026.toml` in the package.
 
 ```toml
-year = 2026
-source = "国办发明电〔2025〕x号"   # where the dates come from
+year = 2027
+source = "国办发明电〔20xx〕x号"   # where the dates come from
 sample = false                     # true = illustrative only
-holidays = ["2026-01-01"]          # days off (incl. weekdays made free)
-makeup_workdays = ["2026-01-04"]   # Saturdays/Sundays that are working days (调休)
+holidays = ["2027-01-01"]          # days off (incl. weekends in a break, weekdays made free)
+makeup_workdays = []               # Saturdays/Sundays that are working days (调休)
 ```
 """

@@ -95,12 +95,21 @@ class Parser(argparse.ArgumentParser):
 
 
 def common_options() -> Parser:
-    """--lang and --config, accepted before or after the sub-command."""
+    """--lang, --config, --user and --role, accepted before or after the sub-command."""
+    from nodes.cli.acting import role_arg, user_arg  # it imports this module
+
     common = Parser(add_help=False)
     common.add_argument("--lang", choices=LANGS, default=argparse.SUPPRESS,
                         help=_("output language (default: $FENGQIAO_LANG, else zh)"))
     common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
                         help=_("node config (default: $FENGQIAO_CONFIG, else ./fengqiao.toml)"))
+    common.add_argument("--user", metavar="NAME", type=user_arg, default=argparse.SUPPRESS,
+                        help=_("who is acting, recorded on every event (default: "
+                               "$FENGQIAO_USER, else the login name)"))
+    common.add_argument("--role", metavar="ROLE", type=role_arg, default=argparse.SUPPRESS,
+                        help=_("the acting person's role: mediator, grid_worker, station_head, "
+                               "hub_staff, or several joined by commas (default: "
+                               "$FENGQIAO_ROLE, else mediator)"))
     return common
 
 

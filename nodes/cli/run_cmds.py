@@ -23,6 +23,7 @@ import structlog
 
 from nodes.cli.context import Ctx, bilingual
 from nodes.cli.parser import group, leaf
+from nodes.clock_sync import sync_clocks
 from nodes.config import NodeConfig, load_config
 from nodes.i18n import _
 from nodes.labels import tier_label
@@ -56,13 +57,26 @@ def run_node(args: argparse.Namespace, ctx: Ctx, *, hub: bool) -> int:
     if not hub and config.tier is not Tier.VILLAGE:
         raise bilingual("node_run_hub", tier=tier_label(config.tier))
     build = partial(ctx.build, config, clock=ctx.clock)
-    checked(build)().close()  # config, key and database, before any thread starts
+    node = checked(build)()  # config, key and database, before any thread starts
     configure(json=args.log_json or None, service=True)
+    try:
+        recompute_at_start(node)
+    finally:
+        node.close()
     watch = Watch(config, build)
     serve_until_failed(watch.runtime)
     if watch.fatal is not None:
         raise watch.fatal  # one sentence and a non-zero exit (nodes.cli.main)
     return 0
+
+
+def recompute_at_start(node: Node) -> None:
+    """A calendar installed while the node was down moves open deadlines, and cases recorded
+    before a clock existed get it: one appended event per case changed (`nodes.clock_sync`)."""
+    result = sync_clocks(node)
+    if result.cases:
+        log.info("clocks.synced", node_id=node.node_id, cases=result.cases,
+                 recomputed=result.recomputed, set=result.set)
 
 
 def checked(build: NodeBuilder) -> NodeBuilder:

@@ -19,6 +19,7 @@ from nodes.cli.table import render
 from nodes.config import load_config
 from nodes.i18n import N_, _, t
 from nodes.labels import tier_label
+from nodes.messaging.probe import PROBES_PASSED
 from nodes.store.bounds import HELD_EVICTED, QUARANTINE_EVICTED
 from nodes.store.sqlite_store import SqliteStore
 
@@ -69,9 +70,12 @@ def status(args: argparse.Namespace, ctx: Ctx) -> int:
 def status_json(store: SqliteStore) -> dict[str, Any]:
     counters = store.counters()
     alarms = store.alarms(open_only=True)
+    missing = any(a["kind"] == AlarmKind.BINDING_MISSING for a in alarms)
     return {
-        # Not ready: the broker does not route to this node's queue (its binding probe came back).
-        "ready": not any(a["kind"] == AlarmKind.BINDING_MISSING for a in alarms),
+        # Not ready: the broker does not route to this node's queue (its binding probe came
+        # back), or no round of probes has gone through yet (the node never ran, or not yet).
+        "ready": counters.get(PROBES_PASSED, 0) > 0 and not missing,
+        "binding_missing": missing,
         "quarantine": {"rows": store.quarantine_count(),
                        "evicted": counters.get(QUARANTINE_EVICTED, 0)},
         "held": {"rows": store.held_count(), "moved_to_quarantine": counters.get(HELD_EVICTED, 0)},
@@ -93,7 +97,10 @@ def render_status(data: dict[str, Any], lang: str | None = None) -> str:
     lines = [t(N_("node {node_id} ({tier})"), lang, node_id=data["node_id"],
                tier=tier_label(data["tier"], lang)),
              t(N_("ready: the broker routes to this node's queue"), lang) if data["ready"] else
-             t(N_("NOT READY: a binding of this node's queue is missing"), lang),
+             t(N_("NOT READY: a binding of this node's queue is missing"), lang)
+             if data["binding_missing"] else
+             t(N_("NOT READY: the node has not yet checked that the broker routes to its queue "
+                  "(it does at start)"), lang),
              t(N_("quarantine: {rows} messages; {evicted} deleted by its bounds in all"), lang,
                **data["quarantine"]),
              t(N_("held: {rows} messages; {moved_to_quarantine} moved to quarantine by its bounds "

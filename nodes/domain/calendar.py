@@ -1,8 +1,10 @@
 """Holiday calendars and the working-day test (DOMAIN §5).
 
 Holidays are data an operator updates each year from the State Council's notice; this module
-never guesses them. A year without a calendar falls back to "Mon-Fri are working days" and says
-so in every note, so a deadline computed that way can be recognised and recomputed later.
+never guesses them. A year without a calendar falls back to weekends plus the statutory holidays
+of 全国年节及纪念日放假办法 (`nodes.domain.statutory`) and says so in every note: a deadline
+counted that way (or with a sample calendar) is *provisional*, recognised and recomputed when the
+year's arrangement is installed.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from nodes.domain import statutory
 from protocol.text import N_, WEEKDAYS, Phrase, Translatable
 
 _SATURDAY = 5
@@ -65,7 +68,7 @@ class WorkingDays:
 
     @classmethod
     def empty(cls) -> WorkingDays:
-        """No calendars at all: every year counts Mon-Fri as working days."""
+        """No calendars at all: every year counts weekends and statutory holidays only."""
         return cls(())
 
     def covers(self, year: int) -> bool:
@@ -82,19 +85,30 @@ class WorkingDays:
         return tuple(sorted(self._by_year))
 
     def is_working_day(self, d: date) -> bool:
-        """Holidays are off, 调休 weekend days are on; uncovered years use Mon-Fri only."""
+        """Holidays are off, 调休 weekend days are on; an uncovered year has Mon-Fri less the
+        statutory holidays it can name (`nodes.domain.statutory`)."""
         cal = self._by_year.get(d.year)
         if cal is None:
-            return d.weekday() < _SATURDAY
+            return d.weekday() < _SATURDAY and d not in statutory.statutory_days(d.year)
         if d in cal.holidays:
             return False
         return d.weekday() < _SATURDAY or d in cal.makeup_workdays
+
+    def provisional(self, year: int) -> bool:
+        """True unless an official (not sample) arrangement for `year` is installed: a deadline
+        counted over such a year may move when the arrangement comes."""
+        cal = self._by_year.get(year)
+        return cal is None or cal.is_sample
 
     def basis_for(self, d: date) -> str:
         """A short note saying which calendar decides working days in `d`'s year."""
         cal = self._by_year.get(d.year)
         if cal is None:
-            return f"no calendar for {d.year}: weekends only"
+            if not statutory.covers(d.year):
+                return f"no calendar for {d.year}: weekends only"
+            which = "" if statutory.lunar_known(d.year) else "fixed-date "
+            return (f"no calendar for {d.year}: weekends and {which}statutory holidays only, "
+                    "provisional")
         if cal.is_sample:
             return f"calendar {cal.year} (SAMPLE, not official; source: {cal.source})"
         return f"calendar {cal.year} (source: {cal.source})"

@@ -13,9 +13,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from nodes.domain.calendar import WorkingDays
+from nodes.domain.clock_book import DEFAULT_ACCEPTANCE_DAYS, DEFAULT_FOLLOW_UP_DAYS, Clock, ClockBook
+from nodes.domain.consent import MEDIATION, standing
 from nodes.domain.deadlines import DayUnit, Deadline, make_deadline
+from nodes.domain.roles import may
 from nodes.domain.states import (
-    CLOCK_RUNNING,
     NOTE_ALLOWED,
     OPENING,
     TRANSITIONS,
@@ -56,8 +58,11 @@ class IllegalTransition(DomainError):
 
 @dataclass(frozen=True)
 class Actor:
+    """Who acts: the node, the role (`nodes.domain.roles`) and the named user, if a person."""
+
     node_id: str
     role: str = "mediator"
+    user: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ class CaseEvent:
     actor_role: str
     reason: str = ""
     data: Mapping[str, Any] = field(default_factory=dict)
+    actor_user: str | None = None  # the named person who acted (None: the node, or older files)
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,8 @@ class Rules:
     target_days: int = 30
     max_extension_days: int = 30
     days: WorkingDays = field(default_factory=WorkingDays.empty)
+    acceptance_days: int = DEFAULT_ACCEPTANCE_DAYS  # registration to acceptance decision
+    follow_up_days: int = DEFAULT_FOLLOW_UP_DAYS  # to the follow-up visit (回访)
 
 
 class Case:
@@ -89,6 +97,7 @@ class Case:
         self.facts: dict[str, Any] = {}
         self.mediation_consent: bool | None = None
         self.target: Deadline | None = None
+        self.book = ClockBook()  # every clock of the case (nodes.domain.clock_book)
         self.extended = False
         self.agreement: dict[str, Any] | None = None
         self.jc_status: str | None = None
@@ -123,33 +132,45 @@ class Case:
     def _apply(self, event: CaseEvent) -> None:
         if event.seq != self.seq + 1:
             raise ValueError(f"case {self.case_id}: event seq {event.seq} after {self.seq}")
-        self.state = self.next_state(event.action)
+        before, self.state = self.state, self.next_state(event.action)
         self.seq = event.seq
         self.state_after[event.seq] = self.state
         self.events.append(event)
         data = event.data
         if event.action in OPENING and not self.facts:
             self.facts = dict(data)
-        if event.action is Action.CONSENT and data.get("scope") == "mediation":
-            self.mediation_consent = bool(data.get("given"))
+        if event.action in (Action.CONSENT, Action.REFUSE):
+            self.mediation_consent = standing(self.events, MEDIATION).summary
         if "target" in data:
             self.target = Deadline.from_dict(data["target"])
+        self.target = self.book.observe(event.seq, event.action, local_date(event.at), before,
+                                        data, self.target)
         if event.action is Action.EXTEND:
             self.extended = True
         if event.action is Action.AGREE:
             self.agreement = dict(data)
+            self.jc_status = None  # a new agreement has its own judicial-confirmation window
         if event.action is Action.JC_APPLY:
             self.jc_status = "applied"
         if event.action is Action.JC_RESULT:
             self.jc_status = "confirmed" if data.get("confirmed") else "refused"
-        if event.action is Action.RED_FLAG:
+        # A red flag raised here, learnt from a report, or brought by a dossier (the arrival
+        # data of a hub's opening or re-registration, nodes.domain.dossier).
+        if event.action is Action.RED_FLAG or (event.action is Action.REGISTER
+                                               and data.get("red_flag")):
             self.red_flag = True
+        if event.action is Action.CORRECT and "facts" in data:  # nodes.domain.corrections
+            self.facts["facts"] = data["facts"]
 
     def record(self, action: Action, actor: Actor, at: datetime, reason: str = "",
                 **data: Any) -> CaseEvent:
         self.next_state(action)  # guard the transition before building the event
+        if not may(actor.role, action):
+            raise DomainError("role_may_not", N_("a grid worker reports and follows up; "
+                                                 "{action} needs a mediator"),
+                              action=Code("action", action.value))
         event = CaseEvent(self.case_id, self.seq + 1, action, at, actor.node_id, actor.role,
-                          reason, data)
+                          reason, data, actor.user)
         self._apply(event)
         self.pending.append(event)
         return event
@@ -158,9 +179,14 @@ class Case:
     def tier(self) -> str:
         return str(self.facts.get("tier", ""))
 
+    def clocks(self) -> list[Clock]:
+        """Every clock its events recorded, running or not (`nodes.domain.clock_plan.clocks_of`
+        adds those still to be recorded)."""
+        return self.book.clocks(self.state, self.target, self.jc_status)
+
     def is_overdue(self, today: date) -> bool:
-        return (self.state in CLOCK_RUNNING and self.target is not None
-                and self.target.is_overdue(today))
+        """Any running clock past its due date (a closing window is not overdue)."""
+        return any(c.is_overdue(today) for c in self.clocks())
 
     def _target_from(self, at: datetime, basis: str, rules: Rules) -> dict[str, Any]:
         deadline = make_deadline(basis, DayUnit.CALENDAR, rules.target_days, local_date(at),

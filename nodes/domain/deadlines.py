@@ -2,7 +2,9 @@
 
 The start day is not counted; a calendar-day period ending on a non-working day ends on the next
 working day (民法典 Arts. 201, 203). A deadline keeps its basis, pauses, extension and calendar
-note so it can be explained, and recomputed when the operator installs a newer calendar.
+note so it can be explained, and recomputed when the operator installs a newer calendar. It is
+*provisional* while a year it spans has no official arrangement installed; a *fixed* one (a date
+the tier above set, a date the parties agreed) is never recomputed.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ class Deadline:
     extension_days: int = 0
     pauses: tuple[Pause, ...] = ()
     calendar_note: str = ""
+    provisional: bool = False
+    fixed: bool = False
 
     def is_overdue(self, today: date) -> bool:
         return today > self.due
@@ -76,11 +80,14 @@ class Deadline:
                 for p in self.pauses
             ],
             "calendar_note": self.calendar_note,
+            "provisional": self.provisional,
+            "fixed": self.fixed,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Deadline:
         """Inverse of `to_dict`; raises ValueError/KeyError on malformed data."""
+        note = str(data.get("calendar_note", ""))
         return cls(
             legal_basis=str(data["legal_basis"]),
             unit=DayUnit(data["unit"]),
@@ -94,14 +101,38 @@ class Deadline:
                       date.fromisoformat(p["end"]) if p.get("end") else None)
                 for p in data.get("pauses", ())
             ),
-            calendar_note=str(data.get("calendar_note", "")),
+            calendar_note=note,
+            # Deadlines recorded before these flags existed: read them from the note.
+            provisional=bool(data.get("provisional", provisional_note(note))),
+            fixed=bool(data.get("fixed", note == SET_ABOVE)),
         )
 
 
+#: The note of a date the tier above set (a 交办's report-back date): fixed, never recomputed.
+SET_ABOVE = "set by the tier above"
+_PROVISIONAL_MARKS = ("weekends only", "provisional", "SAMPLE")
+
+
+def provisional_note(note: str) -> bool:
+    return any(mark in note for mark in _PROVISIONAL_MARKS)
+
+
+def _years(start: date, last: date) -> range:
+    return range((start + _ONE_DAY).year, last.year + 1)
+
+
 def _note(start: date, last: date, days: WorkingDays, extra: list[str]) -> str:
-    first = start + _ONE_DAY
-    bases = [days.basis_for(date(y, 1, 1)) for y in range(first.year, last.year + 1)]
+    bases = [days.basis_for(date(y, 1, 1)) for y in _years(start, last)]
     return "; ".join(bases + extra)
+
+
+def is_provisional(start: date, due: date, days: WorkingDays, pauses: tuple[Pause, ...] = ()
+                   ) -> bool:
+    """True when a year the count crosses has no official arrangement installed (an open pause
+    counts up to its start: the due date is not known yet)."""
+    if due == PAUSED_INDEFINITELY:
+        due = min((p.start for p in pauses if p.end is None), default=start)
+    return any(days.provisional(y) for y in _years(start, max(due, start + _ONE_DAY)))
 
 
 def compute_due(
@@ -141,7 +172,8 @@ def make_deadline(
 ) -> Deadline:
     due, note = compute_due(start, amount, unit, days, pauses)
     return Deadline(legal_basis, unit, amount, start, start_event_seq, due,
-                    pauses=pauses, calendar_note=note)
+                    pauses=pauses, calendar_note=note,
+                    provisional=is_provisional(start, due, days, pauses))
 
 
 def extend(deadline: Deadline, extra_days: int, days: WorkingDays) -> Deadline:
@@ -160,4 +192,5 @@ def with_pauses(deadline: Deadline, pauses: tuple[Pause, ...], days: WorkingDays
     """Recompute after a pause starts or ends, keeping any extension already granted."""
     total = deadline.amount + deadline.extension_days
     due, note = compute_due(deadline.start, total, deadline.unit, days, pauses)
-    return replace(deadline, due=due, pauses=pauses, calendar_note=note)
+    return replace(deadline, due=due, pauses=pauses, calendar_note=note,
+                   provisional=is_provisional(deadline.start, due, days, pauses))

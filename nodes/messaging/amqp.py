@@ -33,7 +33,7 @@ from kombu.connection import Connection
 from kombu.entity import Queue
 from kombu.messaging import Consumer, Producer
 
-from nodes.messaging import amqp_topology, bundling, kombu_batches
+from nodes.messaging import amqp_errors, amqp_topology, bundling, kombu_batches
 from nodes.messaging.delivery import Confirms, Delivery
 from nodes.messaging.port import TransportError, Unroutable
 from nodes.messaging.settings import (
@@ -89,8 +89,8 @@ class AmqpTransport:
             self._tags_by_id = {}
             self._producer = Producer(channel)
         except Exception as exc:  # kombu raises OperationalError and friends
-            self.close()
-            raise TransportError(f"cannot reach broker: {exc.__class__.__name__}") from exc
+            self.close()  # a refused login is BrokerAuthError, not an outage (`amqp_errors`)
+            raise amqp_errors.connect_error(exc, self.user_id) from exc
 
     def _on_return(self, _exc: Exception, exchange: str, routing_key: str, message: Any) -> None:
         """basic.return of a mandatory publish: find its tag by message id (every publish has

@@ -23,6 +23,16 @@ class TransportError(Exception):
         self.confirmed = list(confirmed)  # outbox ids confirmed before the failure, in order
 
 
+class BrokerAuthError(TransportError):
+    """The broker refused this node's login (wrong password, unknown user, no access to its
+    virtual host): the broker is there, so this is not an outage, and trying again does not help
+    until an operator fixes the credentials. `reason` is one line for the log, never the password."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the broker refused the login: {reason}")
+        self.reason = reason
+
+
 class Unroutable(TransportError):
     """The broker returned a mandatory publish: no queue is bound for its routing key (a binding
     deleted, a node not yet deployed). The message is NOT sent: its row stays in the outbox and

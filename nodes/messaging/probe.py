@@ -15,6 +15,7 @@ these keys (`ops.definitions`).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 import structlog
 
@@ -26,6 +27,12 @@ from protocol.routing import down_key, probe_key
 from protocol.topology import EXCHANGE_DOWN, EXCHANGE_UP
 
 log = structlog.get_logger("fengqiao.probe")
+
+PROBES_PASSED = "probes_passed"  # counter: rounds in which every probe went through
+
+
+class ProbeStore(AlarmStore, Protocol):
+    def count(self, name: str, by: int, at: datetime) -> int: ...
 
 PROBE_HEADER = "x-fengqiao-probe"
 PROBE_BODY = b"binding probe"
@@ -39,7 +46,7 @@ def probe_routes(node_id: str, tier: Tier) -> list[tuple[str, str]]:
     return routes
 
 
-def probe_bindings(transport: Transport, store: AlarmStore, node_id: str, tier: Tier,
+def probe_bindings(transport: Transport, store: ProbeStore, node_id: str, tier: Tier,
                    at: datetime) -> list[tuple[str, str]]:
     """Publish one probe per route; alarm for each returned one, clear the alarm of each that
     went through. Returns the missing routes. A broken link raises TransportError (the caller
@@ -59,6 +66,8 @@ def probe_bindings(transport: Transport, store: AlarmStore, node_id: str, tier: 
         clear_alarm(store, AlarmKind.BINDING_MISSING, subject, at)
     if missing:
         log.warning("probe.not_ready", missing=[f"{e} {k}" for e, k in missing])
+    else:  # `node status` says ready only once a whole round went through
+        store.count(PROBES_PASSED, 1, at)
     return missing
 
 

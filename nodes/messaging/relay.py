@@ -34,6 +34,7 @@ from typing import Protocol
 import structlog
 
 from nodes.messaging import settings
+from nodes.messaging.link import Backlog, LinkHealth
 from nodes.messaging.port import Transport, TransportError, Unroutable
 from nodes.records import OutboxRow
 
@@ -103,6 +104,7 @@ class Outbox(Protocol):
     def unsent(self, limit: int = ..., after_id: int = ...) -> list[OutboxRow]: ...
     def mark_sent(self, ids: Sequence[int], at: datetime, *, wait: bool = ...) -> bool: ...
     def outbox_depth(self) -> int: ...
+    def oldest_unsent_at(self, after_id: int = ...) -> str | None: ...
 
 
 class Relay:
@@ -123,6 +125,10 @@ class Relay:
         self.last_sent_at: datetime | None = None
         self.marks = PendingMarks()
         self.read_after = 0  # every row up to this id is confirmed (marked, or in `marks`)
+        # What the log says of the link and of a backlog (`link`); a service shares `link`
+        # with its consumer thread (NodeRuntime).
+        self.link = LinkHealth()
+        self.backlog = Backlog()
 
     def run_once(self) -> int:
         """Publish one batch; returns rows confirmed. Raises TransportError when the link fails."""
@@ -181,6 +187,13 @@ class Relay:
         """Rows not yet confirmed (the file also counts confirmed ones whose mark waits)."""
         return max(0, self.store.outbox_depth() - len(self.marks.ids))
 
+    def oldest_unsent_s(self) -> int | None:
+        """Seconds the oldest row not yet confirmed has waited; None when none waits."""
+        at = self.store.oldest_unsent_at(self.read_after)
+        if at is None:
+            return None
+        return max(0, int((self.now() - datetime.fromisoformat(at)).total_seconds()))
+
     def drain(self) -> int:
         """Publish until the outbox is empty (embedded demo and tests); every mark written."""
         total = 0
@@ -196,12 +209,18 @@ class Relay:
         try:
             sent = self.run_once()
             self.backoff.reset()
+            self.backlog.confirmed(sent)
+            if sent:
+                self.link.succeeded("relay")
             if sent and self.blocked is not None:  # the returned row went out at last
                 route, self.blocked = self.blocked, None
                 log.info("relay.routed_again", exchange=route[0], routing_key=route[1])
                 if self.on_routed is not None:
                     self.on_routed(*route)
         except Unroutable as exc:  # the link is fine; the topology is not: wait, try again
+            self.link.succeeded("relay")
+            self.backlog.confirmed(len(exc.confirmed))  # counted if a backlog was under way
+            self.backlog.stalled()
             self.unroutable += 1
             self.blocked = (exc.exchange, exc.routing_key)
             delay = self.backoff.next_delay()
@@ -213,16 +232,21 @@ class Relay:
             stop.wait(delay)
             return
         except TransportError as exc:
+            self.backlog.confirmed(len(exc.confirmed))
+            self.backlog.stalled()
             delay = self.backoff.next_delay()
-            log.warning("relay.broker_unavailable", error=str(exc),
-                        retry_in_s=round(delay, 2), outbox_depth=self.outbox_depth())
+            if not self.link.failed("relay", exc):  # a refused login is logged as that
+                log.warning("relay.broker_unavailable", error=str(exc),
+                            retry_in_s=round(delay, 2), outbox_depth=self.outbox_depth())
             stop.wait(delay)
             return
         if sent == 0:  # idle until woken, or until the waiting marks are due
+            self.backlog.empty()
             try:
                 self.transport.heartbeat_check()  # an idle link still answers the broker
             except TransportError as exc:  # closed: the next turn connects again
-                log.warning("relay.broker_unavailable", error=str(exc), retry_in_s=0)
+                if not self.link.failed("relay", exc):
+                    log.warning("relay.broker_unavailable", error=str(exc), retry_in_s=0)
             timeout = min(settings.RELAY_IDLE_S, self.marks.until_due())
             if wake is not None:
                 wake.wait(timeout)

@@ -27,7 +27,8 @@ import structlog
 from nodes.config import NodeConfig
 from nodes.messaging import settings
 from nodes.messaging.delivery import AcksAfterCommit, Delivery
-from nodes.messaging.port import TransportError
+from nodes.messaging.link import LinkHealth
+from nodes.messaging.port import TransportError, Unroutable
 from nodes.messaging.relay import Backoff
 from nodes.store.errors import StoreError
 
@@ -62,6 +63,9 @@ class NodeRuntime:
         self.wake = threading.Event()
         self.threads: list[threading.Thread] = []
         self.ready = threading.Event()  # set once the topology is declared
+        # One view of the broker link for both threads: one line per outage, refused login,
+        # reconnect (`nodes.messaging.link`).
+        self.link = LinkHealth()
 
     def start(self) -> None:
         for target, name in ((self._relay_loop, "relay"), (self._consumer_loop, "consumer")):
@@ -101,7 +105,11 @@ class NodeRuntime:
     def _relay_loop(self) -> None:
         node = self.build()
         relay = node.relay
+        relay.link = self.link
         next_beat = next_sweep = next_probe = 0.0
+        # A probe or heartbeat that failed is tried again after these (not on every turn: a
+        # login the broker refuses would be tried twenty times a second).
+        beat_backoff, probe_backoff = Backoff(), Backoff()
         try:
             while not self.stop_event.is_set():
                 clock = time.monotonic()
@@ -115,14 +123,22 @@ class NodeRuntime:
                     try:
                         node.probe()
                         next_probe = clock + settings.PROBE_EVERY_S
-                    except TransportError:
-                        pass  # the broker is away: tried again on the next round
+                        probe_backoff.reset()
+                    except TransportError as exc:  # away: tried again a little later
+                        next_probe = clock + probe_backoff.next_delay()
+                        self.link.failed("relay", exc)  # a refused login is logged there
                 if clock >= next_beat:
                     try:
                         node.heartbeat()
                         next_beat = clock + settings.HEARTBEAT_EVERY_S
-                    except TransportError:
-                        pass  # the relay below backs off and logs
+                        beat_backoff.reset()
+                        self.link.succeeded("relay")
+                    except Unroutable:  # the broker answered: no county queue takes it yet
+                        next_beat = clock + settings.HEARTBEAT_EVERY_S
+                        self.link.succeeded("relay")
+                    except TransportError as exc:  # an outage: the relay logs it if rows wait
+                        next_beat = clock + beat_backoff.next_delay()
+                        self.link.failed("relay", exc)
                 relay.step(self.stop_event, self.wake)
         finally:
             with contextlib.suppress(Exception):  # a mark not written only means a resend
@@ -172,12 +188,14 @@ class NodeRuntime:
                             consumer.replay_deferred(settings.CONSUME_BATCH)
                         self.wake.set()
                     backoff.reset()
+                    self.link.succeeded("consumer")
                 except TransportError as exc:
                     transport.close()  # unacked deliveries go back to the queue
                     declared = False
                     delay = backoff.next_delay()
-                    log.warning("consumer.broker_unavailable", error=str(exc),
-                                retry_in_s=round(delay, 2))
+                    if not self.link.failed("consumer", exc):  # a refused login: logged there
+                        log.warning("consumer.broker_unavailable", error=str(exc),
+                                    retry_in_s=round(delay, 2))
                     self.stop_event.wait(delay)
         finally:
             node.close()

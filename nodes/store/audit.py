@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from nodes.store.chain import CHAINED_COLUMNS, GENESIS, link_hash
+from nodes.store.chain import CHAINED_COLUMNS, GENESIS, OPTIONAL_COLUMNS, link_hash
 from nodes.store.errors import translated
 
 
@@ -78,7 +78,10 @@ def verify_chain(conn: sqlite3.Connection) -> ChainReport:
     if not {"prev_hash", "hash"} <= _columns(conn, "case_events"):
         return ChainReport(0, GENESIS, BrokenLink("no_chain", None, None, None,
                                                   "prev_hash, hash", "no such columns"))
-    cursor = conn.execute(f"SELECT rowid, {', '.join(CHAINED_COLUMNS)}, prev_hash, hash "  # noqa: S608
+    # A file not yet migrated lacks the later columns: its rows hash without them.
+    present = _columns(conn, "case_events")
+    chained = CHAINED_COLUMNS + tuple(c for c in OPTIONAL_COLUMNS if c in present)
+    cursor = conn.execute(f"SELECT rowid, {', '.join(chained)}, prev_hash, hash "  # noqa: S608
                           "FROM case_events ORDER BY rowid")
     names = [d[0] for d in cursor.description]
     prev, count, last = GENESIS, 0, None

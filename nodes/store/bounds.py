@@ -76,6 +76,11 @@ class BoundsStore(AlarmStore):
         return {str(name): int(value) for name, value in self._all(
             "SELECT name, value FROM counters ORDER BY name")}
 
+    def count(self, name: str, by: int, at: datetime) -> int:
+        """Add `by` to counter `name` in its own transaction; returns its new value."""
+        with self.atomic():
+            return self._count(name, by, at)
+
     def _count(self, name: str, by: int, at: datetime) -> int:
         """Add `by` to counter `name`; returns its new value."""
         self._write("INSERT INTO counters (name, value, updated_at) VALUES (?,?,?) "

@@ -8,13 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from nodes.records import OutboxRow
 from nodes.store import personal
 from nodes.store.core import StoreCore
 from nodes.store.errors import StoreBusy
 from nodes.store.statements import OUTBOX_INSERT, _chunks, _values
+from protocol.topology import EXCHANGE_REPORT
+
+
+class UnsentMessage(NamedTuple):
+    """A case's message still in the outbox: the event that wrote it (its action and the state
+    it left the case in) and since when it waits."""
+
+    case_id: str
+    seq: int
+    action: str
+    state_after: str
+    created_at: str
 
 
 def id_runs(ids: Iterable[int]) -> list[tuple[int, int]]:
@@ -58,6 +70,25 @@ class OutboxStore(StoreCore):
 
     def outbox_depth(self) -> int:
         return int(self._one("SELECT count(*) FROM outbox WHERE sent_at IS NULL")[0])
+
+    def oldest_unsent_at(self, after_id: int = 0) -> str | None:
+        """When the oldest unsent row (id above `after_id`) was written: a heartbeat says how
+        long the backlog has waited, not only how long it is."""
+        row = self._one("SELECT created_at FROM outbox WHERE sent_at IS NULL AND id > ? "
+                        "ORDER BY id LIMIT 1", [after_id])
+        return None if row is None else str(row[0])
+
+    def unsent_case_messages(self, case_id: str | None = None) -> list[UnsentMessage]:
+        """Unsent rows that carry a case to another tier (escalations, decisions, report-backs:
+        every exchange but the report one), oldest first, with the action of the event that
+        wrote each: until its row leaves, a case must not read as if its message had."""
+        rows = self._all(
+            "SELECT o.case_id, o.seq, e.action, e.state_after, o.created_at FROM outbox o "
+            "JOIN case_events e ON e.case_id = o.case_id AND e.seq = o.seq "
+            "WHERE o.sent_at IS NULL AND o.exchange != ? AND (? IS NULL OR o.case_id = ?) "
+            "ORDER BY o.id", [EXCHANGE_REPORT, case_id, case_id])
+        return [UnsentMessage(str(c), int(q), str(a), str(st), str(at))
+                for c, q, a, st, at in rows]
 
     def mark_sent(self, ids: Sequence[int], at: datetime, *, wait: bool = True) -> bool:
         """Mark exactly these rows sent, in one transaction: one UPDATE per run of consecutive

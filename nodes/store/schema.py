@@ -256,3 +256,20 @@ def m009_deferred(db: Database) -> None:
         )"""
     )
     db.execute("CREATE INDEX deferred_sender ON deferred(sender)")
+
+
+@migrations()
+def m010_actor_user(db: Database) -> None:
+    """The named person who recorded each event (issue 16: a user with a role, not just a role).
+    Rows from before have NULL and hash as they always did (`nodes.store.chain`); adding a
+    column is not an UPDATE, so the append-only triggers stay in place."""
+    db.execute("ALTER TABLE case_events ADD COLUMN actor_user TEXT")
+
+
+@migrations()
+def m011_party_versions(db: Database) -> None:
+    """Corrected party details (`nodes.domain.corrections`): a new sealed row that `replaces` the
+    party's previous row, written by the correction event `corrected_seq`; the row it replaces
+    stays as it was. Rows from before, and every party as first recorded, have NULL in both."""
+    db.execute("ALTER TABLE parties ADD COLUMN replaces INTEGER REFERENCES parties(id)")
+    db.execute("ALTER TABLE parties ADD COLUMN corrected_seq INTEGER")

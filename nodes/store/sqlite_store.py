@@ -26,7 +26,7 @@ from nodes.crypto import DataCipher
 from nodes.domain.case import Case, CaseEvent
 from nodes.domain.states import Action
 from nodes.records import PartyRow
-from nodes.store import personal
+from nodes.store import party_versions, personal
 from nodes.store.alarms import AlarmStore
 from nodes.store.chain import GENESIS
 from nodes.store.deferred import DeferredStore
@@ -79,12 +79,13 @@ class SqliteStore(OutboxStore, DeferredStore, InboxStore, AlarmStore):
 
     # --- cases and events -------------------------------------------------------------------
     def load_events(self, case_id: str) -> list[CaseEvent]:
-        rows = self._all(
-            "SELECT seq, action, at, node_id, actor_role, reason, data FROM case_events "
-            "WHERE case_id = ? ORDER BY seq", [case_id])
+        # A damaged file is read as it is, unmigrated: one from before m010 has no actor_user.
+        old = self.damage is not None and not any(
+            row[1] == "actor_user" for row in self._all("PRAGMA table_info(case_events)"))
+        rows = self._all(LOAD_EVENTS_OLD if old else LOAD_EVENTS, [case_id])
         return [CaseEvent(case_id, seq, Action(action), datetime.fromisoformat(at), node, role,
-                          reason, json.loads(data))
-                for seq, action, at, node, role, reason, data in rows]
+                          reason, json.loads(data), user)
+                for seq, action, at, node, role, reason, data, user in rows]
 
     def load_case(self, case_id: str) -> Case | None:
         events = self.load_events(case_id)
@@ -116,11 +117,15 @@ class SqliteStore(OutboxStore, DeferredStore, InboxStore, AlarmStore):
         else:
             self._write(UPDATE_CASE, [str(case.state), case.seq, target_due,
                                       last.at.isoformat(), case.case_id])
+        if any(e.action is Action.CORRECT and "facts" in e.data for e in case.pending):
+            # the projection shows the corrected facts; the events keep every version
+            self._write("UPDATE cases SET facts = ? WHERE case_id = ?",
+                        [case.facts.get("facts"), case.case_id])
         digest = self._append_events([
             {"case_id": e.case_id, "seq": e.seq, "action": e.action.value,
              "state_after": str(case.state_after[e.seq]), "at": e.at.isoformat(),
              "node_id": e.node_id, "actor_role": e.actor_role, "reason": e.reason,
-             "data": EVENT_DATA.encode(e.data)}
+             "data": EVENT_DATA.encode(e.data), "actor_user": e.actor_user}
             for e in case.pending])
         case.pending.clear()
         return digest
@@ -147,8 +152,9 @@ class SqliteStore(OutboxStore, DeferredStore, InboxStore, AlarmStore):
         params: list[Any] = []
         for row, (prev, digest) in zip(rows, links, strict=True):
             params += [row["case_id"], row["seq"], row["action"], row["state_after"], row["at"],
-                       row["node_id"], row["actor_role"], row["reason"], row["data"], prev, digest]
-        self._write(EVENT_INSERT + _values(11, len(rows)), params)
+                       row["node_id"], row["actor_role"], row["reason"], row["data"],
+                       row["actor_user"], prev, digest]
+        self._write(EVENT_INSERT + _values(12, len(rows)), params)
         self._chain_head = (length, links[-1][1])
         return links[-1][1]
 
@@ -166,19 +172,19 @@ class SqliteStore(OutboxStore, DeferredStore, InboxStore, AlarmStore):
             self._write(PARTY_INSERT + _values(8, len(chunk)), params)
 
     def parties(self, case_id: str) -> list[PartyRow]:
-        """The case's parties, opened with the node's key (PersonalDataError if it cannot)."""
-        rows = self._all(
-            "SELECT role, name, party_hash, id_number, phone, address, sealed FROM parties "
-            "WHERE case_id = ? ORDER BY id", [case_id])
-        out = []
-        for role, name, party_hash, id_number, phone, address, sealed in rows:
-            values = {"name": name, "id_number": id_number, "phone": phone, "address": address}
-            if sealed:
-                values = {k: personal.open_field(self.cipher, case_id, k, v)
-                          for k, v in values.items()}
-            out.append(PartyRow(role, str(values["name"]), party_hash, values["id_number"],
-                                values["phone"], values["address"]))
-        return out
+        """The case's parties as they stand after any corrections, opened with the node's key
+        (PersonalDataError if it cannot); see `nodes.store.party_versions`."""
+        return party_versions.current(self, case_id)
+
+    def add_party_version(self, case_id: str, place: int, party: PartyRow, seq: int) -> None:
+        """A corrected party number `place` (1-based), sealed, by correction event `seq`."""
+        party_versions.add_version(self, case_id, place, party, seq)
+
+    def case_ids_ending(self, suffix: str) -> list[str]:
+        """The ids of the cases here that end with `suffix` (`-00004`, `-2026-00004`)."""
+        return [str(r[0]) for r in self._all(
+            "SELECT case_id FROM cases WHERE substr(case_id, ?) = ? ORDER BY case_id",
+            [-len(suffix), suffix])]
 
     def next_case_number(self, year: int) -> int:
         """The year's next number: one past the database's counter and the mark outside the
@@ -218,12 +224,26 @@ class SqliteStore(OutboxStore, DeferredStore, InboxStore, AlarmStore):
             "SELECT case_id FROM cases WHERE target_due IS NOT NULL AND target_due < ? "
             "AND state IN ('ACCEPTED', 'MEDIATING', 'RETURNED')", [today.isoformat()])}
 
+    def red_flag_case_ids(self) -> set[str]:
+        """Cases with a red flag: raised here, learnt from a report, or brought by a dossier."""
+        return {str(r[0]) for r in self._all(
+            "SELECT DISTINCT case_id FROM case_events WHERE action = 'red_flag' OR "
+            "(action = 'register' AND json_extract(data, '$.red_flag'))")}
+
+    def red_flags_reported(self) -> list[dict[str, Any]]:
+        """Red-flag cases known from other nodes' reports: a hub hears them (`hub.store`), a
+        station none."""
+        return []
+
     def states(self) -> dict[str, int]:
         """How many cases are in each state (a summary for status pages and the demo)."""
         return {str(state): int(n) for state, n in self._all(
             "SELECT state, count(*) FROM cases GROUP BY state")}
 
 
+LOAD_EVENTS = ("SELECT seq, action, at, node_id, actor_role, reason, data, actor_user "
+               "FROM case_events WHERE case_id = ? ORDER BY seq")
+LOAD_EVENTS_OLD = LOAD_EVENTS.replace("data, actor_user", "data, NULL")  # before m010
 SET_CASE_NUMBER = ("INSERT INTO case_numbers (year, last) VALUES (?, ?) "
                    "ON CONFLICT(year) DO UPDATE SET last = excluded.last")
 

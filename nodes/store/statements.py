@@ -28,7 +28,7 @@ INSERT_CASE = (f"INSERT INTO cases ({', '.join(CASE_COLUMNS)}) "  # noqa: S608
 UPDATE_CASE = ("UPDATE cases SET state = ?, last_seq = ?, target_due = ?, updated_at = ? "
                "WHERE case_id = ?")
 EVENT_INSERT = ("INSERT INTO case_events (case_id, seq, action, state_after, at, node_id, "
-                "actor_role, reason, data, prev_hash, hash) VALUES ")
+                "actor_role, reason, data, actor_user, prev_hash, hash) VALUES ")
 PARTY_INSERT = ("INSERT INTO parties (case_id, role, name, id_number, phone, address, party_hash,"
                 " sealed) VALUES ")
 OUTBOX_INSERT = ("INSERT INTO outbox (message_id, case_id, seq, exchange, routing_key, "

@@ -97,7 +97,7 @@ def network(tmp_path: Path, amqp_url: str) -> Iterator[dict[str, Path]]:
 def test_case_escalated_to_city_and_decided_there(network: dict[str, Path]) -> None:
     village, township, county, city = (network[c] for c in (VILLAGE, TOWNSHIP, COUNTY, CITY))
     case_id = cli(village, "case", "new", "--type", "07", "--facts", "两村山林边界争议",
-                  "--applicant", "王某甲:330106199001011234:13800000001",
+                  "--applicant", "王某甲:33010619900101123X:13800000001",
                   "--respondent", "李某乙::13900000002", "--people", "3")["case_id"]
     for step in (["accept", "--consent"], ["mediate"],
                  ["terminate", "--reason", "未达成协议", "--remedies-notified"],
@@ -112,7 +112,8 @@ def test_case_escalated_to_city_and_decided_there(network: dict[str, Path]) -> N
     wait_for("city registration", lambda: (case_at(city, case_id) or {}).get("state")
              == "REGISTERED")
     for step in (["accept", "--consent"], ["mediate"],
-                 ["agree", "--form", "oral", "--terms", "按原界桩划界"], ["perform"], ["close"]):
+                 ["agree", "--form", "oral", "--terms", "按原界桩划界"], ["perform"],
+                 ["follow-up", "--honoured"], ["close"]):  # closing needs the visit (issue 16)
         cli(city, "case", step[0], case_id, *step[1:])
 
     def village_heard_city_closed() -> bool:
@@ -121,14 +122,22 @@ def test_case_escalated_to_city_and_decided_there(network: dict[str, Path]) -> N
                    and CITY in json.dumps(e) for e in shown.get("events", []))
     wait_for("the city's decision at the village", village_heard_city_closed)
 
+    # Every tier the case passed through, and the origin, knows it was settled above, and reads
+    # who settled it, how and when (件件有回音).
     states = {code: case_at(path, case_id)["state"] for code, path in network.items()}
-    assert states == {VILLAGE: "ESCALATED", TOWNSHIP: "ESCALATED", COUNTY: "ESCALATED",
-                      CITY: "CLOSED"}
+    assert states == {VILLAGE: "SETTLED_ABOVE", TOWNSHIP: "SETTLED_ABOVE",
+                      COUNTY: "SETTLED_ABOVE", CITY: "CLOSED"}
+    lines = [o["line"] for o in case_at(village, case_id)["outcomes"]]  # type: ignore[index]
+    assert any(CITY in line and "按原界桩划界" in line for line in lines), lines
+    cli(village, "case", "follow-up", case_id, "--honoured", "--note", "回访：已按界桩划界")
+    cli(village, "case", "close", case_id, "--note", "市级调解成功，回访确认")
+    assert case_at(village, case_id)["state"] == "CLOSED"  # type: ignore[index]
+
     # The city's own parties table holds the dossier's parties; nothing else was duplicated.
     city_db = network[CITY].parent / "fengqiao.db"
     assert rows(city_db, "SELECT count(*) FROM parties WHERE case_id = ?", (case_id,))[0][0] == 2
     reports = " ".join(str(r) for r in rows(city_db, "SELECT * FROM reports"))
-    for personal in ("王某甲", "330106199001011234", "13800000001", "李某乙"):
+    for personal in ("王某甲", "33010619900101123X", "13800000001", "李某乙"):
         assert personal not in reports
 
     def flow() -> dict[str, Any] | None:
@@ -137,7 +146,54 @@ def test_case_escalated_to_city_and_decided_there(network: dict[str, Path]) -> N
     tiers = wait_for("the city's flow table", flow)
     assert [tiers[t]["registered"] for t in ("village", "township", "county", "city")] \
         == [1, 1, 1, 1]
+    # settled once, at the city: the village's own closing after the follow-up does not count
+    assert [tiers[t]["settled"] for t in ("village", "township", "county", "city")] \
+        == [0, 0, 0, 1]
     assert [tiers[t]["escalated"] for t in ("village", "township", "county", "city")] \
         == [1, 1, 1, 0]
     assert tiers["city"]["local_resolution_rate"] == 1.0
     assert tiers["township"]["transit_mean_s"] is not None
+
+
+def test_hand_down_reports_back(network: dict[str, Path]) -> None:
+    """The township hands a case back down with an instruction; the village mediates it again,
+    sends an interim report, then agrees: the township's copy shows both and is settled below."""
+    village, township = network[VILLAGE], network[TOWNSHIP]
+    case_id = cli(village, "case", "new", "--type", "02", "--facts", "宅基地排水沟纠纷",
+                  "--applicant", "赵某甲", "--respondent", "钱某乙")["case_id"]
+    for step in (["accept", "--consent"], ["escalate", "--reason", "no_agreement", "--consent"]):
+        cli(village, "case", step[0], case_id, *step[1:])
+    wait_for("registration at the township",
+             lambda: (case_at(township, case_id) or {}).get("state") == "REGISTERED")
+    cli(township, "case", "hand-down", case_id, "--instruction", "请村调委会组织现场勘查后调解",
+        "--days", "15")
+    wait_for("the hand-down at the village",
+             lambda: (case_at(village, case_id) or {}).get("state") == "RETURNED")
+    cli(village, "case", "report-up", case_id, "--text", "已约双方现场勘查")
+    wait_for("the interim report at the township", lambda: any(
+        e["action"] == "report_received" for e in (case_at(township, case_id) or {})
+        .get("events", [])))
+    cli(village, "case", "mediate", case_id)
+    cli(village, "case", "agree", case_id, "--form", "oral", "--terms", "共同出资疏通排水沟")
+    shown = wait_for("the report-back at the township", lambda: (
+        s if (s := case_at(township, case_id) or {}).get("state") == "SETTLED_BELOW" else None))
+    assert any("共同出资疏通排水沟" in o["line"] and VILLAGE in o["line"]
+               for o in shown["outcomes"])
+
+
+def test_a_red_flag_reaches_every_tier_at_once(network: dict[str, Path]) -> None:
+    """A red flag raised at the village is listed at the township, county and city before the
+    case goes anywhere, and the report that carried it names nobody."""
+    village = network[VILLAGE]
+    case_id = cli(village, "case", "new", "--type", "01", "--facts", "邻里纠纷，一方扬言报复",
+                  "--applicant", "孙某甲", "--respondent", "周某乙")["case_id"]
+    cli(village, "case", "red-flag", case_id, "--police-reported", "--note", "扬言报复，已报派出所")
+    assert [r["case_id"] for r in cli(village, "case", "list", "--red-flag")] == [case_id]
+    for hub in (TOWNSHIP, COUNTY, CITY):
+        wait_for(f"the red flag at {hub}", lambda hub=hub: case_id in {
+            r["case_id"] for r in cli(network[hub], "case", "list", "--red-flag")})
+    city_db = network[CITY].parent / "fengqiao.db"
+    reports = " ".join(str(r) for r in rows(city_db, "SELECT * FROM reports WHERE case_id = ?",
+                                            (case_id,)))
+    for personal in ("孙某甲", "周某乙", "扬言报复"):
+        assert personal not in reports

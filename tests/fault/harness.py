@@ -55,7 +55,7 @@ SALT = "fault-tests-identity-key-0001"
 SETTLE_AFTER_DECLARE_S = 2.0
 FIGURES_ENV = "FENGQIAO_FIGURES_DIR"
 FIGURES_DIR = Path(os.environ.get(FIGURES_ENV) or Path(tempfile.gettempdir()) / "fengqiao-figures")
-PARTIES = [PartyInput("applicant", "周某", id_number="330681198002021234", phone="13900000011"),
+PARTIES = [PartyInput("applicant", "周某", id_number="33068119800202123X", phone="13900000011"),
            PartyInput("respondent", "吴某", phone="0575-81234567")]
 
 

@@ -60,7 +60,7 @@ SHUFFLE_SEED = 20260104
 # Event and payload fields computed from the wall clock of the node that applied the event.
 CLOCK_FIELDS = frozenset({"target", "report_back_by", "calendar_note", "effective_date", "jc_due",
                           "jc_calendar", "window_ends", "decided_at", "at", "sent_at",
-                          "registered_at"})
+                          "registered_at", "clocks"})
 # A test's change to the handlers a hub's consumer is wired with: the real ones in, the ones to
 # use out (a handler that fails on purpose, around the real one).
 HandlersPatch = Callable[[Mapping[str, Handler]], dict[str, Handler]]

@@ -114,7 +114,15 @@ class Net:
 
     @property
     def takes_reports(self) -> bool:
-        return self.hub_tier in (Tier.COUNTY, Tier.CITY)
+        """Every hub binds its subtree's reports (the township too since 2.1: red flags)."""
+        return self.hub_tier in (Tier.TOWNSHIP, Tier.COUNTY, Tier.CITY)
+
+    @property
+    def subtree(self) -> tuple[str, ...]:
+        """The nodes below the hub and the hub itself: the senders of the reports it takes."""
+        if self.hub_tier is Tier.COUNTY:
+            return (*self.townships, *self.villages)
+        return self.hub, *self.children
 
     def under(self, child: str) -> str:
         """A village at or below `child` (the child itself when it is a village)."""
@@ -734,8 +742,8 @@ def _apply(c: _Corpus) -> None:
 
 def valid_traffic(net: Net, escalations: int = 50) -> list[Msg]:
     """What the hub must apply exactly once: escalations from its children (some from a village
-    below a township, some with unknown fields and a newer minor version), and for county and city
-    hubs reports and heartbeats from the subtree."""
+    below a township, some with unknown fields and a newer minor version), and reports and
+    heartbeats from the subtree."""
     out: list[Msg] = []
 
     def add(kind: str, label: str, data: Json, exchange: str) -> None:
@@ -753,7 +761,7 @@ def valid_traffic(net: Net, escalations: int = 50) -> list[Msg]:
             data = with_value(data, ("payload", "added_in_2_7"), "ignored")
         add("escalation", f"escalation {i}", data, EXCHANGE_UP)
     if net.takes_reports:
-        senders = [*net.townships, *net.villages]
+        senders = list(net.subtree)
         for i in range(10):
             sender = senders[i % len(senders)]
             add("report", f"report {i}", report(sender, sender, 500 + i,

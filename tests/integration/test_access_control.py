@@ -210,7 +210,8 @@ def test_real_nodes_work_under_their_own_users(deployed: Deployed, tmp_path: Pat
         assert village.publish() >= 2
         at_town = town.consumer
         assert at_town.trust.require_user_id
-        pump(t_link, node_queue_name(TOWN), at_town, lambda: at_town.applied == 1)
+        # The dossier, and the village's two reports (a township hears its subtree's, 2.1).
+        pump(t_link, node_queue_name(TOWN), at_town, lambda: at_town.applied == 3)
         assert at_town.quarantined == 0
         assert town.store.load_case(case_id) is not None
 

@@ -89,7 +89,7 @@ class Chain:
     def decisions(self, code: str, case_id: str) -> list[tuple[str, str]]:
         return [(e.data["decision"]["deciding_tier"], e.data["decision"]["decision"])
                 for e in self.staff[code].store.load_events(case_id)
-                if e.action is Action.DECISION_ABOVE]
+                if e.action in (Action.DECISION_ABOVE, Action.SETTLE_ABOVE)]
 
 
 def escalate(reason: EscalationReason) -> Callable[..., None]:
@@ -99,7 +99,7 @@ def escalate(reason: EscalationReason) -> Callable[..., None]:
 def new_case(node: Node) -> str:
     return node.service.new_case(
         source=CaseSource.APPLICATION, dispute_type="08", facts="征地补偿款分配纠纷（测试）",
-        parties=[PartyInput("applicant", "钱某", id_number="330681197001011234"),
+        parties=[PartyInput("applicant", "钱某", id_number="330681197001011238"),
                  PartyInput("respondent", "孙某", phone="13700000002")],
         people_involved=6).case_id
 
@@ -135,6 +135,7 @@ def test_case_climbs_to_city_and_decisions_come_back_down(chain: Chain) -> None:
         lambda k, a, t: c.agree(k, a, t, rules, form="oral", terms="按人口平均分配补偿款",
                                 effective_date=local_date(t)),
         lambda k, a, t: c.perform(k, a, t),
+        lambda k, a, t: c.follow_up(k, a, t, honoured=True),  # closing needs it (issue 16)
         lambda k, a, t: c.close(k, a, t, "协议已履行"),
     ):
         chain.act(CITY, case_id, step)
@@ -149,8 +150,8 @@ def test_case_climbs_to_city_and_decisions_come_back_down(chain: Chain) -> None:
         return all(tiers[t].registered == 1 for t in ("village", "township", "county", "city")) \
             and tiers["city"].settled == 1 and tiers["county"].escalated == 1
     wait_for(flow_settled, "the city's flow table")
-    wait_for(lambda: len(stations(city_store, chain.staff[CITY].service.clock.now())) == 4,
-             "heartbeats of all four nodes at the city")
+    wait_for(lambda: len(stations(city_store, chain.staff[CITY].service.clock.now(), CITY)) == 3,
+             "heartbeats of the three nodes below the city")
     wait_for(lambda: all(n.store.outbox_depth() == 0 for n in chain.staff.values()),
              "empty outboxes")
     chain.stop()
@@ -158,12 +159,13 @@ def test_case_climbs_to_city_and_decisions_come_back_down(chain: Chain) -> None:
         assert not any(thread.is_alive() for thread in runtime.threads)
 
     from_city = [("city", "accepted"), ("city", "resolved"), ("city", "closed")]
+    # every copy below the city was settled above by the city's agreement (issue 16)
     assert (chain.state(village, case_id), chain.decisions(village, case_id)) == \
-        ("ESCALATED", [("township", "escalated"), ("county", "escalated"), *from_city])
+        ("SETTLED_ABOVE", [("township", "escalated"), ("county", "escalated"), *from_city])
     assert (chain.state(township, case_id), chain.decisions(township, case_id)) == \
-        ("ESCALATED", [("county", "escalated"), *from_city])
+        ("SETTLED_ABOVE", [("county", "escalated"), *from_city])
     assert (chain.state(county, case_id), chain.decisions(county, case_id)) == \
-        ("ESCALATED", from_city)
+        ("SETTLED_ABOVE", from_city)
     assert chain.state(CITY, case_id) == "CLOSED"
     for code in (township, county, CITY):
         row = next(r for r in chain.staff[code].store.case_rows() if r["case_id"] == case_id)
@@ -178,8 +180,8 @@ def test_case_climbs_to_city_and_decisions_come_back_down(chain: Chain) -> None:
         [("village", 1, 0, 1), ("township", 1, 0, 1), ("county", 1, 0, 1), ("city", 1, 1, 0)]
     assert tiers["city"].local_resolution_rate == 1.0
     assert tiers["city"].open == 0
-    assert {s.node_id for s in stations(city_store, chain.staff[CITY].service.clock.now())} == \
-        set(chain.configs)
+    assert {s.node_id for s in stations(city_store, chain.staff[CITY].service.clock.now(),
+                                        CITY)} == set(chain.configs) - {CITY}
     for node in chain.staff.values():
         assert node.store.quarantine_count() == 0
 

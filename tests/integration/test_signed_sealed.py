@@ -30,7 +30,7 @@ pytestmark = pytest.mark.broker
 
 COUNTY, TOWNSHIP, VILLAGE = "339733000000", "339733101000", "339733101201"
 TAP = "fengqiao.test.tap-339733"  # a copy of what reaches the township, as the broker holds it
-NAME, ID_NUMBER, PHONE, ADDRESS = "欧阳娜娜", "330681199203154321", "13912345678", "状元村九组3号"
+NAME, ID_NUMBER, PHONE, ADDRESS = "欧阳娜娜", "330681199203154324", "13912345678", "状元村九组3号"
 FACTS = "两家因院墙边界发生争执（签名测试）"
 SECRETS = [s.encode("utf-8") for s in (NAME, ID_NUMBER, PHONE, ADDRESS, FACTS)]
 
@@ -89,7 +89,8 @@ def test_an_escalation_travels_signed_and_sealed_and_is_applied(
     assert check_signature(body, headers, route, process_keyring().directory()) == VILLAGE
 
     consumer = township.consumer
-    pump(township.transport, township.queue.name, consumer, lambda: consumer.applied == 1)
+    # The dossier, and the village's two reports (a township hears its subtree's, 2.1).
+    pump(township.transport, township.queue.name, consumer, lambda: consumer.applied == 3)
     (party,) = township.store.parties(case.case_id)
     assert (party.name, party.id_number, party.phone, party.address) == (
         NAME, ID_NUMBER, PHONE, ADDRESS)
@@ -112,4 +113,4 @@ def test_an_escalation_travels_signed_and_sealed_and_is_applied(
     pump(township.transport, township.queue.name, consumer, lambda: consumer.quarantined == 1)
     reason = township.store.quarantined()[-1]["reason"]
     assert reason.startswith(f"signature_invalid: signature of {VILLAGE}")
-    assert consumer.applied == 1
+    assert consumer.applied == 3

@@ -142,7 +142,9 @@ def test_a_lost_binding_is_alarmed_and_nothing_is_lost(deployed: Deployed,
         assert [a["kind"] for a in village.store.alarms()] == [AlarmKind.UNROUTABLE.value]
         assert village.store.outbox_depth() == depth
         town.transport.drain_queue(node_queue_name(TOWN), town.consumer.handle)
-        assert (town.consumer.applied, town.consumer.probes) == (0, 3)  # only probes came
+        # No dossier: only probes came, and the village's two reports (register, escalate: a
+        # township hears its subtree's since 2.1), which do not go on `up`.
+        assert (town.consumer.applied, town.consumer.probes) == (2, 3)
 
         assert deployed.apply() == 0  # the operator puts the definitions back
         assert town.probe() == []
@@ -152,7 +154,7 @@ def test_a_lost_binding_is_alarmed_and_nothing_is_lost(deployed: Deployed,
             village.relay.step(stop)
         assert village.store.alarms() == []
         town.transport.drain_queue(node_queue_name(TOWN), town.consumer.handle)
-        assert town.consumer.applied == 1
+        assert town.consumer.applied == 2 + 1  # the dossier too now
         assert town.consumer.probes == 5  # each probe that went through came round, dropped
         assert town.consumer.quarantined == 0
         assert town.store.load_case(case_id) is not None

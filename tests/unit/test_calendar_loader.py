@@ -45,14 +45,16 @@ def test_native_toml_dates_and_missing_makeup_list_are_fine(tmp_path: Path) -> N
     assert cal.makeup_workdays == frozenset()
 
 
-def test_shipped_sample_is_marked_sample() -> None:
+def test_shipped_2026_is_the_official_arrangement() -> None:
     days = load_calendar_dir(SHIPPED_HOLIDAY_DIR)
     assert days.covers(2026)
     cal = days.calendar_for(2026)
     assert cal is not None
-    assert cal.is_sample
-    assert "SAMPLE, not official" in days.basis_for(date(2026, 6, 1))
-    assert days.is_working_day(date(2026, 10, 10))  # make-up Saturday in the sample
+    assert not cal.is_sample
+    assert "国办发明电〔2025〕7号" in cal.source
+    assert not days.provisional(2026)
+    assert "SAMPLE" not in days.basis_for(date(2026, 6, 1))
+    assert days.is_working_day(date(2026, 10, 10))  # make-up Saturday (国庆节)
 
 
 @pytest.mark.parametrize(
@@ -111,12 +113,15 @@ def test_dir_with_two_files_for_one_year_is_an_error(tmp_path: Path) -> None:
         load_calendar_dir(tmp_path)
 
 
-def test_missing_dir_means_weekends_only(tmp_path: Path) -> None:
+def test_missing_dir_means_weekends_and_statutory_holidays(tmp_path: Path) -> None:
     days = load_calendar_dir(tmp_path / "missing")
     assert days.years == ()
-    assert days.basis_for(date(2026, 1, 1)) == "no calendar for 2026: weekends only"
+    assert days.basis_for(date(2026, 1, 1)) == (
+        "no calendar for 2026: weekends and statutory holidays only, provisional")
+    assert days.provisional(2026)
     assert not days.is_working_day(date(2026, 1, 3))
-    assert days.is_working_day(date(2026, 1, 1))
+    assert not days.is_working_day(date(2026, 1, 1))  # 元旦, from the Measures
+    assert days.is_working_day(date(2026, 1, 2))  # made free only by the arrangement
 
 
 def test_dir_path_that_is_a_file_is_an_error(tmp_path: Path) -> None:

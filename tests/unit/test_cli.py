@@ -177,12 +177,14 @@ def test_walk_through_to_closed(station: Path) -> None:
                        "李四拆除越界院墙，赔偿张三800元", "--perform",
                        "赔偿800元:2026-01-20") == "AGREED"
     assert state_after(station, "perform", case_id) == "PERFORMING"
+    # Issue 16: an agreed case closes only once a follow-up visit found it honoured.
+    assert state_after(station, "follow-up", case_id, "--honoured") == "PERFORMING"
     assert state_after(station, "close", case_id, "--note", "已履行") == "CLOSED"
 
     shown = run(station, "case", "show", case_id, "--json").json()
     assert isinstance(shown, dict)
     assert [e["action"] for e in shown["events"]] == [
-        "register", "consent", "accept", "mediate", "agree", "perform", "close"]
+        "register", "consent", "accept", "mediate", "agree", "perform", "follow_up", "close"]
     assert shown["events"][0]["at"] == NOW
     assert shown["parties"][0]["name"] == "张三"
     assert shown["target"]["due"] == "2026-02-04"
@@ -192,7 +194,7 @@ def test_walk_through_to_closed(station: Path) -> None:
     assert "已结案" in text
     assert "张三" in text
     assert "2026-01-05 10:00" in text
-    assert "2026年没有节假日日历" in text  # the deadline says which calendar it used
+    assert "2026年节假日日历（来源：国务院办公厅" in text  # the calendar it used (shipped)
 
 
 def test_transition_prints_one_line_in_chinese(station: Path) -> None:
@@ -211,8 +213,10 @@ def test_written_agreement_without_seal_changes_nothing(station: Path) -> None:
     assert_one_sentence(result)
     assert "印章" in result.err
     assert db_digest(station) == before
+    # Issue 16: a written agreement records the manner, place and time of performance.
     assert state_after(station, "agree", case_id, "--form", "written", "--terms", "赔偿",
-                       "--signed", "--sealed") == "AGREED"
+                       "--signed", "--sealed", "--manner", "现金", "--place", "村委会",
+                       "--perform", "赔偿:2026-01-20") == "AGREED"
 
 
 def test_escalate_needs_consent(station: Path) -> None:
@@ -292,12 +296,13 @@ def test_json_output_parses_and_keeps_chinese(station: Path) -> None:
 def test_list_overdue_after_the_target_date(station: Path) -> None:
     late = new_case(station)
     state_after(station, "accept", late, "--consent")
-    new_case(station)  # registered only: its clock is not running
+    waiting = new_case(station)  # registered only: its acceptance clock runs
     assert run(station, "case", "list", "--overdue", "--json").json() == []
     later = "2026-03-01T09:00:00+08:00"
     rows = run(station, "case", "list", "--overdue", "--json", now=later).json()
     assert isinstance(rows, list)
-    assert [r["case_id"] for r in rows] == [late]
+    assert {r["case_id"]: r["next_clock"] for r in rows} == {late: "mediation",
+                                                             waiting: "acceptance"}
     text = run(station, "case", "list", "--overdue", now=later).out
     assert late in text
     assert "超期" in text

@@ -88,7 +88,7 @@ def test_internal_error_is_one_sentence_exit_1(tmp_path: Path, monkeypatch: pyte
     monkeypatch.chdir(tmp_path)
     assert cli_main.main(["node", "init", "--code", "330681111242"]) == 0
 
-    def boom(*_: object) -> str:
+    def boom(*_: object, **__: object) -> str:
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(case_cmds, "list_text", boom)

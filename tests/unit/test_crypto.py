@@ -30,7 +30,7 @@ from protocol.reference import CaseSource, EscalationReason
 
 SH = ZoneInfo("Asia/Shanghai")
 VILLAGE = "330681111242"
-NAME, ID_NUMBER, PHONE, ADDRESS = "欧阳娜娜", "330681199203154321", "13912345678", "状元村九组3号"
+NAME, ID_NUMBER, PHONE, ADDRESS = "欧阳娜娜", "330681199203154324", "13912345678", "状元村九组3号"
 SECRETS = [s.encode("utf-8") for s in (NAME, ID_NUMBER, PHONE, ADDRESS)]
 
 

@@ -19,6 +19,7 @@ from nodes.domain.deadlines import (
     make_deadline,
     with_pauses,
 )
+from nodes.domain.statutory import statutory_days
 
 D = date.fromisoformat
 CAL_2026 = HolidayCalendar(
@@ -58,18 +59,24 @@ def test_working_days_skip_holidays_and_count_makeup_days() -> None:
     assert compute_due(D("2026-09-25"), 7, DayUnit.WORKING, DAYS)[0] == D("2026-10-10")
 
 
-def test_year_without_calendar_is_weekends_only_and_says_so() -> None:
-    due, note = compute_due(D("2026-12-28"), 5, DayUnit.WORKING, DAYS)
-    assert due == D("2027-01-04")  # Jan 1 2027 unknown: counted as a plain Friday
-    assert "calendar 2026 (source: test notice)" in note
-    assert "no calendar for 2027: weekends only" in note
-    assert "weekends only" in compute_due(D("2026-03-02"), 5, DayUnit.WORKING,
-                                          WorkingDays.empty())[1]
+def test_year_without_calendar_counts_statutory_holidays_and_is_provisional() -> None:
+    deadline = make_deadline("x", DayUnit.WORKING, 5, D("2026-12-28"), 1, DAYS)
+    # 2027 has no arrangement: 元旦 (Fri Jan 1) is still a statutory day off.
+    assert deadline.due == D("2027-01-05")
+    assert "calendar 2026 (source: test notice)" in deadline.calendar_note
+    assert ("no calendar for 2027: weekends and statutory holidays only, provisional"
+            in deadline.calendar_note)
+    assert deadline.provisional
+    within = make_deadline("x", DayUnit.WORKING, 5, D("2026-03-02"), 1, DAYS)
+    assert not within.provisional  # counted inside the official 2026 calendar only
+    before = compute_due(D("2024-03-01"), 5, DayUnit.WORKING, WorkingDays.empty())[1]
+    assert before == "no calendar for 2024: weekends only"  # the 2024 Measures do not apply
 
 
-def test_sample_calendar_is_flagged_in_note() -> None:
+def test_sample_calendar_is_flagged_in_note_and_provisional() -> None:
     sample = WorkingDays([HolidayCalendar(2026, frozenset(), frozenset(), "demo", True)])
     assert "SAMPLE, not official" in compute_due(D("2026-03-02"), 1, DayUnit.CALENDAR, sample)[1]
+    assert make_deadline("x", DayUnit.CALENDAR, 1, D("2026-03-02"), 1, sample).provisional
 
 
 def test_closed_pause_days_do_not_count() -> None:
@@ -150,8 +157,9 @@ def test_calendar_day_due_is_working_day_not_before_plain_count(
 def test_calendar_days_without_calendar_on_weekday_is_exact(start: date, amount: int) -> None:
     plain = start + timedelta(days=amount)
     due, _ = compute_due(start, amount, DayUnit.CALENDAR, WorkingDays.empty())
-    if plain.weekday() < 5:
+    if plain.weekday() < 5 and plain not in statutory_days(plain.year):
         assert due == plain
+    assert due not in statutory_days(due.year)
 
 
 @settings(max_examples=300)

@@ -26,6 +26,7 @@ def test_every_case_registered_at_the_village_and_nothing_quarantined(result: di
     assert result["cases"] == 72
     assert tiers(result)["village"]["registered"] == 72
     assert result["quarantined"] == 0
+    assert result["held"] == 0  # every stream complete: decisions down, report-backs up
 
 
 def test_what_one_tier_escalates_the_next_registers(result: dict[str, Any]) -> None:
@@ -39,7 +40,8 @@ def test_network_is_quiet_and_every_case_has_an_outcome(result: dict[str, Any]) 
     for row in result["tiers"]:  # type: ignore[attr-defined]
         assert row["open"] == 0, row
     stations = result["stations"]
-    assert len(stations) == 19
+    assert len(stations) == 18  # every node of the sample city but the city itself
+    assert "330600000000" not in {s["node_id"] for s in stations}
     assert all(s["outbox_depth"] == 0 for s in stations)
 
 

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from nodes.crypto import DataCipher, new_key
+from nodes.domain import above
 from nodes.domain import commands as cmd
 from nodes.domain.case import Actor, Case, CaseEvent, DomainError, IllegalTransition, Rules
 from nodes.domain.states import (
@@ -37,6 +38,7 @@ from nodes.domain.states import (
 from nodes.i18n import render
 from nodes.identity import IdentityHasher
 from nodes.labels import action_label, state_label
+from nodes.outbound import REPORTED_BACK
 from nodes.service import CaseService, PartyInput
 from nodes.store.sqlite_store import SqliteStore
 from protocol.areas import Tier
@@ -47,6 +49,7 @@ SH = ZoneInfo("Asia/Shanghai")
 VILLAGE = "330681111242"
 CITY = "330600000000"
 ACTOR = Actor(VILLAGE)
+SYSTEM = Actor(VILLAGE, "system")
 RULES = Rules()
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=SH)  # Monday
 S = CaseState
@@ -282,7 +285,7 @@ def test_written_agreement_requires_signatures_and_seal(signed: bool, sealed: bo
 def test_written_agreement_signed_and_sealed_is_recorded() -> None:
     case = mediating()
     cmd.agree(case, ACTOR, T0, RULES, form="written", terms="赔偿500元", effective_date=T0.date(),
-              signed_by_all=True, sealed=True,
+              signed_by_all=True, sealed=True, manner="现金一次付清", place="村调委会",
               performance=[{"by": "respondent", "what": "付款", "when": "2025-03-10"}])
     assert case.state is S.AGREED
     assert case.agreement is not None
@@ -359,6 +362,8 @@ def test_jc_apply_allowed_while_performing_and_after_close() -> None:
     cmd.perform(performing, ACTOR, at(date(2025, 3, 4)))
     cmd.apply_jc(performing, ACTOR, at(date(2025, 3, 20)))
     closed = agreed(date(2025, 3, 3))
+    # Issue 16: an agreed case closes only after a follow-up found it honoured.
+    cmd.follow_up(closed, ACTOR, at(date(2025, 3, 4)), honoured=True)
     cmd.close(closed, ACTOR, at(date(2025, 3, 4)))
     cmd.apply_jc(closed, ACTOR, at(date(2025, 3, 20)))
     assert closed.state is S.CLOSED
@@ -470,6 +475,21 @@ def _handed_down() -> Case:
     return case
 
 
+def _settled_above() -> Case:
+    case = mediating()
+    cmd.escalate(case, ACTOR, T0, reason=EscalationReason.NO_AGREEMENT, consent_given=True)
+    above.receive_decision(case, SYSTEM, T0, decision={
+        "decision": "resolved", "deciding_node": "330681000000", "instruction": "赔偿800元"})
+    return case
+
+
+def _settled_below() -> Case:
+    case = _handed_down()
+    above.receive_report_back(case, SYSTEM, T0, report={
+        "outcome": "resolved", "reporting_node": "330681111242", "text": "赔偿800元"})
+    return case
+
+
 def _then(build: Callable[[], Case], step: Callable[[Case], None]) -> Callable[[], Case]:
     def make() -> Case:
         case = build()
@@ -481,6 +501,13 @@ def _then(build: Callable[[], Case], step: Callable[[Case], None]) -> Callable[[
 def _performing() -> Case:
     case = agreed(T0.date(), T0)
     cmd.perform(case, ACTOR, T0)
+    return case
+
+
+def _honoured() -> Case:
+    """Agreed, and a follow-up visit found it honoured (what closing an agreed case needs)."""
+    case = agreed(T0.date(), T0)
+    cmd.follow_up(case, ACTOR, T0, honoured=True)
     return case
 
 
@@ -502,13 +529,15 @@ BUILDERS: dict[CaseState, Callable[[], Case]] = {
     S.AGREED: lambda: agreed(T0.date(), T0),
     S.PERFORMING: _performing,
     S.BREACHED: _then(_performing, lambda c: cmd.breach(c, ACTOR, T0, "r")),
-    S.CLOSED: _then(lambda: agreed(T0.date(), T0), lambda c: cmd.close(c, ACTOR, T0)),
+    S.CLOSED: _then(_honoured, lambda c: cmd.close(c, ACTOR, T0)),
     S.TERMINATED: _terminated,
     S.CLOSED_UNRESOLVED: _then(_terminated, lambda c: cmd.close(c, ACTOR, T0)),
     S.ESCALATED: _then(mediating, lambda c: cmd.escalate(
         c, ACTOR, T0, reason=EscalationReason.NO_AGREEMENT, consent_given=True)),
     S.RETURNED: _returned,
     S.HANDED_DOWN: _handed_down,
+    S.SETTLED_ABOVE: _settled_above,
+    S.SETTLED_BELOW: _settled_below,
 }
 
 
@@ -663,7 +692,7 @@ class FakeClock:
         return self.current
 
 
-PARTY = PartyInput("applicant", "张三", "330681199001011234", "13800000000", "状元村1号")
+PARTY = PartyInput("applicant", "张三", "330681199001011237", "13800000000", "状元村1号")
 Command = Callable[[Case, Actor, datetime], None]
 
 def _weight(case: Case, action: Action) -> int:
@@ -690,7 +719,9 @@ def _agree(written: bool, signed: bool, sealed: bool, offset: int, terms: str) -
     def command(case: Case, actor: Actor, t: datetime) -> None:
         effective = t.astimezone(SH).date() + timedelta(days=offset)
         cmd.agree(case, actor, t, RULES, form="written" if written else "oral", terms=terms,
-                  effective_date=effective, signed_by_all=signed, sealed=sealed)
+                  effective_date=effective, signed_by_all=signed, sealed=sealed,
+                  manner="现金", place="村委会",  # what a written one records (issue 16)
+                  performance=[{"what": "付款", "due": effective.isoformat()}])
     return command
 
 
@@ -699,6 +730,16 @@ def _return(days: int) -> Command:
         by = t.astimezone(SH).date() + timedelta(days=days)
         cmd.receive_return(case, actor, t, decision=DECISION, report_back_by=by)
     return command
+
+
+def _settle_above(case: Case, actor: Actor, t: datetime) -> None:
+    case.next_state(Action.SETTLE_ABOVE)  # a non-final decision or another state: a note instead
+    above.receive_decision(case, actor, t, decision={**DECISION, "decision": "resolved"})
+
+
+def _report_back(case: Case, actor: Actor, t: datetime) -> None:
+    case.next_state(Action.REPORT_BACK)
+    above.receive_report_back(case, actor, t, report={"outcome": "resolved", "text": "已履行"})
 
 
 MOSTLY = st.sampled_from([True, True, True, False])
@@ -733,6 +774,12 @@ COMMANDS: dict[Action, st.SearchStrategy[Command]] = {
                                police_reported=MOSTLY),
     Action.DECISION_ABOVE: st.just(partial(cmd.decision_above,
                                            decision={"instruction": "已受理"})),
+    Action.SETTLE_ABOVE: st.just(_settle_above),
+    Action.REPORT_BACK: st.just(_report_back),
+    Action.REPORT_UP: st.builds(partial, st.just(above.report_up),
+                                text=st.sampled_from(["已走访双方", ""])),
+    Action.REPORT_RECEIVED: st.just(partial(above.receive_report_back,
+                                            report={"outcome": "interim", "text": "在办"})),
 }
 
 
@@ -766,7 +813,7 @@ class CaseMachine(RuleBasedStateMachine):
                                        parties=[PARTY])
         self.case = cmd.open_case(stored.case_id, Actor(self.node), T0, tier=tier.value,
                                   source=source, dispute_type="02", facts="排水沟堵塞",
-                                  people_involved=1)
+                                  people_involved=1, rules=RULES)
         assert self.case.events == stored.events
 
     def _counts(self) -> tuple[int, int, int]:
@@ -883,11 +930,16 @@ class CaseMachine(RuleBasedStateMachine):
                 assert env.payload.event == event.action.value  # type: ignore[union-attr]
                 assert env.payload.state_to == case.state_after[seq].value  # type: ignore
                 assert "张三" not in body.decode("utf-8")
+            elif schema == "case_report_back":  # the outcome of a hand-down, sent back up
+                assert event.action in (*REPORTED_BACK, Action.REPORT_UP)
+                assert above.report_back_to(Case.replay(case.case_id, case.events[:seq]))
             else:
                 assert schema == "case_escalated"
                 assert event.action is Action.ESCALATE
                 escalations.append(seq)
-        assert reports == [e.seq for e in case.events if not is_note(e.action)]
+        # Transitions, and a red flag raised here (it reaches every tier above at once).
+        assert reports == [e.seq for e in case.events
+                           if not is_note(e.action) or e.action is Action.RED_FLAG]
         assert escalations == [e.seq for e in case.events if e.action is Action.ESCALATE]
 
 

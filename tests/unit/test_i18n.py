@@ -30,8 +30,8 @@ VILLAGE, TOWNSHIP, COUNTY = "330681111242", "330681111000", "330681000000"
 # and option names, environment variables, config fields, and the names of things.
 ALLOWED = re.compile(
     r"^(?:[\d.:%+\-/]+|[A-Z0-9_:]+|--?[a-z][a-z-]*|[\w.-]*[/._=@$][\w./=@$:-]*|"
-    r"[a-z]+_[a-z_]+|fengqiao|node|init|run|case|new|list|show|hub|flow|demo|deploy|audit|"
-    r"verify|accept|mediate|escalate|protocol|bench|schema|new-key|apply|definitions|zh|en|JSON|TOML|RabbitMQ|SQLite|UTF|Ctrl|CPU|ID|FILE|"
+    r"[a-z]+_[a-z_]+|fengqiao|node|init|run|case|new|list|show|hub|flow|demo|deploy|audit|calendar|"
+    r"verify|accept|mediate|escalate|protocol|bench|schema|new-key|apply|definitions|zh|en|JSON|TOML|RabbitMQ|SQLite|UTF|UTF-8|Ctrl|CPU|ID|FILE|"
     r"SIGTERM|HTTP|URL|amqp|memory|urlsafe|base64|village|township|county|city|"
     r"application|mediation|escalation|oral|written|applicant|respondent|other|referral|police|"
     r"court|arbitration|organ|petition|[a-z]+:\.\.\.|[a-f0-9]{8,})$")
@@ -80,6 +80,8 @@ def station(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     for name in ("FENGQIAO_LANG", "FENGQIAO_CONFIG", "FENGQIAO_DEBUG"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("FENGQIAO_NOW", NOW)
+    # The acting person is recorded and shown (issue 16); an ASCII login name is a value.
+    monkeypatch.setenv("FENGQIAO_USER", "王调解")
     assert main(["node", "init", "--code", VILLAGE, "--name", "状元村", "--dir",
                  str(tmp_path / "v")]) == 0
     # The network's keys.json lists the parent too (`deploy keys`): escalations seal to it.

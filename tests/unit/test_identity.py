@@ -34,7 +34,7 @@ from tests.support.nodes import node_config
 KEY = "unit-test-identity-key-0001"
 VILLAGE = "330681111242"
 HEX64 = re.compile(r"^[0-9a-f]{64}$")  # protocol.messages.PartyHash
-ID_NUMBER = "33068119900101123x"
+ID_NUMBER = "33068119900101100x"
 PARTIES = [PartyInput("applicant", "张三", ID_NUMBER, "13800000000", "示例村 1 号"),
            PartyInput("respondent", " 李四 ", None, "057187654321")]
 

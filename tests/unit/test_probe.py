@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 from nodes.alarms import AlarmKind
-from nodes.cli.status_cmds import status_json
+from nodes.cli.status_cmds import render_status, status_json
 from nodes.domain import commands
 from nodes.messaging.memory import MemoryBroker
 from nodes.messaging.probe import PROBE_BODY, PROBE_HEADER, probe_routes
@@ -40,6 +40,18 @@ def test_a_hub_probes_down_and_up_and_drops_its_own_probes(tmp_path: Path) -> No
         town.close()
 
 
+def test_not_ready_until_a_round_of_probes_went_through(tmp_path: Path) -> None:
+    town = build_node(tmp_path, TOWN, broker=MemoryBroker())
+    try:
+        status = status_json(town.store)
+        assert (status["ready"], status["binding_missing"]) == (False, False)  # not yet checked
+        assert "尚未" in render_status({"node_id": TOWN, "tier": "township", **status}, "zh")
+        assert town.probe() == []
+        assert status_json(town.store)["ready"] is True
+    finally:
+        town.close()
+
+
 def test_a_missing_binding_alarms_until_it_is_back(tmp_path: Path) -> None:
     broker = MemoryBroker()
     build_node(tmp_path, VILLAGE, broker=broker).close()  # the exchanges exist; the hub's queue not
@@ -50,6 +62,7 @@ def test_a_missing_binding_alarms_until_it_is_back(tmp_path: Path) -> None:
         assert sorted(kinds(town)) == sorted(
             (AlarmKind.BINDING_MISSING.value, f"{e} {k}") for e, k in missing)
         assert status_json(town.store)["ready"] is False  # `node status`: NOT READY
+        assert status_json(town.store)["binding_missing"] is True
         town.probe()  # a repeat counts, it does not add rows
         assert [a["count"] for a in town.store.alarms()] == [2, 2]
         town.declare()

@@ -32,7 +32,7 @@ from tests.support.messages import FakeMessage
 from tests.support.signed import signed
 
 VILLAGE, OTHER_TOWNSHIP = "330681111242", "330681112000"  # not the village's township
-NAME, ID_NUMBER, PHONE, ADDRESS = "欧阳娜娜", "330681199203154321", "13912345678", "状元村九组3号"
+NAME, ID_NUMBER, PHONE, ADDRESS = "欧阳娜娜", "330681199203154324", "13912345678", "状元村九组3号"
 SECRETS = [s.encode("utf-8") for s in (NAME, ID_NUMBER, PHONE, ADDRESS)]
 AT = datetime(2025, 3, 3, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 

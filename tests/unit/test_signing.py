@@ -42,7 +42,7 @@ from tests.support.nodes import build_node
 
 VILLAGE, SIBLING = "330681111242", "330681111243"
 TOWNSHIP, OTHER_TOWNSHIP, COUNTY = "330681111000", "330681112000", "330681000000"
-NAME, ID_NUMBER, PHONE = "欧阳娜娜", "330681199203154321", "13912345678"
+NAME, ID_NUMBER, PHONE = "欧阳娜娜", "330681199203154324", "13912345678"
 
 
 @dataclass
@@ -139,7 +139,8 @@ def test_a_dossier_travels_sealed_and_is_applied_in_the_clear_at_rest_sealed(net
     for secret in (NAME, ID_NUMBER, PHONE, "院墙"):
         assert secret.encode() not in message.body
     net.township.consume()
-    assert net.township.consumer.applied == 1
+    # The dossier, and the village's reports (register, escalate): a township hears its subtree.
+    assert net.township.consumer.applied == 3
     (row,) = net.township.store.case_rows()
     (party,) = net.township.store.parties(row["case_id"])
     assert (party.name, party.id_number, party.phone) == (NAME, ID_NUMBER, PHONE)
@@ -153,7 +154,7 @@ def test_a_bundle_is_signed_over_its_packed_body(net: Net) -> None:
     (bundle,) = sent(net, EXCHANGE_UP)
     assert bundle.headers[BUNDLE_HEADER] == 3
     net.township.consume()
-    assert net.township.consumer.applied == 3
+    assert net.township.consumer.applied == 3 * 3  # each case's dossier and its two reports
     assert "signature_invalid" in refused(net.other, bundle, body=bundle.body[:-1] + b" ")
 
 

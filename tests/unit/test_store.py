@@ -34,7 +34,7 @@ from protocol.reference import CaseSource, EscalationReason
 
 SH = ZoneInfo("Asia/Shanghai")
 VILLAGE = "330681111242"
-NAME, ID_NUMBER, PHONE, ADDRESS = "张三", "330681199001011234", "13800000000", "状元村八组17号"
+NAME, ID_NUMBER, PHONE, ADDRESS = "张三", "330681199001011237", "13800000000", "状元村八组17号"
 OTHER = PartyInput("respondent", "李四", None, "057187654321")
 PARTY = PartyInput("applicant", NAME, ID_NUMBER, PHONE, ADDRESS)
 SECRETS = (NAME, ID_NUMBER, PHONE, ADDRESS, "李四", "057187654321")

@@ -1,0 +1,37 @@
+"""Who may record what (DOMAIN §2, §3): a grid worker (网格员) reports disputes and follows up on
+agreements, but does not accept or decide cases unless also an appointed mediator.
+
+A role is one code, or several joined by commas for a person who holds more than one
+("grid_worker,mediator": a grid worker who is also an appointed mediator, who may then do
+everything a mediator does). Only a grid worker acting without a deciding role is limited;
+every other role may record any action the state machine allows.
+"""
+
+from __future__ import annotations
+
+from nodes.domain.states import Action
+
+MEDIATOR = "mediator"
+GRID_WORKER = "grid_worker"
+STATION_HEAD = "station_head"  # 调委会主任, the committee's head
+HUB_STAFF = "hub_staff"  # staff of a township, county or city centre
+SYSTEM = "system"  # the node itself (a message from another tier)
+# What a person may act as on the command line (the system role is the node's own).
+PERSON_ROLES = (MEDIATOR, GRID_WORKER, STATION_HEAD, HUB_STAFF)
+DECIDING = frozenset({MEDIATOR, STATION_HEAD, HUB_STAFF, SYSTEM})
+# Reporting (a grid report, a red flag, a correction of what was reported) and following up
+# (the visit, and the breach it finds); deadlines recomputed by the node are no one's decision.
+GRID_WORKER_MAY = frozenset({Action.REPORT, Action.FOLLOW_UP, Action.BREACH, Action.RED_FLAG,
+                             Action.CORRECT, Action.CLOCKS})
+
+
+def roles_of(role: str) -> frozenset[str]:
+    return frozenset(r.strip() for r in role.split(",") if r.strip())
+
+
+def may(role: str, action: Action) -> bool:
+    """Whether someone acting in `role` may record `action`."""
+    roles = roles_of(role)
+    if GRID_WORKER in roles and not roles & DECIDING:
+        return action in GRID_WORKER_MAY
+    return True
