@@ -17,10 +17,11 @@ from nodes.cli.context import Ctx, open_node
 from nodes.cli.i18n import t
 from nodes.cli.options import named_choice
 from nodes.cli.parser import Parser, iso_date, leaf, positive_int, unmask
+from nodes.cli.sending import latest_by_case, state_text
 from nodes.domain import above
 from nodes.domain import commands as cmd
 from nodes.i18n import _
-from nodes.labels import ref_label, state_label, word
+from nodes.labels import ref_label, word
 from nodes.service import CaseService, Command
 from protocol.reference import EscalationReason, ReferralTarget
 
@@ -47,11 +48,15 @@ def run(args: argparse.Namespace, ctx: Ctx) -> int:
         case_id = resolve_case_id(node.store, args.case_id)  # "4", "2026-00004" (nodes.case_ids)
         case = node.service.act(case_id, args.build(args, node.service, ctx),
                                 role=ctx.role or "mediator", user=ctx.user)
+        # What this step sends leaves with the running node's relay: until then, say so.
+        waiting = latest_by_case(node.store.unsent_case_messages(case_id)).get(case_id)
     assert case.state is not None  # noqa: S101 - a recorded case has a state
     if args.json:
-        ctx.emit_json({"case_id": case.case_id, "state": case.state.value})
+        ctx.emit_json({"case_id": case.case_id, "state": case.state.value,
+                       "unsent": waiting is not None and waiting.state_after == case.state})
     else:
-        ctx.say(t("case_state", case_id=case.case_id, state=state_label(case.state)))
+        ctx.say(t("case_state", case_id=case.case_id,
+                  state=state_text(case.state, waiting)))
     return 0
 
 

@@ -201,6 +201,9 @@ def test_transition_prints_one_line_in_chinese(station: Path) -> None:
     case_id = new_case(station)
     result = run(station, "case", "accept", case_id, "--consent")
     assert result.out.strip() == f"案件 {case_id} 当前状态：已受理"
+    # An escalation leaves with the running node's relay: until then the line says so.
+    result = run(station, "case", "escalate", case_id, "--reason", "no_agreement", "--consent")
+    assert result.out.strip() == f"案件 {case_id} 当前状态：上报上级（已记录、待发送）"
 
 
 def test_written_agreement_without_seal_changes_nothing(station: Path) -> None:
