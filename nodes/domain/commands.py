@@ -9,7 +9,7 @@ from nodes.domain import path_rules
 from nodes.domain.case import JC_WINDOW_DAYS, Actor, Case, DomainError, Rules, local_date
 from nodes.domain.clock_plan import acceptance_started, follow_up_start, follow_up_started
 from nodes.domain.corrections import corrected_below
-from nodes.domain.deadlines import SET_ABOVE, DayUnit, Deadline, compute_due
+from nodes.domain.deadlines import SET_ABOVE, DayUnit, Deadline, compute_due, is_provisional
 from nodes.domain.deadlines import extend as extend_deadline
 from nodes.domain.states import Action, CaseState
 from protocol.reference import CaseSource, EscalationReason, ReferralTarget
@@ -274,7 +274,8 @@ def hand_down(case: Case, actor: Actor, at: datetime, rules: Rules, *, instructi
     # without the lower tier's outcome (`nodes.domain.above.receive_report_back` stops it).
     target = Deadline(legal_basis=HAND_DOWN_BASIS, unit=DayUnit.CALENDAR, amount=report_back_days,
                       start=local_date(at), start_event_seq=case.seq + 1, due=due,
-                      calendar_note=note)
+                      calendar_note=note,
+                      provisional=is_provisional(local_date(at), due, rules.days))
     case.record(Action.HAND_DOWN, actor, at, instruction, report_back_by=due.isoformat(),
                  calendar_note=note, target=target.to_dict())
 
