@@ -26,6 +26,7 @@ class AlarmKind(StrEnum):
     FUTURE_TIME = "future_time"                # a message dated too far in the future arrived
     STORE_INTEGRITY = "store_integrity"        # the database failed its check: writes refused
     NUMBERING = "numbering"                    # case numbering would go backwards
+    BROKER_AUTH = "broker_auth"                # the broker refused this node's login
 
 
 class AlarmStore(Protocol):

@@ -37,6 +37,8 @@ ALARM_LABELS: dict[str, str] = {
     K.FUTURE_TIME: N_("a message dated too far in the future arrived"),
     K.STORE_INTEGRITY: N_("the database failed its check: writes refused"),
     K.NUMBERING: N_("case numbering would go backwards"),
+    K.BROKER_AUTH: N_("the broker refused this node's login: check the broker password in the "
+                      "secrets file"),
 }
 HEAD = (N_("alarm"), N_("subject"), N_("count"), N_("since"))
 

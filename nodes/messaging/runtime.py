@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from nodes.alarms import AlarmKind, clear_alarm, raise_alarm
 from nodes.config import NodeConfig
 from nodes.messaging import settings
 from nodes.messaging.delivery import AcksAfterCommit, Delivery
@@ -102,6 +103,22 @@ class NodeRuntime:
                           restart_in_s=round(delay, 2))
                 self.stop_event.wait(delay)
 
+    def _auth_alarm(self, node: Node, seen: int) -> int:
+        """Raise `broker_auth` (shown by `node status`) when the broker refuses the login, and
+        clear it once the links are back; returns the refused logins seen so far."""
+        refused = self.link.auth_failures
+        with contextlib.suppress(StoreError):  # busy or full: the next turn does it
+            if refused > max(seen, 0):
+                raise_alarm(node.store, AlarmKind.BROKER_AUTH, "broker", "the broker refused this "
+                            "node's login (wrong password, unknown user or no access to the "
+                            "virtual host): nothing is sent or received until it is fixed",
+                            node.clock.now())
+                return refused
+            if seen > 0 and not self.link.down:
+                clear_alarm(node.store, AlarmKind.BROKER_AUTH, "broker", node.clock.now())
+                return -1
+        return seen
+
     def _relay_loop(self) -> None:
         node = self.build()
         relay = node.relay
@@ -110,6 +127,7 @@ class NodeRuntime:
         # A probe or heartbeat that failed is tried again after these (not on every turn: a
         # login the broker refuses would be tried twenty times a second).
         beat_backoff, probe_backoff = Backoff(), Backoff()
+        auth_alarm = 0  # refused logins the alarm has seen; -1 once cleared
         try:
             while not self.stop_event.is_set():
                 clock = time.monotonic()
@@ -140,6 +158,7 @@ class NodeRuntime:
                         next_beat = clock + beat_backoff.next_delay()
                         self.link.failed("relay", exc)
                 relay.step(self.stop_event, self.wake)
+                auth_alarm = self._auth_alarm(node, auth_alarm)
         finally:
             with contextlib.suppress(Exception):  # a mark not written only means a resend
                 relay.flush()

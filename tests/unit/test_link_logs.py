@@ -23,6 +23,7 @@ from nodes.messaging.runtime import NodeRuntime
 from nodes.node import Node
 from nodes.records import OutboxRow
 from nodes.service import PartyInput
+from nodes.store.sqlite_store import SqliteStore
 from protocol.areas import Tier
 from protocol.reference import CaseSource
 from protocol.topology import QueueSpec, node_queue
@@ -246,6 +247,12 @@ def test_a_running_node_with_a_wrong_password_logs_no_outage(tmp_path: Path) -> 
     assert events(logs, "broker_reconnected") == []
     assert all(t.calls for t in transports)  # both threads tried
     assert not runtime.ready.is_set()
+    store = SqliteStore(config.database)  # and `node status` shows it as an open alarm
+    try:
+        kinds = [(a["kind"], a["subject"]) for a in store.alarms(open_only=True)]
+    finally:
+        store.close()
+    assert ("broker_auth", "broker") in kinds
 
 
 @pytest.mark.parametrize("confirmed_first", [0, 2])
@@ -264,3 +271,21 @@ def test_a_backlog_counts_only_what_went_after_it_began(confirmed_first: int) ->
         backlog.empty()
     assert [(e["event"], e["count"], e["waited_s"], e["drain_s"]) for e in logs] == \
         [("outbox_drained", 4, 11.0, 1.0)]
+
+
+def test_the_refused_login_alarm_clears_once_the_links_are_back(tmp_path: Path) -> None:
+    config = node_config(tmp_path, VILLAGE)
+    node = bootstrap(config, broker=MemoryBroker())
+    runtime = NodeRuntime(config, lambda: node)
+    try:
+        seen = runtime._auth_alarm(node, 0)
+        assert (seen, node.store.alarms(open_only=True)) == (0, [])  # nothing refused yet
+        runtime.link.failed("relay", BrokerAuthError(f"user {VILLAGE}: wrong password"))
+        seen = runtime._auth_alarm(node, seen)
+        assert [a["kind"] for a in node.store.alarms(open_only=True)] == ["broker_auth"]
+        assert runtime._auth_alarm(node, seen) == seen  # still down: stays raised
+        runtime.link.succeeded("relay")
+        assert runtime._auth_alarm(node, seen) == -1
+        assert node.store.alarms(open_only=True) == []
+    finally:
+        node.close()
