@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
 from hub.flow import Station, TierFlow
 from hub.flow_render import render_flow
-from nodes.cli.context import Ctx, bilingual
+from nodes.cli.context import CliError, Ctx, bilingual
 from nodes.cli.parser import leaf
-from nodes.i18n import _
+from nodes.i18n import N_, _
 from nodes.logs import configure
+
+PORT_BASE = 8100
+MAX_PORT = 65535
+NODES = 19  # the sample city's nodes, one port each
 
 
 def register_demo(subparsers: Any) -> None:
@@ -23,7 +28,20 @@ def register_demo(subparsers: Any) -> None:
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--dir", type=Path, help=_("keep the nodes' files here"))
     p.add_argument("--json", action="store_true", help=_("JSON output"))
+    p.add_argument("--serve", action="store_true", help=_(
+        "then serve every node's web app with sample logins until Ctrl-C"))
+    p.add_argument("--port-base", type=port_base, default=PORT_BASE, metavar="PORT", help=_(
+        "the first node's port with --serve; the others follow (default {port})",
+        port=PORT_BASE))
     p.set_defaults(handler=run_demo)
+
+
+def port_base(value: str) -> int:
+    """--port-base: the 19 ports from it must be ports a program may listen on."""
+    if not value.isdigit() or not 1024 <= int(value) <= MAX_PORT - NODES + 1:
+        raise argparse.ArgumentTypeError(_("{value!r} is not a port from 1024 to {limit}",
+                                           value=value, limit=MAX_PORT - NODES + 1))
+    return int(value)
 
 
 def run_demo(args: argparse.Namespace, ctx: Ctx) -> int:
@@ -32,9 +50,14 @@ def run_demo(args: argparse.Namespace, ctx: Ctx) -> int:
 
     if not 1 <= args.cases <= 1000:
         raise bilingual("demo_cases")
+    if args.serve and (args.broker or args.json):
+        raise CliError("demo_serve", N_("--serve runs the embedded city: it takes neither "
+                                        "--broker nor --json"))
     configure(level="WARNING")
     if args.dir is not None:
         args.dir.mkdir(parents=True, exist_ok=True)
+    if args.serve:
+        return serve_demo(args, ctx)
     result = (run_broker(args.broker, args.cases, args.seed, args.dir) if args.broker
               else run_embedded(args.dir, args.cases, args.seed))
     if args.json:
@@ -50,3 +73,45 @@ def run_demo(args: argparse.Namespace, ctx: Ctx) -> int:
                         all_stations=False))  # only those that need a look
     ctx.say(_("files: {path}", path=result["workdir"]))
     return 0
+
+
+def serve_demo(args: argparse.Namespace, ctx: Ctx) -> int:
+    """The city run to quiet, then its pages served until Ctrl-C or SIGTERM (exit 0)."""
+    import signal
+    import tempfile
+    import threading
+
+    from demo.serve import SAMPLE_PASSWORD, Served, serve
+    from nodes.labels import tier_label
+    from nodes.web.accounts import role_label
+
+    workdir = args.dir or Path(tempfile.mkdtemp(prefix="fengqiao-demo-"))
+    stop = threading.Event()
+
+    def announce(s: Served) -> None:
+        ctx.say(_("{name} ({tier} {code}): {url}", name=s.name, tier=tier_label(s.tier),
+                  code=s.node_id, url=s.url))
+        ctx.say("  " + _("sample logins: {logins}; password {password}", logins=", ".join(
+            f"{name} ({role_label(role)})" for name, role in s.logins),
+            password=SAMPLE_PASSWORD))
+        sys.stdout.flush()
+
+    ctx.say(_("sample data: the area codes, names, parties and logins are invented for the demo"))
+    ctx.say(_("running the sample city ({cases} disputes per village), then serving every node's "
+              "pages ...", cases=args.cases))
+    sys.stdout.flush()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set())
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        serve(workdir, args.cases, stop, announce, seed=args.seed, port_base=args.port_base,
+              ready=lambda: ready(ctx))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    ctx.say(_("stopped; files: {path}", path=workdir))
+    return 0
+
+
+def ready(ctx: Ctx) -> None:
+    ctx.say(_("every node's pages are up; Ctrl-C stops the demo"))
+    sys.stdout.flush()

@@ -25,6 +25,7 @@ from hub.flow import on_heartbeat
 from hub.intake import on_case_escalated, on_case_report_back
 from hub.red_flags import on_report
 from hub.store import HubStore
+from hub.web_flow import router as flow_page
 from nodes.alarms import AlarmKind, clear_alarm, raise_alarm
 from nodes.calendar_loader import load_node_calendars
 from nodes.clock import Clock, SystemClock
@@ -45,9 +46,13 @@ from nodes.node import Node
 from nodes.service import CaseService
 from nodes.store.rehash import rehash_parties
 from nodes.store.sqlite_store import SqliteStore
+from nodes.web.app import add_pages
 from protocol.areas import Tier
 from protocol.text import N_
 from protocol.topology import EXCHANGE_QUARANTINE, node_queue
+
+# Every web app built in this process has the hub's flow page (it answers 404 at a village).
+add_pages(flow_page)
 
 
 def rules_for(config: NodeConfig) -> Rules:

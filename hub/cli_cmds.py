@@ -15,7 +15,7 @@ from hub.flow_render import render_flow
 from hub.store import HubStore
 from nodes.cli.context import Ctx, bilingual, open_node
 from nodes.cli.parser import group, leaf
-from nodes.cli.run_cmds import run_node
+from nodes.cli.run_cmds import run_node, web_option
 from nodes.i18n import _
 from nodes.labels import tier_label
 from protocol.areas import Tier
@@ -27,6 +27,7 @@ def register_hub(subparsers: Any) -> None:
     p = leaf(hub, "run", _(
         "run the hub's relay and consumer as a service (Ctrl-C or SIGTERM stops cleanly)"))
     p.add_argument("--log-json", action="store_true", help=_("JSON log lines"))
+    web_option(p)
     p.set_defaults(handler=partial(run_node, hub=True))
     flow = leaf(hub, "flow", _("the cross-tier flow table and the stations below (hubs)"))
     flow.add_argument("--json", action="store_true", help=_("JSON output"))

@@ -50,14 +50,19 @@ def station_rows(stations: Sequence[Station], lang: str | None = None) -> list[l
              else span(s.oldest_unsent_s, lang)] for s in stations]
 
 
+def summary(stations: Sequence[Station], lang: str | None = None) -> str:
+    """How many stations, how many silent, how much waits below (as of each last contact)."""
+    silent = sum(1 for s in stations if s.silent)
+    waiting = sum(s.outbox_depth for s in stations)
+    return t(N_("{stations} stations, {silent} silent; {waiting} messages waiting at their last "
+                "contact"), lang, stations=len(stations), silent=silent, waiting=waiting)
+
+
 def render_stations(stations: Sequence[Station], lang: str | None = None, *,
                     all_rows: bool = True) -> str:
     """The summary line, then a table of every station (`all_rows`), or only of those that
     need a look: silent, or with messages waiting (the demo's short form)."""
-    silent = sum(1 for s in stations if s.silent)
-    waiting = sum(s.outbox_depth for s in stations)
-    lines = [t(N_("{stations} stations, {silent} silent; {waiting} messages waiting at their last "
-                  "contact"), lang, stations=len(stations), silent=silent, waiting=waiting)]
+    lines = [summary(stations, lang)]
     shown = [s for s in stations if all_rows or s.silent or s.outbox_depth]
     if shown:
         lines.append(render([t(h, lang) for h in HEAD], station_rows(shown, lang)))

@@ -71,6 +71,39 @@ def field_error(file: Path, error: Any) -> ConfigError:
     return ConfigError("config_field", template, file=str(file), field=field, **params)
 
 
+LISTEN = re.compile(r"^(?P<host>[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\]):(?P<port>[0-9]{1,5})$")
+
+
+def check_listen(value: str) -> str:
+    """`host:port` (a name, an IPv4 address or a bracketed IPv6 one; port 1 to 65535), or ""
+    for no web app."""
+    value = value.strip()
+    match = LISTEN.match(value)
+    if value and (match is None or not 1 <= int(match["port"]) <= 65535):
+        raise ConfigError("web_listen", N_(
+            'must be an address and port such as "127.0.0.1:8080", or "" for no web app'))
+    return value
+
+
+class WebConfig(BaseModel):
+    """`[web]`: where the node's web app listens (issue 17); "" serves none. `secure_cookies`:
+    the session cookie is marked Secure (set it when a TLS proxy stands in front)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    listen: Annotated[str, AfterValidator(check_listen)] = "127.0.0.1:8080"
+    secure_cookies: bool = False
+    # Minutes without a request after which a login has to be given again.
+    idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+
+    @property
+    def host_port(self) -> tuple[str, int] | None:
+        match = LISTEN.match(self.listen)
+        if match is None:
+            return None
+        return match["host"].strip("[]"), int(match["port"])
+
+
 # Fields that are secrets: they come from the secrets file (nodes.secrets), never the config.
 SECRET_FIELDS = ("data_key", "identity_key", "broker_password", "signing_key", "sealing_key")
 
@@ -117,6 +150,7 @@ class NodeConfig(BaseModel):
     # A hub: escalations one child may send in an hour before the escalation_rate alarm, after
     # which its further ones wait behind the other children's messages (nodes.messaging.pacing).
     escalations_per_hour: int = Field(default=ESCALATIONS_PER_HOUR, ge=1, le=1_000_000)
+    web: WebConfig = WebConfig()
     # --- secrets: filled from the secrets file, refused in the config file ---------------------
     # Key for personal data at rest; if unset, the environment variable FENGQIAO_DATA_KEY is used.
     data_key: str | None = None

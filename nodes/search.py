@@ -6,8 +6,8 @@ the phone and ID number too when the query is made of digits) and compares norma
 (`nodes.text_input.search_key`, `nodes.domain.identity_numbers`).
 
 Why decrypt-and-scan and not a keyed (HMAC) index: opening one field costs about 2 µs, so a
-search of 10,000 cases (20,000 parties) took 0.12 s for a name and 0.16 s for a phone or ID
-number on the bench machine (2-core AMD EPYC; /tmp bench, median of 5), and a village or
+search of 10,000 cases (20,000 parties) took 0.11-0.12 s for a name and 0.16-0.20 s for a phone
+or ID number on the 2-core machine (`python -m bench.search`, median of 5), and a village or
 township holds far fewer. Nothing new is written: no second, comparable copy of the personal
 data in the file (an index shows whoever reads the file which parties share a name or phone),
 nothing to keep in step when a case is recorded, corrected or received from below, and a part

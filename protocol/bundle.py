@@ -23,6 +23,10 @@ from protocol.topology import MAX_BROKER_MESSAGE_BYTES
 
 BUNDLE_HEADER = "x-fengqiao-bundle"  # value: the number of envelopes in the body
 BUNDLE_CONTENT_TYPE = "application/x-ndjson"
+# The relay names the schema its message carries ("mixed" for a bundle of several); not signed,
+# so a receiver holds the envelopes to it (nodes.messaging.trust) before relying on it.
+SCHEMA_HEADER = "schema"
+MIXED = "mixed"
 MAX_BUNDLE_PARTS = 500              # a receiver refuses more: bounds what one message can cost
 MAX_BUNDLE_BYTES = MAX_BROKER_MESSAGE_BYTES  # no broker message is larger (protocol.topology)
 
@@ -45,6 +49,15 @@ def declared_parts(headers: Mapping[str, Any]) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise DecodeError(f"bundle header {BUNDLE_HEADER} is not a whole number: {value!r}")
     return value
+
+
+def declared_schema(headers: Mapping[str, Any]) -> str | None:
+    """The schema a message's header names (MIXED for a bundle of several), None if it names
+    none."""
+    value = headers.get(SCHEMA_HEADER)
+    if isinstance(value, bytes | bytearray):
+        value = bytes(value).decode("ascii", "replace")
+    return value if isinstance(value, str) else None
 
 
 def unpack(body: bytes, headers: Mapping[str, Any]) -> list[bytes] | None:

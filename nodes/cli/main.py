@@ -29,6 +29,7 @@ from nodes.cli import (
     protocol_cmds,
     run_cmds,
     status_cmds,
+    user_cmds,
 )
 from nodes.cli.acting import acting
 from nodes.cli.context import Build, Ctx, bilingual, clock_from_env, config_path_from
@@ -56,6 +57,7 @@ GROUPS: tuple[Callable[[Any], None], ...] = (
     protocol_cmds.register,
     audit_cmds.register,
     calendar_cmds.register,
+    user_cmds.register,
 )
 
 

@@ -31,6 +31,7 @@ from nodes.logs import configure
 from nodes.messaging.runtime import NodeBuilder, NodeRuntime, describe
 from nodes.node import Node
 from nodes.store.errors import StoreCorrupt
+from nodes.web.server import WebServer
 from protocol.areas import Tier
 from protocol.text import Translatable
 
@@ -44,7 +45,24 @@ def register(subparsers: Any) -> None:
     p = leaf(nodes, "run", _(
         "run the station's relay and consumer as a service (Ctrl-C or SIGTERM stops cleanly)"))
     p.add_argument("--log-json", action="store_true", help=_("JSON log lines"))
+    web_option(p)
     p.set_defaults(handler=partial(run_node, hub=False))
+
+
+def web_option(p: Any) -> None:
+    """`--no-web` for `node run` and `hub run` (the web app is on unless [web] listen is "")."""
+    p.add_argument("--no-web", action="store_true",
+                   help=_("do not serve the web app (else it listens on [web] listen)"))
+
+
+def start_web(config: NodeConfig, build: NodeBuilder, runtime: NodeRuntime,
+              args: argparse.Namespace) -> WebServer | None:
+    """The web app on its own thread and node, unless switched off; a commit wakes the relay."""
+    if getattr(args, "no_web", False) or config.web.host_port is None:
+        return None
+    web = WebServer(config, build, on_commit=runtime.wake.set)
+    web.start()
+    return web
 
 
 def run_node(args: argparse.Namespace, ctx: Ctx, *, hub: bool) -> int:
@@ -64,7 +82,12 @@ def run_node(args: argparse.Namespace, ctx: Ctx, *, hub: bool) -> int:
     finally:
         node.close()
     watch = Watch(config, build)
-    serve_until_failed(watch.runtime)
+    web = start_web(config, checked(build), watch.runtime, args)
+    try:
+        serve_until_failed(watch.runtime)
+    finally:
+        if web is not None:
+            web.stop()
     if watch.fatal is not None:
         raise watch.fatal  # one sentence and a non-zero exit (nodes.cli.main)
     return 0

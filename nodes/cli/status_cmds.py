@@ -107,7 +107,7 @@ def render_status(data: dict[str, Any], lang: str | None = None) -> str:
                **data["quarantine"]),
              t(N_("held: {rows} messages; {moved_to_quarantine} moved to quarantine by its bounds "
                   "in all"), lang, **data["held"]),
-             t(N_("deferred: {rows} escalations of children over their hourly limit wait their "
+             t(N_("deferred: {rows} messages of children over their hourly limit wait their "
                   "turn"), lang, **data["deferred"])]
     alarms = data["alarms"]
     if not alarms:

@@ -15,9 +15,18 @@ MEDIATOR = "mediator"
 GRID_WORKER = "grid_worker"
 STATION_HEAD = "station_head"  # 调委会主任, the committee's head
 HUB_STAFF = "hub_staff"  # staff of a township, county or city centre
+# Web accounts only (issue 17): they read; they record nothing (a leader owns cases and a
+# supervisor issues orders later).
+LEADER = "leader"  # 领导
+SUPERVISOR = "supervisor"  # 督查, reads the subtree
+AUDITOR = "auditor"  # 审计, read only
 SYSTEM = "system"  # the node itself (a message from another tier)
 # What a person may act as on the command line (the system role is the node's own).
 PERSON_ROLES = (MEDIATOR, GRID_WORKER, STATION_HEAD, HUB_STAFF)
+# Every role a web account may hold (`fengqiao user add --roles`).
+ACCOUNT_ROLES = (*PERSON_ROLES, LEADER, SUPERVISOR, AUDITOR)
+# Roles that may record on a case at all (a reader-only account records nothing).
+RECORDING = frozenset(PERSON_ROLES)
 DECIDING = frozenset({MEDIATOR, STATION_HEAD, HUB_STAFF, SYSTEM})
 # Reporting (a grid report, a red flag, a correction of what was reported) and following up
 # (the visit, and the breach it finds); deadlines recomputed by the node are no one's decision.
@@ -27,6 +36,16 @@ GRID_WORKER_MAY = frozenset({Action.REPORT, Action.FOLLOW_UP, Action.BREACH, Act
 
 def roles_of(role: str) -> frozenset[str]:
     return frozenset(r.strip() for r in role.split(",") if r.strip())
+
+
+def records(role: str) -> bool:
+    """Whether someone in `role` may record anything (leaders, supervisors, auditors read)."""
+    return bool(roles_of(role) & RECORDING)
+
+
+def manages_users(role: str) -> bool:
+    """The committee's head manages the station's accounts (issue 17)."""
+    return STATION_HEAD in roles_of(role)
 
 
 def may(role: str, action: Action) -> bool:

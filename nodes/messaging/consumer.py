@@ -2,6 +2,8 @@
 
 - Before anything is decoded, the signature must be its sender's over this body and route; sealed
   personal fields are opened just before applying (`nodes.messaging.signing`).
+- Only a hub's pacing comes before it: a child over its hourly limit has its messages set aside
+  unchecked and handled later through this same path (`nodes.messaging.pacing`).
 - A message id seen before is acked and ignored.
 - A message that fails validation, names a sender it may not speak for, or cannot be applied is
   quarantined with its reason (locally and on the broker's quarantine queue) and acked.
@@ -79,7 +81,7 @@ class Consumer:
         self.store, self.handlers, self.trust, self.now = store, handlers, trust, now
         self.quarantine_out = quarantine_out
         self.verifier = verifier
-        self.pacer = pacer  # hubs: a flooding child's escalations wait (nodes.messaging.pacing)
+        self.pacer = pacer  # hubs: a flooding child's messages wait (nodes.messaging.pacing)
         self.applied = self.duplicates = self.quarantined = self.stale = self.held_back = 0
         self.released = 0  # held messages applied (or refused) later, with their predecessor
         self.probes = 0  # own binding probes dropped (nodes.messaging.probe)
@@ -93,6 +95,8 @@ class Consumer:
             self.probes += 1  # this node's binding probe came round: nothing to apply
             delivery.ack()
             return None
+        if self.pacer is not None and self.pacer.intercept(delivery):
+            return delivery.ack()  # a flooding child's: checked and applied later, in its order
         if self.verifier is not None:  # the signature first: nothing is decoded before it
             refused = self.verifier.check(delivery)
             if refused is not None:
@@ -136,9 +140,6 @@ class Consumer:
             return self._quarantine(delivery, reason, env)
         if (ahead := too_far_ahead(env, self.now())) is not None:
             return self._refuse(delivery, AlarmKind.FUTURE_TIME, ahead, env)
-        if self.pacer is not None and self.pacer.offer(env, delivery.body, delivery.routing_key,
-                                                       delivery.user_id):
-            return delivery.ack()  # a flooding child's escalation: applied later, in order
         try:
             outcome, refused = self._apply(env, delivery)
         except Exception:
@@ -203,9 +204,10 @@ class Consumer:
                     routing_key=delivery.routing_key)
         return "quarantined"
 
-    def replay_deferred(self, limit: int) -> int:
-        """Apply up to `limit` deferred escalations, oldest first; how many were taken."""
-        return 0 if self.pacer is None else self.pacer.replay(self._handle_one, limit)
+    def replay_deferred(self, limit: int, *, backed_up: bool = False) -> int:
+        """Handle up to `limit` deferred messages, oldest first; how many were taken."""
+        return 0 if self.pacer is None else self.pacer.replay(self.handle, self._handle_one,
+                                                              limit, backed_up=backed_up)
 
     def _refuse(self, delivery: Delivery, kind: AlarmKind, reason: str,
                 env: Envelope | None = None) -> None:

@@ -32,6 +32,7 @@ from nodes.messaging.link import LinkHealth
 from nodes.messaging.port import TransportError, Unroutable
 from nodes.messaging.relay import Backoff
 from nodes.store.errors import StoreError
+from protocol.bundle import weight
 
 if TYPE_CHECKING:
     from nodes.node import Node
@@ -181,8 +182,10 @@ class NodeRuntime:
                             # SQLite rolled the whole transaction back (a RAISE(ROLLBACK)
                             # trigger, a full disk): stop before anything runs outside it.
                             raise RuntimeError("the batch's transaction was rolled back")
-                    # A hub's deferred escalations advance a few at a time under any load.
-                    consumer.replay_deferred(settings.DEFERRED_PER_BATCH)
+                    # A hub's deferred messages advance a few at a time; after a full batch
+                    # (the queue backed up) only once in a while (nodes.messaging.pacing).
+                    consumer.replay_deferred(settings.DEFERRED_PER_BATCH, backed_up=sum(
+                        weight(d.headers) for d in batch) >= settings.CONSUME_BATCH)
                 acks.send()
             except Exception as exc:
                 raise TransportError(f"batch of {len(batch)} not committed or not acked: "

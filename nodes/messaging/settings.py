@@ -73,17 +73,20 @@ HOUSEKEEPING_EVERY_S = 60.0
 FUTURE_TOLERANCE_S = 600.0
 # Escalation pacing at a hub (issue 15 item 4, nodes.messaging.pacing). A child sending more
 # escalations than NodeConfig.escalations_per_hour (default below) in the last hour raises the
-# escalation_rate alarm, and its further escalations are set aside (deferred, sealed) when they
-# arrive, so other children's messages behind them are not kept waiting by their full cost.
+# escalation_rate alarm, and its further messages on `up` are set aside (deferred, sealed) as they
+# arrive, before any check, so other children's messages behind them are not kept waiting by
+# their full cost.
 # 2,000 an hour is hundreds of times a busy village's or township's daily escalations: only a
 # flood, or a long-offline station's whole backlog at once, reaches it.
 ESCALATIONS_PER_HOUR = 2000
-# Deferred escalations are applied oldest first: this many after every batch of fresh messages
-# (so they advance under any load, at a tenth of a full batch), and CONSUME_BATCH at a time
-# whenever the queue is quiet (a quiet moment is one of DEFERRED_IDLE_S without a delivery).
+# Deferred messages are handled oldest first: this many after every batch of fresh messages, and
+# CONSUME_BATCH at a time whenever the queue is quiet (DEFERRED_IDLE_S without a delivery)...
 DEFERRED_PER_BATCH = 5
 DEFERRED_IDLE_S = 0.01
-# Bounds of the deferred table: at 50,000 rows or 256 MiB, escalations are applied as they come
+# ...except after a full batch (the queue is backed up, the others' messages likely behind the
+# flood): then once a second, so a queue that never goes quiet still sees them advance.
+DEFERRED_BACKED_UP_EVERY_S = 1.0
+# Bounds of the deferred table: at 50,000 rows or 256 MiB, messages are handled as they come
 # again (slow for the others, as before pacing, but never lost), with a warning in the log.
 DEFERRED_MAX_ROWS = 50_000
 DEFERRED_MAX_BYTES = 256 * 1024 * 1024

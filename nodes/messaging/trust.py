@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from nodes.messaging.delivery import Delivery
 from protocol.areas import AreaTree
+from protocol.bundle import MIXED, SCHEMA_HEADER, declared_schema
 from protocol.envelope import Envelope
 from protocol.messages import CaseDecision, CaseEscalated, CaseReportBack, Heartbeat, LifecycleReport
 from protocol.routing import node_key
@@ -40,6 +41,9 @@ class Trust:
         if user in self.shared_users and self.require_user_id:
             return f"shared broker user {user!r} is not accepted here"
         kind = env.schema_name
+        declared = declared_schema(delivery.headers)
+        if declared is not None and declared not in (MIXED, kind):  # paced by it, unchecked
+            return f"the {SCHEMA_HEADER} header says {declared[:40]!r}, but the envelope is {kind}"
         if delivery.exchange and delivery.exchange != EXPECTED_EXCHANGE[kind]:
             return f"{kind} arrived on {delivery.exchange}, expected {EXPECTED_EXCHANGE[kind]}"
         expected_key = node_key(self.node_id) if kind in ("case_decision", "supervision_order") \

@@ -273,3 +273,45 @@ def m011_party_versions(db: Database) -> None:
     stays as it was. Rows from before, and every party as first recorded, have NULL in both."""
     db.execute("ALTER TABLE parties ADD COLUMN replaces INTEGER REFERENCES parties(id)")
     db.execute("ALTER TABLE parties ADD COLUMN corrected_seq INTEGER")
+
+
+@migrations()
+def m012_web_users(db: Database) -> None:
+    """The web app's accounts (issue 17, `nodes.store.users`): a name, roles, an Argon2id hash
+    (PHC string), a count of failed logins since the last good one and when the account is
+    locked until; and `access_log`, one row each time a person opened a party's ID number, phone
+    or address (个人信息保护法): who, in what role, when, which case. Never the data itself."""
+    db.execute(
+        """CREATE TABLE users (
+            name TEXT PRIMARY KEY,
+            roles TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            disabled INTEGER NOT NULL DEFAULT 0,
+            failed_logins INTEGER NOT NULL DEFAULT 0,
+            locked_until TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE access_log (
+            id INTEGER PRIMARY KEY,
+            user_name TEXT NOT NULL,
+            role TEXT NOT NULL,
+            case_id TEXT NOT NULL,
+            what TEXT NOT NULL,
+            at TEXT NOT NULL
+        )"""
+    )
+    for verb in ("UPDATE", "DELETE"):
+        db.execute(
+            f"""CREATE TRIGGER access_log_no_{verb.lower()} BEFORE {verb} ON access_log
+                BEGIN SELECT RAISE(ABORT, 'access_log is append-only'); END"""
+        )
+
+
+@migrations()
+def m013_deferred_raw(db: Database) -> None:
+    """Deferred messages are kept as they arrived, checked only when applied (issue 15): the
+    headers the consumer reads, as JSON. NULL in rows from before: one envelope, checked then."""
+    db.execute("ALTER TABLE deferred ADD COLUMN headers TEXT")

@@ -76,7 +76,7 @@ def network(tmp_path: Path, amqp_url: str) -> Iterator[dict[str, Path]]:
         transport.purge(node_queue_name(code))
     logs = {code: (tmp_path / f"{code}.log").open("w") for code in configs}
     procs = {code: subprocess.Popen(
-        [*FENGQIAO, "node" if code == VILLAGE else "hub", "run", "--config", str(path)],
+        [*FENGQIAO, "node" if code == VILLAGE else "hub", "run", "--no-web", "--config", str(path)],
         stdout=logs[code], stderr=subprocess.STDOUT,
         env={**os.environ, "FENGQIAO_LOG_LEVEL": "INFO"}) for code, path in configs.items()}
     try:

@@ -6,8 +6,13 @@
   a re-declare is no 406), and their overflow behaves as `protocol.topology` says: quarantine
   drops its oldest message, dead-letter refuses (nacks) the newest.
 
+- a hub paces a flooding village (`nodes.messaging.pacing`): its messages over the hourly limit
+  are taken off the queue and acked unchecked, so its sibling's escalation behind them is applied
+  first; a forged one among them is quarantined at replay (locally and on the broker), and a
+  restart with messages deferred loses none and applies none twice.
+
 The limits are the real ones except the lengths of the overflow test, cut to 3 (same policy
-otherwise), so the test does not publish 10,000 messages.
+otherwise), so the test does not publish 10,000 messages, and the hub's hourly limit, cut to 3.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import json
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +30,7 @@ import pika
 import pika.exceptions
 import pytest
 
+from nodes.messaging.delivery import Delivery
 from ops.definitions import definitions
 from protocol.areas import Tier
 from protocol.topology import (
@@ -35,9 +42,14 @@ from protocol.topology import (
     QUEUE_QUARANTINE,
     SHARED_QUEUES,
 )
+from tests.integration.test_consumer import make_net
+from tests.support.amqp import pump, ready_count, take_ours
 from tests.support.broker import PrivateRabbit
 from tests.support.deployed import private_rabbit_for_module
+from tests.support.nodes import build_node
 from tests.support.wait import wait_until
+from tests.unit.test_limits import escalation, registered
+from tests.unit.test_pacing import case, forged
 
 ROOT = Path(__file__).resolve().parents[2]
 VHOST = "/"
@@ -163,3 +175,52 @@ def test_quarantine_drops_its_oldest_and_dead_letter_refuses_the_newest(
         assert refused == 5 - len(dead)
     finally:
         put_policies(rabbit)
+
+
+def publish_as_sent(url: str, deliveries: list[Delivery]) -> None:
+    """A village's messages on `up`, with their signature headers, as its relay publishes them."""
+    params = pika.URLParameters(url)
+    connection = pika.BlockingConnection(params)
+    try:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        for d in deliveries:
+            props = pika.BasicProperties(delivery_mode=2, headers=d.headers,
+                                         user_id=params.credentials.username)
+            channel.basic_publish(d.exchange, d.routing_key, d.body, properties=props,
+                                  mandatory=True)
+    finally:
+        connection.close()
+
+
+def test_a_flooding_village_waits_behind_its_sibling_and_a_forgery_is_refused_at_replay(
+        rabbit: PrivateRabbit, tmp_path: Path) -> None:
+    net = make_net(rabbit.amqp_url, tmp_path, "61")
+    flooder, sibling = net.village, net.village[:-3] + "202"
+    try:
+        assert net.hub.consumer.pacer is not None
+        net.hub.consumer.pacer.per_hour = 3
+        now = datetime.now(UTC)
+        flood = [escalation(flooder, n, now, to=net.township) for n in range(1, 9)]
+        flood[5] = forged(flood[5], flood[6])  # case 6: signed over another body
+        publish_as_sent(net.url, [*flood, escalation(sibling, 1, now, to=net.township)])
+        consumer = net.consumer
+        pump(net.transport, net.queue, consumer, lambda: case(sibling, 1) in registered(net.hub))
+        assert registered(net.hub) == [*(case(flooder, n) for n in (1, 2, 3)), case(sibling, 1)]
+        assert net.hub.store.deferred_size()[0] == 5
+        assert ready_count(net.url, net.queue) == 0  # all acked: the five wait in the file
+        assert net.hub.store.quarantined() == []  # nothing of them checked yet
+        # The hub restarts before their turn: they wait in its file, not on the broker.
+        net.hub.close()
+        net.hub = build_node(tmp_path, net.township, declare=False, broker_url=net.url,
+                             data_key=net.hub.config.data_key)
+        assert net.hub.consume() == 5  # nothing more on the queue; the five deferred
+        assert registered(net.hub) == [*(case(flooder, n) for n in (1, 2, 3)), case(sibling, 1),
+                                       *(case(flooder, n) for n in (4, 5, 7, 8))]
+        refused = net.hub.store.quarantined()
+        assert [r["reason"].split(":")[0] for r in refused] == ["signature_invalid"]
+        copies = take_ours(net.url, QUEUE_QUARANTINE, node_id=net.township)
+        assert [c[0].headers["x-reason"].split(":")[0] for c in copies] == ["signature_invalid"]
+        assert net.hub.store.deferred_size() == (0, 0)
+    finally:
+        net.close()

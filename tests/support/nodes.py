@@ -53,7 +53,9 @@ def node_config(folder: Path, code: str, *, tier: Tier | None = None,
         # node its own user id, as RabbitMQ does with one user per node.
         "require_user_id": broker_url.startswith("memory://"),
         # The shared test broker is not set up by `deploy apply`: nodes declare what they use.
-        "declare_topology": True}
+        "declare_topology": True,
+        # No web app unless a test asks for one: many nodes run side by side here.
+        "web": {"listen": ""}}
     values.update(fields)
     return NodeConfig(**values)
 
@@ -86,7 +88,11 @@ def write_config(folder: Path, code: str, **fields: Any) -> Path:
         data["broker_url"] = without_password(config.broker_url)
     data["secrets_file"] = f"{code}.secrets.toml"
     lines = [f'{k} = "{v}"' if not isinstance(v, bool | int) else f"{k} = {str(v).lower()}"
-             for k, v in data.items() if not isinstance(v, list)]
+             for k, v in data.items() if not isinstance(v, list | dict)]
+    for table, values in ((k, v) for k, v in data.items() if isinstance(v, dict)):
+        lines.append(f"[{table}]")
+        lines += [f'{k} = "{v}"' if isinstance(v, str) else f"{k} = {str(v).lower()}"
+                  for k, v in values.items()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     write_secrets(folder / f"{code}.secrets.toml", secrets)
     return path

@@ -1,6 +1,6 @@
 """Bounds on what arrives (issue 15 item 4): the broker's message size, checked before anything is
-read; times far in the future refused; a child's escalation flood alarmed at the hub and set aside
-so its siblings are not kept waiting, with nothing lost, nothing applied twice and order kept."""
+read; times far in the future refused; the shared queues' length limits. (A child's escalation
+flood, alarmed and set aside at the hub: tests/unit/test_pacing.py, which uses the helpers here.)"""
 
 from __future__ import annotations
 
@@ -12,18 +12,14 @@ from typing import Any
 
 import pytest
 
-from fengqiao.bootstrap import bootstrap
 from hub.store import HubStore
 from nodes.alarms import AlarmKind
-from nodes.cli.status_cmds import status_json
 from nodes.domain import commands as cmd
 from nodes.domain.case import DomainError
 from nodes.messaging import consumer as consumer_module
 from nodes.messaging import settings
-from nodes.messaging.bundling import BUNDLE_BYTES
 from nodes.messaging.delivery import Delivery
-from nodes.messaging.memory import MemoryBroker
-from nodes.messaging.runtime import NodeRuntime
+from nodes.messaging.settings import BUNDLE_BYTES
 from nodes.node import Node
 from nodes.service import PartyInput
 from ops.definitions import definitions
@@ -43,10 +39,9 @@ from protocol.topology import (
 )
 from tests.support.clock import FakeClock
 from tests.support.messages import FakeMessage
-from tests.support.nodes import build_node, node_config
+from tests.support.nodes import build_node
 from tests.support.signed import as_sent
 from tests.support.sql import rows
-from tests.support.wait import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 COUNTY, TOWN = "330681000000", "330681111000"
@@ -195,95 +190,6 @@ def test_an_escalation_sent_from_the_future_is_refused(hub: Node, clock: FakeClo
     assert "sent_at" in hub.store.quarantined()[0]["reason"]
 
 
-# --- escalation flood -----------------------------------------------------------------------
-
-def test_a_flooding_child_is_alarmed_and_its_excess_waits_behind_its_sibling(
-        hub: Node, clock: FakeClock) -> None:
-    for n in range(1, 9):
-        hub.consumer.handle(escalation(FLOODER, n, clock.now()))
-    hub.consumer.handle(escalation(SIBLING, 1, clock.now()))
-    flood = [f"{FLOODER}-2026-{n:05d}" for n in range(1, 9)]
-    # The first three (the hourly limit) were applied, the sibling's next, the rest set aside.
-    assert registered(hub) == [*flood[:3], f"{SIBLING}-2026-00001"]
-    assert hub.store.deferred_size()[0] == 5
-    assert status_json(hub.store)["deferred"] == {"rows": 5}  # what `node status` shows
-    assert FLOODER in open_alarms(hub, AlarmKind.ESCALATION_RATE)
-    assert SIBLING not in open_alarms(hub, AlarmKind.ESCALATION_RATE)
-    assert hub.consumer.replay_deferred(2) == 2  # a bounded number at a time, oldest first
-    assert hub.consumer.replay_deferred(100) == 3
-    assert registered(hub) == [*flood[:3], f"{SIBLING}-2026-00001", *flood[3:]]
-    assert hub.store.deferred_size() == (0, 0)
-
-
-def test_while_a_child_has_escalations_deferred_its_new_ones_queue_behind_them(
-        hub: Node, clock: FakeClock) -> None:
-    for n in range(1, 5):
-        hub.consumer.handle(escalation(FLOODER, n, clock.now()))
-    clock.advance(hours=2)  # back under its hourly limit, but one still waits
-    hub.consumer.handle(escalation(FLOODER, 5, clock.now()))
-    assert hub.store.deferred_size()[0] == 2
-    assert FLOODER not in open_alarms(hub, AlarmKind.ESCALATION_RATE)  # cleared: under again
-    hub.consumer.replay_deferred(100)
-    assert registered(hub)[-2:] == [f"{FLOODER}-2026-00004", f"{FLOODER}-2026-00005"]
-
-
-def test_deferred_escalations_survive_a_restart_and_are_applied_exactly_once(
-        tmp_path: Path, clock: FakeClock) -> None:
-    broker = MemoryBroker()
-    hub = build_node(tmp_path, TOWN, clock=clock, broker=broker, escalations_per_hour=1)
-    deliveries = [escalation(FLOODER, n, clock.now()) for n in range(1, 4)]
-    for delivery in deliveries:
-        hub.consumer.handle(delivery)
-    hub.consumer.handle(deliveries[2])  # a duplicate of a deferred one: kept once
-    assert hub.store.deferred_size()[0] == 2
-    hub.close()
-    again = build_node(tmp_path, TOWN, clock=clock, broker=broker, escalations_per_hour=1,
-                       data_key=hub.config.data_key)
-    try:
-        assert again.consumer.replay_deferred(100) == 2
-        again.consumer.handle(deliveries[1])  # a duplicate after it was applied: ignored
-        assert registered(again) == [f"{FLOODER}-2026-{n:05d}" for n in range(1, 4)]
-        assert again.consumer.duplicates == 1
-        assert again.store.quarantined() == []
-    finally:
-        again.close()
-
-
-def test_a_deferred_escalation_that_keeps_failing_moves_to_quarantine(
-        hub: Node, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
-    for n in range(1, 6):
-        hub.consumer.handle(escalation(FLOODER, n, clock.now()))
-    assert hub.store.deferred_size()[0] == 2
-
-    def crash(_: object) -> None:
-        raise RuntimeError("a bug")
-    monkeypatch.setitem(hub.consumer.handlers, "case_escalated", crash)
-    for _ in range(4):  # each attempt is rolled back and counted; the rest wait behind it
-        assert hub.consumer.replay_deferred(100) == 0
-    assert hub.consumer.replay_deferred(1) == 1  # the limit: quarantined with the reason
-    assert "failed to apply 5 times" in hub.store.quarantined()[0]["reason"]
-    monkeypatch.undo()
-    assert hub.consumer.replay_deferred(100) == 1
-    assert registered(hub)[-1] == f"{FLOODER}-2026-00005"
-
-
-def test_past_the_deferred_tables_bound_escalations_are_applied_as_they_come(
-        hub: Node, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(settings, "DEFERRED_MAX_ROWS", 2)
-    for n in range(1, 8):
-        hub.consumer.handle(escalation(FLOODER, n, clock.now()))
-    assert hub.store.deferred_size()[0] == 2
-    assert len(registered(hub)) == 5  # nothing lost: applied at once past the bound
-
-
-def test_villages_do_not_pace(tmp_path: Path) -> None:
-    village = build_node(tmp_path, SIBLING)
-    try:
-        assert village.consumer.pacer is None
-    finally:
-        village.close()
-
-
 # --- shared queue limits --------------------------------------------------------------------
 
 def test_the_shared_queues_get_length_limits_by_policy_in_the_definitions() -> None:
@@ -304,27 +210,3 @@ def test_the_shared_queues_get_length_limits_by_policy_in_the_definitions() -> N
     shared = {q["name"]: q["arguments"] for q in document["queues"]}
     assert "x-max-length" not in shared[QUEUE_QUARANTINE]
 
-
-def test_the_running_hub_applies_deferred_escalations_after_its_siblings_and_when_quiet(
-        tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
-    # One after the batch of fresh messages; the other three only when the queue is quiet.
-    monkeypatch.setattr(settings, "DEFERRED_PER_BATCH", 1)
-    broker = MemoryBroker()
-    config = node_config(tmp_path, TOWN, escalations_per_hour=2)
-    staff = bootstrap(config, broker=broker, clock=clock)
-    staff.declare()
-    for delivery in [*(escalation(FLOODER, n, clock.now()) for n in range(1, 7)),
-                     escalation(SIBLING, 1, clock.now())]:
-        broker.connect(user_id=delivery.user_id).publish_raw(
-            EXCHANGE_UP, delivery.routing_key, delivery.body, delivery.headers)
-    runtime = NodeRuntime(config, lambda: bootstrap(config, broker=broker, clock=clock))
-    runtime.start()
-    try:
-        wait_until(lambda: len(registered(staff)) == 7, "every escalation to be applied")
-        wait_until(lambda: staff.store.deferred_size() == (0, 0), "the deferred table to empty")
-    finally:
-        runtime.stop()
-        staff.close()
-    flood = [f"{FLOODER}-2026-{n:05d}" for n in range(1, 7)]
-    assert registered(staff)[:3] == [*flood[:2], f"{SIBLING}-2026-00001"]
-    assert sorted(registered(staff)[3:]) == flood[2:]

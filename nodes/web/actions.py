@@ -1,0 +1,194 @@
+"""The steps a case page offers, each a small form: its fields and the command it runs (the same
+`nodes.domain` commands the command line's `case ACTION` runs, `nodes.cli.case_transitions`).
+
+A step is offered only when the case's state allows its action and the user's role may record
+it; the law's other guards (consent, a written agreement's terms, the remedies told) are the
+commands' own, and a refusal comes back as their sentence beside the form, nothing written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+from nodes.domain import commands as cmd
+from nodes.domain import paths
+from nodes.domain.case import Case, DomainError
+from nodes.domain.roles import may, records
+from nodes.domain.states import Action
+from nodes.i18n import N_
+from nodes.service import CaseService, Command
+from protocol.reference import EscalationReason, ReferralTarget
+
+MAX_DAYS = 365
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str  # message id
+    kind: str = "text"  # text, textarea, check, select, date, days
+    required: bool = False
+    choices: tuple[tuple[str, str], ...] = ()  # (value, message id of its label)
+    default: str = ""
+    # How a choice's label is found: "msg" (its message id), "ref" (`nodes.labels.ref_label` of
+    # the value) or "word" (`nodes.labels.word` of the value).
+    labels: str = "msg"
+
+
+class FieldProblem(DomainError):
+    """A form field's value cannot be used: shown beside `field`."""
+
+    def __init__(self, field: str, message: str, **params: Any) -> None:
+        super().__init__("web_field", message, **params)
+        self.field = field
+
+
+Values = Mapping[str, str]
+Build = Callable[[Values, CaseService, date], Command]
+
+
+@dataclass(frozen=True)
+class Step:
+    action: Action
+    fields: tuple[Field, ...]
+    build: Build
+
+
+def _days(values: Values, name: str) -> int:
+    v = values.get(name, "")
+    if not v.isdigit() or not 1 <= int(v) <= MAX_DAYS:
+        raise FieldProblem(name, N_("a number of days from 1 to {limit}"), limit=MAX_DAYS)
+    return int(v)
+
+
+def _date(values: Values, name: str, default: date) -> date:
+    v = values.get(name, "")
+    try:
+        return date.fromisoformat(v) if v else default
+    except ValueError:
+        raise FieldProblem(name, N_("a date such as 2026-03-05")) from None
+
+
+def _check(values: Values, name: str) -> bool:
+    return values.get(name, "") in ("1", "on", "yes", "true")
+
+
+def _agree(v: Values, s: CaseService, today: date) -> Command:
+    performance = []
+    if v.get("perform_what"):
+        performance.append({"what": v["perform_what"],
+                            "due": _date(v, "perform_due", today).isoformat()})
+    effective = _date(v, "effective_date", today)
+    form: Literal["oral", "written"] = "written" if v.get("form") == "written" else "oral"
+    return lambda case, actor, at: cmd.agree(
+        case, actor, at, s.rules, form=form, terms=v.get("terms", ""), effective_date=effective,
+        performance=performance, signed_by_all=_check(v, "signed"), sealed=_check(v, "sealed"),
+        manner=v.get("manner", ""), place=v.get("place", ""))
+
+
+def _accept(v: Values, s: CaseService, today: date) -> Command:
+    if _check(v, "consent"):
+        return lambda case, actor, at: paths.accept_with_consent(case, actor, at, s.rules)
+    return lambda case, actor, at: cmd.accept(case, actor, at, s.rules)
+
+
+def _escalate(v: Values, s: CaseService, today: date) -> Command:
+    reason = v.get("reason", "")
+    if reason not in {r.value for r in EscalationReason}:
+        raise FieldProblem("reason", N_("choose a reason"))
+    return lambda case, actor, at: cmd.escalate(case, actor, at, reason=EscalationReason(reason),
+                                                consent_given=_check(v, "consent"),
+                                                note=v.get("note", ""))
+
+
+def _refer(v: Values, s: CaseService, today: date) -> Command:
+    to = v.get("to", "")
+    if to not in {r.value for r in ReferralTarget}:
+        raise FieldProblem("to", N_("choose where the case goes"))
+    return lambda case, actor, at: cmd.refer_out(case, actor, at, target=ReferralTarget(to),
+                                                 reason=v.get("reason", ""))
+
+
+def _hand_down(v: Values, s: CaseService, today: date) -> Command:
+    days = _days(v, "days")
+    return lambda case, actor, at: cmd.hand_down(case, actor, at, s.rules,
+                                                 instruction=v.get("instruction", ""),
+                                                 report_back_days=days)
+
+
+NOTE = Field("note", N_("Note"), "textarea")
+REASON = Field("reason", N_("Reason"), "textarea", required=True)
+STEPS: tuple[Step, ...] = (
+    Step(Action.REGISTER, (), lambda v, s, d: lambda c, a, at: cmd.register(c, a, at, s.rules)),
+    Step(Action.ACCEPT, (Field("consent", N_("The parties consent to mediation"), "check"),),
+         _accept),
+    Step(Action.MEDIATE, (), lambda v, s, d: lambda c, a, at: cmd.mediate(c, a, at, s.rules)),
+    Step(Action.AGREE, (
+        Field("form", N_("Form"), "select", True, (("written", ""), ("oral", "")),
+              labels="word"),
+        Field("terms", N_("Terms"), "textarea", required=True),
+        Field("perform_what", N_("What is to be done")),
+        Field("perform_due", N_("By when"), "date"),
+        Field("manner", N_("Manner of performance")),
+        Field("place", N_("Place of performance")),
+        Field("effective_date", N_("Date it took effect (empty: today)"), "date"),
+        Field("signed", N_("Signed by all parties and the mediator"), "check"),
+        Field("sealed", N_("Committee seal affixed"), "check")), _agree),
+    Step(Action.PERFORM, (), lambda v, s, d: lambda c, a, at: cmd.perform(c, a, at)),
+    Step(Action.FOLLOW_UP, (Field("honoured", N_("Was the agreement honoured?"), "select", True,
+                                  (("yes", N_("yes, honoured")),
+                                   ("no", N_("no, not honoured")))), NOTE),
+         lambda v, s, d: lambda c, a, at: paths.follow_up(
+             c, a, at, honoured=v.get("honoured") == "yes", note=v.get("note", ""))),
+    Step(Action.CLOSE, (NOTE,), lambda v, s, d: lambda c, a, at: cmd.close(
+        c, a, at, v.get("note", ""))),
+    Step(Action.TERMINATE, (REASON, Field("remedies_notified", N_(
+        "The parties were told their other routes"), "check")),
+         lambda v, s, d: lambda c, a, at: cmd.terminate(
+             c, a, at, reason=v.get("reason", ""), remedies_notified=_check(v, "remedies_notified"))),
+    Step(Action.ESCALATE, (
+        Field("reason", N_("Why"), "select", True,
+              tuple((r.value, "") for r in EscalationReason), labels="ref"),
+        Field("consent", N_("The parties consent to escalation"), "check"), NOTE), _escalate),
+    Step(Action.HAND_DOWN, (Field("instruction", N_("Instruction"), "textarea", True),
+                            Field("days", N_("Report back within (days)"), "days", True,
+                                  default="15")), _hand_down),
+    Step(Action.REFER_OUT, (Field("to", N_("To"), "select", True,
+                                  tuple((r.value, "") for r in ReferralTarget), labels="ref"),
+                      REASON),
+         _refer),
+    Step(Action.REJECT, (REASON,), lambda v, s, d: lambda c, a, at: cmd.reject(
+        c, a, at, v.get("reason", ""))),
+    Step(Action.RED_FLAG, (Field("note", N_("What happened"), "textarea", True),
+                           Field("police_reported", N_("The police have been told"), "check")),
+         lambda v, s, d: lambda c, a, at: cmd.red_flag(
+             c, a, at, note=v.get("note", ""), police_reported=_check(v, "police_reported"))),
+)
+BY_ACTION: Mapping[str, Step] = {s.action.value: s for s in STEPS}
+
+
+def allowed(case: Case, action: Action) -> bool:
+    try:
+        case.next_state(action)
+    except DomainError:
+        return False
+    return True
+
+
+def offered(case: Case, role: str) -> Sequence[Step]:
+    """The steps this case's state allows and this role may record."""
+    if not records(role):
+        return ()
+    return [s for s in STEPS if allowed(case, s.action) and may(role, s.action)
+            and (s.action is not Action.HAND_DOWN or case.facts.get("escalated_from"))]
+
+
+def missing(step: Step, values: Values) -> str | None:
+    """The first required field left empty (a checkbox is never required)."""
+    for f in step.fields:
+        if f.required and f.kind != "check" and not values.get(f.name, "").strip():
+            return f.name
+    return None

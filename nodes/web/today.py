@@ -1,0 +1,75 @@
+"""今日: what is overdue and due soon (every clock, as `case list --overdue/--due-within`),
+decisions that came down lately, red flags, and the link to the parent (last contact, messages
+waiting to leave)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from nodes.cli.clock_render import due_within_ids, overdue_ids, running_clocks, shown_clock
+from nodes.cli.outcome_render import FROM_ABOVE, event_line
+from nodes.domain.case import local_date
+from nodes.domain.states import FINAL_STATES, OPEN_STATES
+from nodes.i18n import N_
+from nodes.node import Node
+from nodes.store import users
+from nodes.web.core import locked_node, page, user_session
+from nodes.web.hub_today import hub_today
+from nodes.web.sessions import Session
+
+router = APIRouter()
+DUE_SOON_DAYS = 3  # "due soon": within three days
+RECENT_DAYS = 14  # decisions from above shown on the today page
+
+
+def link_status(node: Node) -> dict[str, Any]:
+    """The parent, when this node last sent and last heard from it, and what waits to leave."""
+    parent = node.config.parent_id
+    sent = users.last_sent_at(node.store)
+    heard = users.last_received_from(node.store, parent) if parent else None
+    return {"parent": parent, "last_sent": sent, "last_heard": heard,
+            "last_contact": max(filter(None, (sent, heard)), default=None),
+            "waiting": node.store.outbox_depth()}
+
+
+def recent_decisions(node: Node, rows: list[dict[str, Any]], days: int) -> list[dict[str, Any]]:
+    """Decisions from above recorded in the last `days` days, newest first."""
+    since = node.clock.now() - timedelta(days=days)
+    out = []
+    for row in rows:
+        if datetime.fromisoformat(row["updated_at"]) < since:
+            continue
+        case = node.store.load_case(row["case_id"])
+        for event in case.events if case else ():
+            line = event_line(event)
+            if event.action in FROM_ABOVE and line and event.at >= since:
+                out.append({"case_id": row["case_id"], "at": event.at, "line": line})
+    return sorted(out, key=lambda d: d["at"], reverse=True)
+
+
+@router.get("/")
+def today_page(request: Request, session: Annotated[Session, Depends(user_session)],
+               node: Annotated[Node, Depends(locked_node)]) -> Response:
+    today = local_date(node.clock.now())
+    rows = node.store.case_rows()
+    clocks = running_clocks(node.store.load_case, rows, node.service.rules)
+    overdue = overdue_ids(clocks, today)
+    soon = due_within_ids(clocks, today, DUE_SOON_DAYS) - overdue
+    flagged = node.store.red_flag_case_ids()
+    by_id = {r["case_id"]: r for r in rows}
+
+    def listed(ids: set[str]) -> list[dict[str, Any]]:
+        return [{"row": by_id[i], "clock": shown_clock(clocks.get(i, ()), today)}
+                for i in sorted(ids) if i in by_id]
+
+    return page(request, "today.html", title=N_("Today"), today=today,
+                overdue=listed(overdue), soon=listed(soon),
+                red_flags=[by_id[i] for i in sorted(flagged) if i in by_id
+                           and by_id[i]["state"] not in {s.value for s in FINAL_STATES}],
+                decisions=recent_decisions(node, rows, RECENT_DAYS), link=link_status(node),
+                hub=hub_today(node, session.lang),
+                open_count=sum(1 for r in rows if r["state"] in {s.value for s in OPEN_STATES}))
