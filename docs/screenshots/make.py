@@ -12,8 +12,8 @@ from pathlib import Path
 from playwright.sync_api import Page, sync_playwright
 
 from fengqiao.bootstrap import bootstrap
-from nodes.crypto import new_key
 from nodes.config import NodeConfig
+from nodes.crypto import new_key
 from nodes.messaging.memory import MemoryBroker
 from nodes.store import users
 from nodes.web.accounts import hash_password

@@ -44,7 +44,9 @@ def records(role: str) -> bool:
 
 
 def manages_users(role: str) -> bool:
-    """The committee's head manages the station's accounts (issue 17)."""
+    """The committee's head manages the node's web accounts (issue 17). One rule on every tier:
+    at a hub the centre's head is given `station_head` next to `hub_staff`
+    ("hub_staff,station_head"), so no second flag or role is needed."""
     return STATION_HEAD in roles_of(role)
 
 

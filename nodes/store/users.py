@@ -68,6 +68,21 @@ def set_disabled(store: StoreCore, name: str, disabled: bool, at: datetime) -> b
     return cur.rowcount > 0
 
 
+def set_roles(store: StoreCore, name: str, roles: str, at: datetime) -> bool:
+    with store.atomic():
+        cur = store._write("UPDATE users SET roles = ?, updated_at = ? WHERE name = ?",
+                           [roles, at.isoformat(), name])
+    return cur.rowcount > 0
+
+
+def unlock(store: StoreCore, name: str, at: datetime) -> bool:
+    """Lift a lockout (and forget the failed logins) without changing the password."""
+    with store.atomic():
+        cur = store._write("UPDATE users SET failed_logins = 0, locked_until = NULL, "
+                           "updated_at = ? WHERE name = ?", [at.isoformat(), name])
+    return cur.rowcount > 0
+
+
 def login_failed(store: StoreCore, name: str, locked_until: datetime | None) -> None:
     """One more failed login; `locked_until` set when this one reached the limit."""
     with store.atomic():

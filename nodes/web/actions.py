@@ -8,10 +8,9 @@ commands' own, and a refusal comes back as their sentence beside the form, nothi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
 from nodes.domain import commands as cmd
 from nodes.domain import paths
@@ -20,60 +19,14 @@ from nodes.domain.roles import may, records
 from nodes.domain.states import Action
 from nodes.i18n import N_
 from nodes.service import CaseService, Command
+from nodes.web.path_steps import PATH_STEPS
+from nodes.web.step_kit import Field, FieldProblem, Step, Values
+from nodes.web.step_kit import check as _check
+from nodes.web.step_kit import date_of as _date
+from nodes.web.step_kit import days as _days
 from protocol.reference import EscalationReason, ReferralTarget
 
-MAX_DAYS = 365
-
-
-@dataclass(frozen=True)
-class Field:
-    name: str
-    label: str  # message id
-    kind: str = "text"  # text, textarea, check, select, date, days
-    required: bool = False
-    choices: tuple[tuple[str, str], ...] = ()  # (value, message id of its label)
-    default: str = ""
-    # How a choice's label is found: "msg" (its message id), "ref" (`nodes.labels.ref_label` of
-    # the value) or "word" (`nodes.labels.word` of the value).
-    labels: str = "msg"
-
-
-class FieldProblem(DomainError):
-    """A form field's value cannot be used: shown beside `field`."""
-
-    def __init__(self, field: str, message: str, **params: Any) -> None:
-        super().__init__("web_field", message, **params)
-        self.field = field
-
-
-Values = Mapping[str, str]
-Build = Callable[[Values, CaseService, date], Command]
-
-
-@dataclass(frozen=True)
-class Step:
-    action: Action
-    fields: tuple[Field, ...]
-    build: Build
-
-
-def _days(values: Values, name: str) -> int:
-    v = values.get(name, "")
-    if not v.isdigit() or not 1 <= int(v) <= MAX_DAYS:
-        raise FieldProblem(name, N_("a number of days from 1 to {limit}"), limit=MAX_DAYS)
-    return int(v)
-
-
-def _date(values: Values, name: str, default: date) -> date:
-    v = values.get(name, "")
-    try:
-        return date.fromisoformat(v) if v else default
-    except ValueError:
-        raise FieldProblem(name, N_("a date such as 2026-03-05")) from None
-
-
-def _check(values: Values, name: str) -> bool:
-    return values.get(name, "") in ("1", "on", "yes", "true")
+__all__ = ["BY_ACTION", "STEPS", "FieldProblem", "Step", "allowed", "missing", "offered"]
 
 
 def _agree(v: Values, s: CaseService, today: date) -> Command:
@@ -166,6 +119,7 @@ STEPS: tuple[Step, ...] = (
                            Field("police_reported", N_("The police have been told"), "check")),
          lambda v, s, d: lambda c, a, at: cmd.red_flag(
              c, a, at, note=v.get("note", ""), police_reported=_check(v, "police_reported"))),
+    *PATH_STEPS,
 )
 BY_ACTION: Mapping[str, Step] = {s.action.value: s for s in STEPS}
 
@@ -183,7 +137,8 @@ def offered(case: Case, role: str) -> Sequence[Step]:
     if not records(role):
         return ()
     return [s for s in STEPS if allowed(case, s.action) and may(role, s.action)
-            and (s.action is not Action.HAND_DOWN or case.facts.get("escalated_from"))]
+            and (s.action is not Action.HAND_DOWN or case.facts.get("escalated_from"))
+            and (s.when is None or s.when(case))]
 
 
 def missing(step: Step, values: Values) -> str | None:

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nodes import i18n
 from nodes.node import Node
-from nodes.web import auth, case_list, case_page, new_case, print_page, today
+from nodes.web import auth, case_list, case_page, new_case, own_password, print_page, today, user_admin
 from nodes.web.core import LoginNeeded, WebState, page, posted_form, session_of
 from nodes.web.sessions import COOKIE, Sessions
 from nodes.web.view import helpers
@@ -59,7 +59,8 @@ def create_app(node: Node, *, secure_cookies: bool | None = None, idle_minutes: 
     state.env.globals.update(helpers())
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.web = state
-    for module in (auth, today, case_list, new_case, case_page, print_page):
+    for module in (auth, today, case_list, new_case, case_page, print_page, user_admin,
+                   own_password):
         app.include_router(module.router)
     for router in EXTRA_PAGES:
         app.include_router(router)

@@ -1,35 +1,75 @@
 """The case list with the command line's filters (state, overdue, red flag) and the search by a
 party's name, phone or ID number (`nodes.search`).
 
-Filters are in the URL (they hold no personal data); a search is a POST, so the name or number
-searched for never lands in a URL, the browser's history or a proxy's log."""
+Filters (state, type, source, grid, the dates opened) are in the URL: they hold no personal
+data. A search is a POST, so the name or number searched for never lands in a URL, the browser's
+history or a proxy's log; a case number typed there ("4", "2026-00004") opens its case
+(`nodes.case_ids`)."""
 
 from __future__ import annotations
 
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from nodes.case_ids import SHORT, resolve_case_id
 from nodes.cli.clock_render import overdue_ids, running_clocks, shown_clock
 from nodes.domain.case import DomainError, local_date
 from nodes.domain.states import CaseState
-from nodes.i18n import N_, render
+from nodes.i18n import N_, render, t
 from nodes.node import Node
 from nodes.search import find_parties
+from nodes.service import CaseNotFound
 from nodes.web.core import locked_node, page, posted_form, user_session
 from nodes.web.sessions import Session
+from protocol.reference import DISPUTE_TYPES, DISPUTE_TYPES_VERSION, CaseSource
 
 router = APIRouter()
 MAX_SHOWN = 500  # rows on one page; the filters narrow a longer list
 
 
+TYPES = list(DISPUTE_TYPES[DISPUTE_TYPES_VERSION])
+SOURCES = [s.value for s in CaseSource]
+
+
+@dataclass(frozen=True)
+class Narrow:
+    """The list's filters besides state, overdue and red flag (each empty: any)."""
+
+    dispute_type: str = ""
+    source: str = ""
+    grid_id: str = ""
+    opened_from: date | None = None
+    opened_to: date | None = None
+
+    def keeps(self, row: dict[str, Any]) -> bool:
+        opened = local_date(datetime.fromisoformat(str(row["opened_at"])))
+        return ((not self.dispute_type or row["dispute_type"] == self.dispute_type)
+                and (not self.source or row["source"] == self.source)
+                and (not self.grid_id or row["grid_id"] == self.grid_id)
+                and (self.opened_from is None or opened >= self.opened_from)
+                and (self.opened_to is None or opened <= self.opened_to))
+
+
+def _day(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
 def listing(node: Node, state: str | None, overdue_only: bool, red_only: bool,
-            only: set[str] | None = None) -> dict[str, Any]:
+            only: set[str] | None = None, narrow: Narrow | None = None) -> dict[str, Any]:
     """The rows to show, each with the clock it shows, overdue and red-flag marks."""
     today = local_date(node.clock.now())
     rows = node.store.case_rows(state)
+    if narrow is not None:
+        rows = [r for r in rows if narrow.keeps(r)]
     if only is not None:
         rows = [r for r in rows if r["case_id"] in only]
     flagged = node.store.red_flag_case_ids()
@@ -46,14 +86,34 @@ def listing(node: Node, state: str | None, overdue_only: bool, red_only: bool,
             "total": len(rows), "today": today}
 
 
+def _choices() -> dict[str, Any]:
+    return {"states": list(CaseState), "types": TYPES, "sources": SOURCES}
+
+
 @router.get("/cases")
 def case_list(request: Request, session: Annotated[Session, Depends(user_session)],
               node: Annotated[Node, Depends(locked_node)], state: str = "",
-              overdue: str = "", red_flag: str = "") -> Response:
+              overdue: str = "", red_flag: str = "", dispute_type: str = "",
+              source: str = "", grid: str = "", opened_from: str = "",
+              opened_to: str = "") -> Response:
     chosen = state if state in {s.value for s in CaseState} else None
-    return page(request, "cases.html", title=N_("Cases"), states=list(CaseState),
-                state=chosen or "", overdue=bool(overdue), red_flag=bool(red_flag),
-                **listing(node, chosen, bool(overdue), bool(red_flag)))
+    narrow = Narrow(dispute_type if dispute_type in TYPES else "", source if source in SOURCES else "",
+                    grid if len(grid) == 15 and grid.isdigit() else "",
+                    _day(opened_from), _day(opened_to))
+    bad = [n for n, v, ok in (("grid", grid, narrow.grid_id), ("opened_from", opened_from,
+                                                              narrow.opened_from),
+                              ("opened_to", opened_to, narrow.opened_to)) if v and not ok]
+    filter_error = t(N_("Not used: a grid id has 15 digits, a date is written as 2026-03-05."),
+                     session.lang) if bad else ""
+    return page(request, "cases.html", title=N_("Cases"), state=chosen or "",
+                overdue=bool(overdue), red_flag=bool(red_flag), narrow=narrow, bad=bad,
+                filter_error=filter_error, **_choices(),
+                **listing(node, chosen, bool(overdue), bool(red_flag), narrow=narrow))
+
+
+def _searched(request: Request, node: Node, status: int = 200, **values: Any) -> Response:
+    return page(request, "cases.html", status=status, title=N_("Cases"), state="",
+                overdue=False, red_flag=False, narrow=Narrow(), bad=[], **_choices(), **values)
 
 
 @router.post("/cases/search")
@@ -62,14 +122,21 @@ def search(request: Request, session: Annotated[Session, Depends(user_session)],
            node: Annotated[Node, Depends(locked_node)]) -> Response:
     query = form.get("q")
     query = query if isinstance(query, str) else ""
+    # A case number opens its case; one that is no case here is searched for as a phone's digits.
+    if SHORT.match(unicodedata.normalize("NFKC", query).strip()):
+        try:
+            return RedirectResponse(f"/cases/{resolve_case_id(node.store, query)}",
+                                    status_code=303)
+        except CaseNotFound:
+            pass
+        except DomainError as exc:  # several cases end with it: the sentence names them
+            return _searched(request, node, 400, search_error=render(exc, session.lang),
+                             query=query, **listing(node, None, False, False))
     try:
         found = find_parties(node.store, query)
     except DomainError as exc:
-        return page(request, "cases.html", status=400, title=N_("Cases"),
-                    states=list(CaseState), state="", overdue=False, red_flag=False,
-                    search_error=render(exc, session.lang), query=query,
-                    **listing(node, None, False, False))
+        return _searched(request, node, 400, search_error=render(exc, session.lang),
+                         query=query, **listing(node, None, False, False))
     matched = {f.case_id: f.matched for f in found}
-    return page(request, "cases.html", title=N_("Cases"), states=list(CaseState), state="",
-                overdue=False, red_flag=False, query=query, matched=matched,
-                **listing(node, None, False, False, only=set(matched)))
+    return _searched(request, node, query=query, matched=matched,
+                     **listing(node, None, False, False, only=set(matched)))

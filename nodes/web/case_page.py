@@ -131,8 +131,11 @@ def act(request: Request, case_id: str, action: str,
         return case_view(request, node, case, session, status=400, step=action, field=empty,
                          values=values, problem=t(N_("This field is required."), lang))
     try:
-        command = step.build(values, node.service, local_date(node.clock.now()))
-        node.service.act(case.case_id, command, role=session.role, user=session.user)
+        if step.run is not None:  # a correction: the service writes the party's new version too
+            step.run(values, node.service, case.case_id, session.role, session.user)
+        elif step.build is not None:
+            command = step.build(values, node.service, local_date(node.clock.now()))
+            node.service.act(case.case_id, command, role=session.role, user=session.user)
     except FieldProblem as exc:
         return case_view(request, node, case, session, status=400, step=action,
                          field=exc.field, values=values, problem=render(exc, lang))
