@@ -7,6 +7,7 @@ few seconds, with figures too noisy to mean anything.
 from __future__ import annotations
 
 import argparse
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +37,17 @@ def register_bench(subparsers: Any) -> None:
     p.add_argument("--local-cases", type=int, default=settings.LOCAL_CASES, metavar="N",
                    help=_("cases per round of the node-local figure"))
     p.add_argument("--dir", type=Path, help=_("keep the nodes' files here"))
+    p.add_argument("--web", action="store_true",
+                   help=_("instead: the web pages' server times and the village node's memory "
+                          "(no broker needed)"))
+    p.add_argument("--web-cases", type=int, default=5000, metavar="N",
+                   help=_("cases at the village of --web"))
     p.set_defaults(handler=run_bench)
 
 
 def run_bench(args: argparse.Namespace, ctx: Ctx) -> int:
+    if args.web:
+        return run_web_bench(args, ctx)
     try:
         import pika.exceptions
     except ImportError:
@@ -70,6 +78,26 @@ def run_bench(args: argparse.Namespace, ctx: Ctx) -> int:
     except ChildError as exc:
         raise CliError("bench_failed", N_("the bench failed: {detail}"), detail=str(exc)) \
             from None
+    if args.json:
+        ctx.emit_json(result)
+    else:
+        ctx.say(render(result, ctx.lang))
+    return 0
+
+
+def run_web_bench(args: argparse.Namespace, ctx: Ctx) -> int:
+    """`--web` (`bench.web`): needs neither the broker nor pika."""
+    from bench.web import render, run_in
+    from nodes.logs import configure
+
+    if args.web_cases < 1:
+        raise CliError("bench_sizes", N_("--web-cases must be a positive number"))
+    configure(level="WARNING")
+    try:
+        result = run_in(args.dir, args.web_cases, 20, 0.1)
+    except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+        raise CliError("bench_failed", N_("the bench failed: {detail}"),
+                       detail=exc.__class__.__name__) from None
     if args.json:
         ctx.emit_json(result)
     else:
