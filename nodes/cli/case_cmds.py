@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from nodes.case_ids import resolve_case_id
@@ -23,6 +24,7 @@ from nodes.domain.states import CaseState
 from nodes.i18n import LANGS, _
 from nodes.labels import ref_label, state_label, type_label, word
 from nodes.service import CaseNotFound, PartyInput
+from nodes.store.due_index import candidate_rows, with_clock
 from nodes.store.party_versions import changes as party_changes
 from protocol.messages import MAX_PARTIES, MAX_PEOPLE, MAX_SHORT
 from protocol.reference import DISPUTE_TYPES, DISPUTE_TYPES_VERSION, CaseSource
@@ -187,7 +189,10 @@ def list_cases(args: argparse.Namespace, ctx: Ctx) -> int:
             held = rows if state is None else node.store.case_rows()
             rows = red_flag_rows(rows, flagged, node.store.red_flags_reported(),
                                  {r["case_id"] for r in held}, state)
-        clocks = running_clocks(node.store.load_case, rows, node.service.rules)
+        if args.overdue or args.due_within is not None:  # candidates from the projection
+            rows = candidate_rows(node.store, rows, ctx.today() + timedelta(
+                days=-1 if args.due_within is None else args.due_within))
+        clocks = running_clocks(node.store.load_case, with_clock(rows), node.service.rules)
     today = ctx.today()
     overdue = overdue_ids(clocks, today)  # every kind of clock (nodes.domain.clock_book)
     if args.overdue:

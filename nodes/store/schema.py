@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database, Migrations
 
+from nodes.store import due_index
 from nodes.store.chain import CHAINED_COLUMNS, GENESIS, link_hash
 
 migrations = Migrations("fengqiao.node")
@@ -315,3 +316,9 @@ def m013_deferred_raw(db: Database) -> None:
     """Deferred messages are kept as they arrived, checked only when applied (issue 15): the
     headers the consumer reads, as JSON. NULL in rows from before: one envelope, checked then."""
     db.execute("ALTER TABLE deferred ADD COLUMN headers TEXT")
+
+
+@migrations()
+def m014_due_dates(db: Database) -> None:
+    """Each case's next due date in `cases`, backfilled from its events (issue 17)."""
+    due_index.add_columns(db)

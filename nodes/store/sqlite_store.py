@@ -26,7 +26,7 @@ from nodes.crypto import DataCipher
 from nodes.domain.case import Case, CaseEvent
 from nodes.domain.states import Action
 from nodes.records import PartyRow
-from nodes.store import party_versions, personal
+from nodes.store import due_index, party_versions, personal
 from nodes.store.alarms import AlarmStore
 from nodes.store.chain import GENESIS
 from nodes.store.deferred import DeferredStore
@@ -117,6 +117,8 @@ class SqliteStore(OutboxStore, DeferredStore, InboxStore, AlarmStore):
         else:
             self._write(UPDATE_CASE, [str(case.state), case.seq, target_due,
                                       last.at.isoformat(), case.case_id])
+        # the next due date, for the pages that list what is late (nodes.store.due_index)
+        self._write(due_index.SET_DUE, [*due_index.due_columns(case), case.case_id])
         if any(e.action is Action.CORRECT and "facts" in e.data for e in case.pending):
             # the projection shows the corrected facts; the events keep every version
             self._write("UPDATE cases SET facts = ? WHERE case_id = ?",

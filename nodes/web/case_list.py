@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -25,6 +25,7 @@ from nodes.i18n import N_, render, t
 from nodes.node import Node
 from nodes.search import find_parties
 from nodes.service import CaseNotFound
+from nodes.store.due_index import candidate_rows, with_clock
 from nodes.web.core import locked_node, page, posted_form, user_session
 from nodes.web.sessions import Session
 from protocol.reference import DISPUTE_TYPES, DISPUTE_TYPES_VERSION, CaseSource
@@ -75,11 +76,17 @@ def listing(node: Node, state: str | None, overdue_only: bool, red_only: bool,
     flagged = node.store.red_flag_case_ids()
     if red_only:
         rows = [r for r in rows if r["case_id"] in flagged]
-    clocks = running_clocks(node.store.load_case, rows, node.service.rules)
+    if overdue_only:  # the projection's due dates pick the candidates (nodes.store.due_index)
+        rows = candidate_rows(node.store, rows, today - timedelta(days=1))
+    rows = list(reversed(rows))  # newest first
+    # clocks of the rows shown (all candidates when only overdue ones are), none replayed
+    # whose projection says no clock runs
+    clocks = running_clocks(node.store.load_case, with_clock(rows if overdue_only
+                                                             else rows[:MAX_SHOWN]),
+                            node.service.rules)
     overdue = overdue_ids(clocks, today)
     if overdue_only:
         rows = [r for r in rows if r["case_id"] in overdue]
-    rows = list(reversed(rows))  # newest first
     return {"rows": [{"row": r, "clock": shown_clock(clocks.get(r["case_id"], ()), today),
                       "overdue": r["case_id"] in overdue, "flag": r["case_id"] in flagged}
                      for r in rows[:MAX_SHOWN]],

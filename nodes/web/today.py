@@ -17,6 +17,7 @@ from nodes.domain.states import FINAL_STATES, OPEN_STATES
 from nodes.i18n import N_
 from nodes.node import Node
 from nodes.store import users
+from nodes.store.due_index import candidate_rows, recent_rows
 from nodes.web.core import locked_node, page, user_session
 from nodes.web.hub_today import hub_today
 from nodes.web.sessions import Session
@@ -24,6 +25,7 @@ from nodes.web.sessions import Session
 router = APIRouter()
 DUE_SOON_DAYS = 3  # "due soon": within three days
 RECENT_DAYS = 14  # decisions from above shown on the today page
+SHOWN = 50  # rows of each list; the rest through the case list's filter
 
 
 def link_status(node: Node) -> dict[str, Any]:
@@ -40,7 +42,7 @@ def recent_decisions(node: Node, rows: list[dict[str, Any]], days: int) -> list[
     """Decisions from above recorded in the last `days` days, newest first."""
     since = node.clock.now() - timedelta(days=days)
     out = []
-    for row in rows:
+    for row in recent_rows(node.store, rows, FROM_ABOVE, since):
         if datetime.fromisoformat(row["updated_at"]) < since:
             continue
         case = node.store.load_case(row["case_id"])
@@ -56,18 +58,21 @@ def today_page(request: Request, session: Annotated[Session, Depends(user_sessio
                node: Annotated[Node, Depends(locked_node)]) -> Response:
     today = local_date(node.clock.now())
     rows = node.store.case_rows()
-    clocks = running_clocks(node.store.load_case, rows, node.service.rules)
+    # only the cases the projection says have a clock due within the window are replayed
+    clocks = running_clocks(node.store.load_case, candidate_rows(
+        node.store, rows, today + timedelta(days=DUE_SOON_DAYS)), node.service.rules)
     overdue = overdue_ids(clocks, today)
     soon = due_within_ids(clocks, today, DUE_SOON_DAYS) - overdue
     flagged = node.store.red_flag_case_ids()
     by_id = {r["case_id"]: r for r in rows}
 
-    def listed(ids: set[str]) -> list[dict[str, Any]]:
+    def listed(ids: set[str]) -> list[dict[str, Any]]:  # the first SHOWN: the page stays small
         return [{"row": by_id[i], "clock": shown_clock(clocks.get(i, ()), today)}
-                for i in sorted(ids) if i in by_id]
+                for i in sorted(ids)[:SHOWN] if i in by_id]
 
     return page(request, "today.html", title=N_("Today"), today=today,
-                overdue=listed(overdue), soon=listed(soon),
+                overdue=listed(overdue), soon=listed(soon), overdue_count=len(overdue),
+                soon_count=len(soon),
                 red_flags=[by_id[i] for i in sorted(flagged) if i in by_id
                            and by_id[i]["state"] not in {s.value for s in FINAL_STATES}],
                 decisions=recent_decisions(node, rows, RECENT_DAYS), link=link_status(node),

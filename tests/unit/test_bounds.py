@@ -64,6 +64,7 @@ def open_alarms(store: SqliteStore, kind: str) -> dict[str, dict[str, object]]:
 def test_a_50_mb_body_is_kept_as_a_bounded_prefix_with_its_length_and_hash(
         store: SqliteStore, clock: FakeClock) -> None:
     body = b'{"pad": "' + SECRET + b"x" * (50 * MB) + b'"}'
+    empty = file_size(store.path)  # the schema and its migrations' WAL frames
     store.quarantine(body, Refused("message is too large", "up.330681111242", VILLAGE),
                      clock.now())
     (row,) = store.quarantined()
@@ -74,7 +75,7 @@ def test_a_50_mb_body_is_kept_as_a_bounded_prefix_with_its_length_and_hash(
     assert row["reason"] == "message is too large"
     # The file holds the sealed prefix, not 50 MB (sealing adds a third: base64).
     size = file_size(store.path)
-    assert size < 4 * settings.QUARANTINE_BODY_MAX, size
+    assert size - empty < 4 * settings.QUARANTINE_BODY_MAX, size
     assert SECRET not in file_bytes(store.path)
 
 
