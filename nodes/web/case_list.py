@@ -1,9 +1,10 @@
 """The case list with the command line's filters (state, overdue, red flag) and the search by a
 party's name, phone or ID number (`nodes.search`).
 
-Filters (state, type, source, grid, the dates opened) are in the URL: they hold no personal
-data. A search is a POST, so the name or number searched for never lands in a URL, the browser's
-history or a proxy's log; a case number typed there ("4", "2026-00004") opens its case
+Filters (state, type, source, grid, the dates opened) and the page number are in the URL: they
+hold no personal data; the list shows PAGE rows a page with "previous/next" links. A search
+is a POST, so the name or number searched for never lands in a URL, the browser's history or a
+proxy's log; a case number typed there ("4", "2026-00004") opens its case
 (`nodes.case_ids`)."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -26,12 +28,13 @@ from nodes.node import Node
 from nodes.search import find_parties
 from nodes.service import CaseNotFound
 from nodes.store.due_index import candidate_rows, with_clock
-from nodes.web.core import locked_node, page, posted_form, user_session
+from nodes.web.core import locked_node, posted_form, user_session
+from nodes.web.core import page as html_page
 from nodes.web.sessions import Session
 from protocol.reference import DISPUTE_TYPES, DISPUTE_TYPES_VERSION, CaseSource
 
 router = APIRouter()
-MAX_SHOWN = 500  # rows on one page; the filters narrow a longer list
+PAGE = 50  # rows on one page: "next" and "previous" links page through a longer list
 
 
 TYPES = list(DISPUTE_TYPES[DISPUTE_TYPES_VERSION])
@@ -65,8 +68,11 @@ def _day(value: str) -> date | None:
 
 
 def listing(node: Node, state: str | None, overdue_only: bool, red_only: bool,
-            only: set[str] | None = None, narrow: Narrow | None = None) -> dict[str, Any]:
-    """The rows to show, each with the clock it shows, overdue and red-flag marks."""
+            only: set[str] | None = None, narrow: Narrow | None = None,
+            page_no: int = 1) -> dict[str, Any]:
+    """The rows of page `page_no` (PAGE rows, newest first), each with the clock it shows,
+    overdue and red-flag marks; only the rows shown are replayed (all candidates when only
+    overdue cases are listed)."""
     today = local_date(node.clock.now())
     rows = node.store.case_rows(state)
     if narrow is not None:
@@ -79,18 +85,20 @@ def listing(node: Node, state: str | None, overdue_only: bool, red_only: bool,
     if overdue_only:  # the projection's due dates pick the candidates (nodes.store.due_index)
         rows = candidate_rows(node.store, rows, today - timedelta(days=1))
     rows = list(reversed(rows))  # newest first
+    start = (page_no - 1) * PAGE
     # clocks of the rows shown (all candidates when only overdue ones are), none replayed
     # whose projection says no clock runs
     clocks = running_clocks(node.store.load_case, with_clock(rows if overdue_only
-                                                             else rows[:MAX_SHOWN]),
+                                                             else rows[start:start + PAGE]),
                             node.service.rules)
     overdue = overdue_ids(clocks, today)
     if overdue_only:
         rows = [r for r in rows if r["case_id"] in overdue]
     return {"rows": [{"row": r, "clock": shown_clock(clocks.get(r["case_id"], ()), today),
                       "overdue": r["case_id"] in overdue, "flag": r["case_id"] in flagged}
-                     for r in rows[:MAX_SHOWN]],
-            "total": len(rows), "today": today}
+                     for r in rows[start:start + PAGE]],
+            "total": len(rows), "today": today, "page_no": page_no,
+            "pages": max(1, -(-len(rows) // PAGE))}
 
 
 def _choices() -> dict[str, Any]:
@@ -102,7 +110,7 @@ def case_list(request: Request, session: Annotated[Session, Depends(user_session
               node: Annotated[Node, Depends(locked_node)], state: str = "",
               overdue: str = "", red_flag: str = "", dispute_type: str = "",
               source: str = "", grid: str = "", opened_from: str = "",
-              opened_to: str = "") -> Response:
+              opened_to: str = "", page: str = "") -> Response:
     chosen = state if state in {s.value for s in CaseState} else None
     narrow = Narrow(dispute_type if dispute_type in TYPES else "", source if source in SOURCES else "",
                     grid if len(grid) == 15 and grid.isdigit() else "",
@@ -112,15 +120,40 @@ def case_list(request: Request, session: Annotated[Session, Depends(user_session
                               ("opened_to", opened_to, narrow.opened_to)) if v and not ok]
     filter_error = t(N_("Not used: a grid id has 15 digits, a date is written as 2026-03-05."),
                      session.lang) if bad else ""
-    return page(request, "cases.html", title=N_("Cases"), state=chosen or "",
-                overdue=bool(overdue), red_flag=bool(red_flag), narrow=narrow, bad=bad,
-                filter_error=filter_error, **_choices(),
-                **listing(node, chosen, bool(overdue), bool(red_flag), narrow=narrow))
+    kept = {"state": chosen or "", "overdue": "1" if overdue else "",
+            "red_flag": "1" if red_flag else "", "dispute_type": narrow.dispute_type,
+            "source": narrow.source, "grid": narrow.grid_id,
+            "opened_from": opened_from if narrow.opened_from else "",
+            "opened_to": opened_to if narrow.opened_to else ""}
+    listed = listing(node, chosen, bool(overdue), bool(red_flag), narrow=narrow,
+                     page_no=_page_no(page))
+    if listed["page_no"] > listed["pages"]:  # past the end: the last page
+        listed = listing(node, chosen, bool(overdue), bool(red_flag), narrow=narrow,
+                         page_no=listed["pages"])
+    return html_page(request, "cases.html", title=N_("Cases"), state=chosen or "",
+                     overdue=bool(overdue), red_flag=bool(red_flag), narrow=narrow, bad=bad,
+                     filter_error=filter_error, **_choices(), **listed,
+                     prev_url=_page_url(kept, listed["page_no"] - 1, listed["pages"]),
+                     next_url=_page_url(kept, listed["page_no"] + 1, listed["pages"]))
+
+
+def _page_no(value: str) -> int:
+    """The page asked for: a positive number, else the first."""
+    return int(value) if value.isdigit() and 0 < len(value) <= 6 and int(value) > 0 else 1
+
+
+def _page_url(kept: dict[str, str], page_no: int, pages: int) -> str:
+    """The list's URL on page `page_no` with the filters kept ("" when there is no such page);
+    the filters hold no personal data."""
+    if not 1 <= page_no <= pages:
+        return ""
+    return "/cases?" + urlencode({**{k: v for k, v in kept.items() if v}, "page": page_no})
 
 
 def _searched(request: Request, node: Node, status: int = 200, **values: Any) -> Response:
-    return page(request, "cases.html", status=status, title=N_("Cases"), state="",
-                overdue=False, red_flag=False, narrow=Narrow(), bad=[], **_choices(), **values)
+    return html_page(request, "cases.html", status=status, title=N_("Cases"), state="",
+                     overdue=False, red_flag=False, narrow=Narrow(), bad=[], prev_url="",
+                     next_url="", **_choices(), **values)
 
 
 @router.post("/cases/search")

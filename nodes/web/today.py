@@ -4,7 +4,8 @@ waiting to leave)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -17,6 +18,7 @@ from nodes.domain.states import FINAL_STATES, OPEN_STATES
 from nodes.i18n import N_
 from nodes.node import Node
 from nodes.store import users
+from nodes.store.due_counts import due_counts
 from nodes.store.due_index import candidate_rows, recent_rows
 from nodes.web.core import locked_node, page, user_session
 from nodes.web.hub_today import hub_today
@@ -53,26 +55,54 @@ def recent_decisions(node: Node, rows: list[dict[str, Any]], days: int) -> list[
     return sorted(out, key=lambda d: d["at"], reverse=True)
 
 
+@dataclass(frozen=True)
+class DueLists:
+    """The first SHOWN overdue and due-soon rows (earliest due first) and how many there are."""
+
+    overdue: list[dict[str, Any]]
+    soon: list[dict[str, Any]]
+    overdue_count: int
+    soon_count: int
+
+
+def due_lists(node: Node, rows: list[dict[str, Any]], today: date) -> DueLists:
+    """Counted from the projection's due dates (`nodes.store.due_counts`); replayed: only the
+    rows shown and the few whose clock the rules still plan (every candidate on an old file)."""
+    by_id = {r["case_id"]: r for r in rows}
+    counted = due_counts(node.store, today, DUE_SOON_DAYS, SHOWN)
+    if counted is None:
+        read = candidate_rows(node.store, rows, today + timedelta(days=DUE_SOON_DAYS))
+    else:
+        wanted = {*counted.first_overdue, *counted.first_soon, *counted.to_plan}
+        read = [by_id[i] for i in wanted if i in by_id]
+    clocks = running_clocks(node.store.load_case, read, node.service.rules)
+    planned = clocks if counted is None else {i: clocks[i] for i in counted.to_plan if i in clocks}
+    plan_late = overdue_ids(planned, today)
+    plan_soon = due_within_ids(planned, today, DUE_SOON_DAYS) - plan_late
+
+    def listed(ids: set[str]) -> list[dict[str, Any]]:  # the first SHOWN, earliest due first
+        shown = [(shown_clock(clocks.get(i, ()), today), i) for i in ids if i in by_id]
+        shown.sort(key=lambda p: (p[0].due if p[0] else date.max, p[1]))
+        return [{"row": by_id[i], "clock": c} for c, i in shown[:SHOWN]]
+
+    if counted is None:
+        return DueLists(listed(plan_late), listed(plan_soon), len(plan_late), len(plan_soon))
+    return DueLists(listed(plan_late | set(counted.first_overdue)),
+                    listed(plan_soon | set(counted.first_soon)),
+                    counted.overdue + len(plan_late), counted.soon + len(plan_soon))
+
+
 @router.get("/")
 def today_page(request: Request, session: Annotated[Session, Depends(user_session)],
                node: Annotated[Node, Depends(locked_node)]) -> Response:
     today = local_date(node.clock.now())
     rows = node.store.case_rows()
-    # only the cases the projection says have a clock due within the window are replayed
-    clocks = running_clocks(node.store.load_case, candidate_rows(
-        node.store, rows, today + timedelta(days=DUE_SOON_DAYS)), node.service.rules)
-    overdue = overdue_ids(clocks, today)
-    soon = due_within_ids(clocks, today, DUE_SOON_DAYS) - overdue
-    flagged = node.store.red_flag_case_ids()
     by_id = {r["case_id"]: r for r in rows}
-
-    def listed(ids: set[str]) -> list[dict[str, Any]]:  # the first SHOWN: the page stays small
-        return [{"row": by_id[i], "clock": shown_clock(clocks.get(i, ()), today)}
-                for i in sorted(ids)[:SHOWN] if i in by_id]
-
+    due = due_lists(node, rows, today)
+    flagged = node.store.red_flag_case_ids()
     return page(request, "today.html", title=N_("Today"), today=today,
-                overdue=listed(overdue), soon=listed(soon), overdue_count=len(overdue),
-                soon_count=len(soon),
+                overdue=due.overdue, soon=due.soon, overdue_count=due.overdue_count,
+                soon_count=due.soon_count,
                 red_flags=[by_id[i] for i in sorted(flagged) if i in by_id
                            and by_id[i]["state"] not in {s.value for s in FINAL_STATES}],
                 decisions=recent_decisions(node, rows, RECENT_DAYS), link=link_status(node),

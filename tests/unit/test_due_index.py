@@ -18,6 +18,7 @@ from nodes.domain.clock_plan import clocks_of
 from nodes.domain.states import Action
 from nodes.messaging.memory import MemoryBroker
 from nodes.service import PartyInput
+from nodes.store.due_counts import due_counts
 from nodes.store.due_index import ALWAYS, candidate_rows, recent_rows, with_clock
 from nodes.store.sqlite_store import SqliteStore
 from protocol.reference import CaseSource
@@ -188,5 +189,33 @@ def test_recent_rows_come_from_the_events_index(tmp_path: Path) -> None:
         handed = recent_rows(store, rows, [Action.HAND_DOWN], T0 - timedelta(days=1))
         assert [r["case_id"] for r in handed] == [made_id(3)]
         assert recent_rows(store, rows, [Action.HAND_DOWN], T0 + timedelta(days=3)) == []
+    finally:
+        store.close()
+
+
+def test_stored_counts_equal_replaying_every_case_as_the_date_moves(tmp_path: Path) -> None:
+    """The today page's counts: SQL over the stored dates plus the replayed ALWAYS rows."""
+    store, _made = saved(tmp_path)
+    try:
+        full = running_clocks(store.load_case, store.case_rows(), RULES)
+        seen_late = seen_soon = 0
+        for offset in range(-3, 60):
+            today = T0.date() + timedelta(days=offset)
+            counted = due_counts(store, today, 3, 2)
+            assert counted is not None
+            assert counted.to_plan == [made_id(6)]
+            planned = {i: full[i] for i in counted.to_plan}
+            late, all_late = overdue_ids(planned, today), overdue_ids(full, today)
+            soon = due_within_ids(planned, today, 3) - late
+            all_soon = due_within_ids(full, today, 3) - all_late
+            assert counted.overdue + len(late) == len(all_late)
+            assert counted.soon + len(soon) == len(all_soon)
+            assert set(counted.first_overdue) <= all_late - late
+            assert set(counted.first_soon) <= all_soon - soon
+            assert len(counted.first_overdue) == min(2, counted.overdue)
+            assert len(counted.first_soon) == min(2, counted.soon)
+            seen_late, seen_soon = seen_late + counted.overdue, seen_soon + counted.soon
+        assert seen_late  # the dates tried cover both lists
+        assert seen_soon
     finally:
         store.close()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from nodes.cli.clock_render import due_within_ids, overdue_ids, running_clocks
+from nodes.domain.case import local_date
 from nodes.service import PartyInput
 from nodes.web import today
 from protocol.reference import CaseSource
@@ -33,3 +35,30 @@ def test_today_shows_the_first_overdue_cases_and_links_to_all(
     html = site.client.get("/").text
     assert all(case_id in html for case_id in made)
     assert 'href="/cases?overdue=1"' not in html
+
+
+def test_today_counts_equal_replaying_every_case_across_dates(site: Site) -> None:
+    """The counts come from the stored due dates; they must be what reading every case gives,
+    and the rows shown come earliest due first."""
+    site.add_user("wang", "mediator")
+    site.login("wang")
+    site.english()
+    for _ in range(4):  # registered a few days apart: their clocks fall due on different days
+        site.node.service.new_case(source=CaseSource.APPLICATION, dispute_type="02",
+                                   facts="院墙", parties=[PartyInput("applicant", "甲")])
+        site.clock.advance(days=2)
+    counts = set()
+    for _ in range(8):
+        now = local_date(site.clock.now())
+        clocks = running_clocks(site.node.store.load_case, site.node.store.case_rows(),
+                                site.node.service.rules)
+        late = overdue_ids(clocks, now)
+        soon = due_within_ids(clocks, now, today.DUE_SOON_DAYS) - late
+        html = site.client.get("/").text
+        assert f"Overdue ({len(late)})" in html
+        assert f"Due within three days ({len(soon)})" in html
+        shown = sorted(late, key=lambda i: (min(c.due for c in clocks[i] if c.is_overdue(now)), i))
+        assert [html.index(i) for i in shown] == sorted(html.index(i) for i in shown)
+        counts.add((len(late), len(soon)))
+        site.clock.advance(days=1)
+    assert len(counts) > 2  # the dates tried move cases between the lists
