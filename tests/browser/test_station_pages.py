@@ -13,6 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 from nodes.store import users
 from tests.browser.conftest import Station
 
+TERMS = "李四拆除越界院墙，赔偿张三800元"
 CASE_URL = re.compile(r"/cases/(\d{12}-\d{4}-\d{5})$")
 
 
@@ -38,6 +39,23 @@ def new_case(page: Page, url: str) -> str:
     return match.group(1)
 
 
+def written_agreement(page: Page) -> None:
+    """From a registered case's page: accept with consent, mediate, record a written agreement."""
+    page.check("#accept-consent")
+    submit(page, "accept")
+    expect(page.locator("p.state")).to_contain_text("已受理")
+    submit(page, "mediate")
+    page.select_option("#agree-form", "written")
+    page.fill("#agree-terms", TERMS)
+    page.fill("#agree-perform_what", "赔偿800元")
+    page.fill("#agree-perform_due", "2026-03-20")
+    page.fill("#agree-manner", "现金")
+    page.fill("#agree-place", "村委会")
+    page.check("#agree-signed")
+    page.check("#agree-sealed")
+    submit(page, "agree")
+
+
 def test_a_mediator_records_mediates_agrees_and_closes(station: Station, browser: Browser) -> None:
     station.add_user("王芳", "mediator")
     page = station.page(browser)
@@ -46,19 +64,7 @@ def test_a_mediator_records_mediates_agrees_and_closes(station: Station, browser
     assert "张三" not in page.title()  # no personal data in page titles
     expect(page.locator("p.state")).to_contain_text("已登记")
 
-    page.check("#accept-consent")
-    submit(page, "accept")
-    expect(page.locator("p.state")).to_contain_text("已受理")
-    submit(page, "mediate")
-    page.select_option("#agree-form", "written")
-    page.fill("#agree-terms", "李四拆除越界院墙，赔偿张三800元")
-    page.fill("#agree-perform_what", "赔偿800元")
-    page.fill("#agree-perform_due", "2026-03-20")
-    page.fill("#agree-manner", "现金")
-    page.fill("#agree-place", "村委会")
-    page.check("#agree-signed")
-    page.check("#agree-sealed")
-    submit(page, "agree")
+    written_agreement(page)
     expect(page.locator("p.state")).to_contain_text("已达成协议")
     expect(page.locator("body")).to_contain_text("李四拆除越界院墙，赔偿张三800元")
     submit(page, "perform")
@@ -126,18 +132,7 @@ def test_the_agreement_prints_with_its_terms_and_without_the_navigation(
     page = station.page(browser)
     station.login(page, "王芳")
     case_id = new_case(page, station.url)
-    page.check("#accept-consent")
-    submit(page, "accept")
-    submit(page, "mediate")
-    page.select_option("#agree-form", "written")
-    page.fill("#agree-terms", "李四拆除越界院墙，赔偿张三800元")
-    page.fill("#agree-perform_what", "赔偿800元")
-    page.fill("#agree-perform_due", "2026-03-20")
-    page.fill("#agree-manner", "现金")
-    page.fill("#agree-place", "村委会")
-    page.check("#agree-signed")
-    page.check("#agree-sealed")
-    submit(page, "agree")
+    written_agreement(page)
     with page.expect_navigation():
         page.click(f"a[href='/cases/{case_id}/print/agreement']")
     paper = page.locator("article.paper")
