@@ -29,6 +29,7 @@ from typing import Literal
 
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
+from nodes.memory import release_free_memory
 from protocol.text import N_, Translatable
 
 IdentityCostName = Literal["standard", "test"]
@@ -93,7 +94,10 @@ class IdentityHasher:
         kdf = Argon2id(salt=self._salt, length=HASH_BYTES, iterations=self.cost.iterations,
                        lanes=self.cost.lanes, memory_cost=self.cost.memory_kib,
                        secret=self._secret)
-        return kdf.derive(identity.encode()).hex()
+        try:
+            return kdf.derive(identity.encode()).hex()
+        finally:
+            release_free_memory()  # the KDF's block, freed, back to the system
 
     def party(self, name: str, id_number: str | None, phone: str | None) -> str:
         """The hash of a party's identity (see `identity_text`)."""

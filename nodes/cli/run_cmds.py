@@ -28,6 +28,7 @@ from nodes.config import NodeConfig, load_config
 from nodes.i18n import _
 from nodes.labels import tier_label
 from nodes.logs import configure
+from nodes.memory import limit_malloc_arenas
 from nodes.messaging.runtime import NodeBuilder, NodeRuntime, describe
 from nodes.node import Node
 from nodes.store.errors import StoreCorrupt
@@ -74,6 +75,7 @@ def run_node(args: argparse.Namespace, ctx: Ctx, *, hub: bool) -> int:
         raise bilingual("hub_run_village")
     if not hub and config.tier is not Tier.VILLAGE:
         raise bilingual("node_run_hub", tier=tier_label(config.tier))
+    limit_malloc_arenas()  # before the relay's, consumer's and web app's threads start
     build = partial(ctx.build, config, clock=ctx.clock)
     node = checked(build)()  # config, key and database, before any thread starts
     configure(json=args.log_json or None, service=True)

@@ -8,11 +8,13 @@ cannot be listened on (taken, not this machine's) stops the start with one sente
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
 import time
 from collections.abc import Callable
 
+import anyio.to_thread
 import structlog
 import uvicorn
 
@@ -25,6 +27,9 @@ from protocol.text import N_, Translatable
 log = structlog.get_logger("fengqiao.web")
 START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 10.0
+# Requests take turns on the web node's one connection (nodes/web/core.py), so more threads
+# than this only wait, each with its stack and malloc arena (anyio's default is 40).
+REQUEST_THREADS = 4
 
 
 class WebStartFailed(Translatable):
@@ -71,7 +76,12 @@ class WebServer:
         as one sentence, so the thread ends quietly."""
         assert self.server is not None  # noqa: S101 - start() made it
         with contextlib.suppress(SystemExit):
-            self.server.run()
+            asyncio.run(self._serve_async())
+
+    async def _serve_async(self) -> None:
+        assert self.server is not None  # noqa: S101 - start() made it
+        anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
+        await self.server.serve()
 
     def stop(self) -> None:
         if self.server is not None:
