@@ -57,8 +57,8 @@ def check_accusation_route(case: Case, event: CaseEvent, parent: str | None) -> 
     if event.action is Action.ESCALATE and parent == accused:
         raise DomainError(
             "accusation_up_to_accused",
-            N_("an accusation cannot be escalated to the accused unit {accused}; refer it to the "
-               "competent organ instead (refer-out --to organ)"), accused=accused)
+            N_("an accusation cannot be escalated to the accused unit {accused}; refer it out to "
+               "the competent organ instead"), accused=accused)
     if event.action is Action.HAND_DOWN and case.facts.get("escalated_from") == accused:
         raise DomainError(
             "accusation_down_to_accused",

@@ -115,10 +115,10 @@ def accusation_facts(accusation: bool, accused: str | None) -> dict[str, object]
         return {}
     if not accusation:
         raise DomainError("accused_without_accusation",
-                          N_("an accused unit is only recorded for an accusation (--accusation)"))
+                          N_("an accused unit is only recorded when the case is an accusation"))
     if accused is None:
         raise DomainError("accusation_without_accused",
-                          N_("an accusation needs the accused unit's area code (--accused)"))
+                          N_("an accusation needs the accused unit's area code"))
     try:
         code = validate_code(accused.strip())
     except AreaCodeError as exc:

@@ -33,6 +33,7 @@ from nodes.cli import (
 )
 from nodes.cli.acting import acting
 from nodes.cli.context import Build, Ctx, bilingual, clock_from_env, config_path_from
+from nodes.cli.flag_hints import with_flags
 from nodes.cli.i18n import DEFAULT_LANG, LANGS, env_lang, t
 from nodes.cli.parser import (
     Parser,
@@ -137,7 +138,7 @@ def _run(argv: list[str], groups: Sequence[Callable[[Any], None]], build: Build,
         handler: Callable[[argparse.Namespace, Ctx], int] = args.handler
         return handler(args, ctx)
     except Translatable as exc:  # a rule, bad input, a bad config or calendar: one sentence
-        return _fail(render(exc))
+        return _fail(with_flags(exc, render(exc)))
     except StoreError as exc:  # a full disk, a damaged file: says so, naming the file if known
         return _fail(render(problem(exc)))
     except sqlite3.Error as exc:  # one that slipped past the store's edge: still one sentence

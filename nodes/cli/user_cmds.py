@@ -12,6 +12,7 @@ import getpass
 import sys
 from typing import Any
 
+from nodes.cli.case_render import local_time
 from nodes.cli.context import CliError, Ctx, open_node
 from nodes.cli.parser import group as cli_group
 from nodes.cli.parser import leaf
@@ -84,16 +85,18 @@ def list_users(args: argparse.Namespace, ctx: Ctx) -> int:
         rows = users.users(node.store)
     if args.json:
         ctx.emit_json([{"name": r.name, "roles": r.roles.split(","), "disabled": r.disabled,
-                        "locked_until": r.locked_until} for r in rows])
+                        "locked_until": r.locked_until, "last_login_at": r.last_login_at}
+                       for r in rows])
         return 0
     if not rows:
         ctx.say(t(N_("no accounts yet: fengqiao user add NAME --roles ROLE")))
         return 0
-    ctx.say(table([t(N_("name")), t(N_("roles")), t(N_("status"))],
+    ctx.say(table([t(N_("name")), t(N_("roles")), t(N_("status")), t(N_("last login"))],
                   [[r.name, _roles_text(r.roles),
                     t(N_("disabled")) if r.disabled else
                     t(N_("locked until {time}"), time=r.locked_until[:16]) if r.locked_until
-                    else t(N_("active"))] for r in rows]))
+                    else t(N_("active")),
+                    local_time(r.last_login_at) if r.last_login_at else "—"] for r in rows]))
     return 0
 
 

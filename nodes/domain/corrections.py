@@ -44,10 +44,10 @@ def correct(case: Case, actor: Actor, at: datetime, *, reason: str, facts: str |
     `parties`, as `case show` numbers them). A reason is required; so is a change."""
     case.next_state(Action.CORRECT)
     if not reason.strip():
-        raise DomainError("correct_reason", N_("a correction needs a reason (--reason)"))
+        raise DomainError("correct_reason", N_("a correction needs a reason"))
     if facts is None and party is None:
         raise DomainError("correct_nothing", N_(
-            "say what to correct: --facts, or --party N with the fields to change"))
+            "say what to correct: the facts, or a party and which of its details"))
     data: dict[str, Any] = {}
     if facts is not None:
         if not facts.strip():
@@ -64,8 +64,7 @@ def correct(case: Case, actor: Actor, at: datetime, *, reason: str, facts: str |
         unknown = [f for f in fields if f not in PARTY_FIELDS]
         if not fields or unknown:
             raise DomainError("correct_fields", N_(
-                "say which details of the party to correct (--name, --id-number, --phone, "
-                "--address)"))
+                "say which details of the party to correct (name, ID number, phone or address)"))
         data.update(party=party, fields=[f for f in PARTY_FIELDS if f in fields])
     case.record(Action.CORRECT, actor, at, reason.strip(), **data)
 

@@ -77,8 +77,8 @@ def check_mediate(case: Case) -> None:
 def check_refer_out(case: Case, target: ReferralTarget) -> None:
     if case.state in AGREED_STATES and target is not ReferralTarget.COURT:
         raise DomainError("refer_agreed_to_court",
-                          N_("a dispute over an agreement goes to the court (refer-out --to "
-                             "court)"))
+                          N_("a dispute over an agreement goes to the court: refer it out to the "
+                             "court"))
 
 
 def performance_recorded(case: Case) -> bool:
@@ -115,5 +115,5 @@ def check_agreement(case: Case, *, form: str, effective_date: date,
     timed = any(item.get(key) for item in performance for key in TIME_KEYS)
     if form == "written" and not (manner.strip() and place.strip() and timed):
         raise DomainError("written_performance", N_(
-            "a written agreement records the manner, place and time of performance "
-            "(--manner, --place, --perform WHAT:YYYY-MM-DD)"))
+            "a written agreement records the manner, place and time of performance (what is to "
+            "be done, and by when)"))

@@ -49,7 +49,7 @@ def refuse(case: Case, actor: Actor, at: datetime, *, remedies_notified: bool,
     each = _party(party, parties)
     _need(remedies_notified, "refuse_remedies",
           N_("a refusal ends the mediation: tell the parties their other routes (arbitration, "
-             "administrative, court) and record it with --remedies-notified"))
+             "administrative, court) and record that they were told"))
     case.record(Action.REFUSE, actor, at, note, remedies_notified=True, **each)
     if before in BEFORE_ACCEPTANCE:  # no mediation took place: closed as not mediated
         case.record(Action.CLOSE, actor, at, "", not_mediated=True)
@@ -86,7 +86,7 @@ def follow_up(case: Case, actor: Actor, at: datetime, *, honoured: bool, note: s
     breached = not honoured and case.state in path_rules.AGREED_STATES
     if breached:
         _need(bool(note.strip()), "follow_up_breach",
-              N_("the agreement was not honoured: say what was not done (--note); it is "
+              N_("the agreement was not honoured: say what was not done (the note); it is "
                  "recorded as a breach"))
     cmd.follow_up(case, actor, at, honoured=honoured, note=note)
     if breached:
@@ -99,8 +99,8 @@ def choose(case: Case, actor: Actor, at: datetime, *, mediator: str = "",
     case.next_state(Action.CHOICE)
     mediator = mediator.strip()
     _need(bool(mediator) or session is not None, "choice_empty",
-          N_("record the mediator the parties chose (--mediator), the session they asked for "
-             "(--session), or both"))
+          N_("record the mediator the parties chose, the session they asked for (public or "
+             "private), or both"))
     _need(session is None or session in SESSIONS, "choice_session",
           N_("a session is public or private"))
     _need(len(mediator) <= 100, "choice_mediator",

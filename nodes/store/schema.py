@@ -322,3 +322,9 @@ def m013_deferred_raw(db: Database) -> None:
 def m014_due_dates(db: Database) -> None:
     """Each case's next due date in `cases`, backfilled from its events (issue 17)."""
     due_index.add_columns(db)
+
+
+@migrations()
+def m015_last_login(db: Database) -> None:
+    """When each web account last logged in (the accounts page); NULL: never since."""
+    db.execute("ALTER TABLE users ADD COLUMN last_login_at TEXT")

@@ -23,13 +23,14 @@ class UserRow:
     disabled: bool
     failed_logins: int
     locked_until: str | None
+    last_login_at: str | None = None  # the last successful login (m015); None: never
 
 
-_COLUMNS = "name, roles, password_hash, disabled, failed_logins, locked_until"
+_COLUMNS = "name, roles, password_hash, disabled, failed_logins, locked_until, last_login_at"
 
 
-def _row(r: tuple[str, str, str, int, int, str | None]) -> UserRow:
-    return UserRow(r[0], r[1], r[2], bool(r[3]), int(r[4]), r[5])
+def _row(r: tuple[str, str, str, int, int, str | None, str | None]) -> UserRow:
+    return UserRow(r[0], r[1], r[2], bool(r[3]), int(r[4]), r[5], r[6])
 
 
 def user(store: StoreCore, name: str) -> UserRow | None:
@@ -91,10 +92,11 @@ def login_failed(store: StoreCore, name: str, locked_until: datetime | None) -> 
                      [locked_until.isoformat() if locked_until else None, name])
 
 
-def login_succeeded(store: StoreCore, name: str) -> None:
+def login_succeeded(store: StoreCore, name: str, at: datetime) -> None:
+    """A good login at `at`: the failed ones are forgotten and `last_login_at` is `at`."""
     with store.atomic():
-        store._write("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE name = ? "
-                     "AND (failed_logins != 0 OR locked_until IS NOT NULL)", [name])
+        store._write("UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ? "
+                     "WHERE name = ?", [at.isoformat(), name])
 
 
 def log_access(store: StoreCore, user_name: str, role: str, case_id: str, what: str,

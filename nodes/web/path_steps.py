@@ -21,6 +21,7 @@ from nodes.web.step_kit import Field, FieldProblem, Step, Values, check, days, p
 from protocol.messages import MAX_SHORT
 
 NOTE = Field("note", N_("Note"), "textarea")
+CLEARABLE = ("id_number", "phone", "address")  # a party's name is corrected, never cleared
 
 
 def _consent(v: Values, s: CaseService, today: date) -> Command:
@@ -58,14 +59,19 @@ def _jc_result(v: Values, s: CaseService, today: date) -> Command:
 
 
 def _correct(v: Values, s: CaseService, case_id: str, role: str, user: str | None) -> Case:
-    """An empty field is left as it was (the command line's empty value that clears a detail
-    has no form here: a wrong detail is corrected, not removed)."""
+    """An empty field is left as it was; a ticked "clear" box removes a wrong ID number, phone
+    or address (the domain's empty value, as the command line's `--phone ""`), never the name."""
     given = {f: v.get(f) or None for f in PARTY_FIELDS}
     for name, value in given.items():
         if value is not None and len(value) > MAX_SHORT:
             raise FieldProblem(name, N_("At most {limit} characters."), limit=MAX_SHORT)
+    for name in CLEARABLE:
+        if check(v, f"clear_{name}"):
+            if given[name] is not None:
+                raise FieldProblem(name, N_("give a corrected value or clear it, not both"))
+            given[name] = ""
     party = party_of(v)
-    if party is None and any(given.values()):
+    if party is None and any(value is not None for value in given.values()):
         raise FieldProblem("party", N_("choose the party whose details are corrected"))
     if given["id_number"]:
         given["id_number"] = given["id_number"].upper()
@@ -109,7 +115,10 @@ PATH_STEPS: tuple[Step, ...] = (
         Field("party", N_("Party whose details are corrected"), "party"),
         Field("name", N_("Corrected name (empty: unchanged)"), "personal"),
         Field("id_number", N_("Corrected ID number (empty: unchanged)"), "personal"),
+        Field("clear_id_number", N_("Clear the recorded ID number"), "check"),
         Field("phone", N_("Corrected phone (empty: unchanged)"), "personal"),
+        Field("clear_phone", N_("Clear the recorded phone"), "check"),
         Field("address", N_("Corrected address (empty: unchanged)"), "personal"),
+        Field("clear_address", N_("Clear the recorded address"), "check"),
         Field("reason", N_("Why it is corrected"), "textarea", True)), run=_correct),
 )

@@ -83,7 +83,7 @@ def _roles(form: FormData, lang: str) -> tuple[str, dict[str, str]]:
 def _rows(node: Node) -> list[dict[str, Any]]:
     now = node.clock.now()
     return [{"name": r.name, "roles": r.roles, "role_set": roles_of(r.roles),
-             "disabled": r.disabled,
+             "disabled": r.disabled, "last_login_at": r.last_login_at,
              "locked_until": r.locked_until if r.locked_until is not None and
              datetime.fromisoformat(r.locked_until) > now else None}
             for r in users.users(node.store)]

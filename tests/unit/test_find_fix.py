@@ -189,6 +189,7 @@ def test_the_next_escalation_carries_the_corrected_details(service: CaseService,
     ({"reason": "r", "party": PartyChange(1, id_number="110105194912310021")}, "party_id_check"),
     ({"reason": "r", "party": PartyChange(1, name="张\u202e三")}, "party_name_control"),
     ({"reason": "r", "party": PartyChange(1, phone="+86 138 0000 0000")}, "correct_same_party"),
+    ({"reason": "r", "party": PartyChange(1, name="")}, "party_name"),  # a name is never cleared
 ])
 def test_a_refused_correction_writes_nothing(service: CaseService, store: SqliteStore,
                                              kwargs: dict[str, object], code: str) -> None:
@@ -211,6 +212,19 @@ def test_an_empty_value_clears_a_detail_and_a_second_correction_stacks(
     assert next((h[1].address, h[2].address) for h in history.values()) == ("状元村八组17号", None)
     assert [(h[1].name, h[2].name) for h in history.values()][1] == ("张三", "张三丰")
     assert len(store.parties(case_id)) == 2  # versions never add parties
+
+
+def test_clearing_a_wrong_phone_is_an_appended_event_with_its_reason(
+        service: CaseService, store: SqliteStore) -> None:
+    case_id = record(service).case_id
+    service.correct(case_id, reason="号码不是本人的", party=PartyChange(1, phone=""))
+    event = store.load_events(case_id)[-1]
+    assert (event.action, event.reason) == (Action.CORRECT, "号码不是本人的")
+    assert dict(event.data) == {"party": 1, "fields": ["phone"]}
+    assert store.parties(case_id)[0].phone is None
+    (_seq, (_place, before, after)), = changes(store, case_id).items()
+    assert (before.phone, after.phone) == ("13800000000", None)  # the old version stays
+    assert find_parties(store, "13800000000") == []
 
 
 # --- a corrected case coming back up --------------------------------------------------------

@@ -280,7 +280,7 @@ def test_follow_up_not_honoured_leads_to_the_breach_path(perform: bool) -> None:
     case = agreed(T0.date(), T0)
     if perform:
         cmd.perform(case, ACTOR, T0)
-    refused(case, lambda: paths.follow_up(case, ACTOR, T0, honoured=False), needle="--note")
+    refused(case, lambda: paths.follow_up(case, ACTOR, T0, honoured=False), needle="say what was not done")
     paths.follow_up(case, ACTOR, at(date(2025, 3, 20)), honoured=False, note="只付了一半")
     assert [e.action for e in case.events[-2:]] == [Action.FOLLOW_UP, Action.BREACH]
     assert case.state is S.BREACHED
@@ -324,7 +324,7 @@ def test_a_new_agreement_needs_its_own_performance_record() -> None:
 # --- the parties' choices ----------------------------------------------------------------------
 def test_choice_of_mediator_and_session_is_recorded() -> None:
     case = new_case()
-    refused(case, lambda: paths.choose(case, ACTOR, T0), needle="--mediator")
+    refused(case, lambda: paths.choose(case, ACTOR, T0), needle="the mediator the parties chose")
     refused(case, lambda: paths.choose(case, ACTOR, T0, session="secret"), needle="public")
     paths.choose(case, ACTOR, T0, mediator="王调解员", session="private", note="涉及家事")
     assert case.state is S.REGISTERED  # a note

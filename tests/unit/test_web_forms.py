@@ -154,6 +154,28 @@ def test_a_correction_of_facts_and_of_a_partys_phone(site: Site) -> None:
     assert site.node.store.parties(case_id)[0].phone == NEW_PHONE
 
 
+def test_a_correction_clears_a_wrong_phone_and_address_but_never_the_name(site: Site) -> None:
+    mediator(site)
+    url = new_case(site)
+    case_id = url.rsplit("/", 1)[1]
+    page = site.client.get(url).text
+    assert 'name="clear_phone"' in page
+    assert 'name="clear_name"' not in page
+    refused_beside(site, url, "correct", clear_phone="1", reason="号码不对")  # which party?
+    html = refused_beside(site, url, "correct", party="1", phone=NEW_PHONE, clear_phone="1",
+                          reason="号码不对")
+    assert "not both" in html
+    refused_beside(site, url, "correct", party="2", clear_phone="1", reason="x")  # none to clear
+    assert step(site, url, "correct", party="1", clear_phone="1", clear_address="1",
+                reason="不是本人的").status_code == 303
+    case = site.node.store.load_case(case_id)
+    assert case is not None
+    assert case.events[-1].data == {"party": 1, "fields": ["phone", "address"]}
+    assert case.events[-1].reason == "不是本人的"
+    first = site.node.store.parties(case_id)[0]
+    assert (first.name, first.phone, first.address) == ("张三", None, None)
+    assert first.id_number is not None  # left as it was
+
 def test_a_grid_worker_may_correct_and_a_stale_correction_writes_nothing(site: Site) -> None:
     site.add_user("wang", "mediator")
     site.add_user("zhao", "grid_worker")

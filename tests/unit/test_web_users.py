@@ -4,7 +4,8 @@ nothing written, and log lines that say who changed what for whom but never a pa
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -215,3 +216,28 @@ def test_wrong_current_passwords_count_toward_the_lockout(site: Site) -> None:
                                          "password2": NEW}, page="/account/password")
     assert row(site, "wang").locked_until is not None
     assert password_matches(PASSWORD, row(site, "wang").password_hash)
+
+
+def test_a_login_records_its_time_and_a_failed_one_does_not(site: Site) -> None:
+    site.add_user("wang", "mediator")
+    assert row(site, "wang").last_login_at is None
+    assert site.login("wang", "not-the-password") == 401
+    assert row(site, "wang").last_login_at is None
+    at = site.clock.advance(hours=1)
+    assert site.login("wang") == 303
+    assert row(site, "wang").last_login_at == at.isoformat()
+    site.clock.advance(hours=1)
+    assert site.login("wang", "not-the-password") == 401
+    assert row(site, "wang").last_login_at == at.isoformat()  # a later failure changes nothing
+
+
+def test_the_accounts_page_shows_each_last_login_in_beijing_time(head: Site) -> None:
+    head.add_user("li", "mediator")
+    users.login_succeeded(head.node.store, "li", datetime(2026, 3, 3, 2, 30, tzinfo=UTC))
+    page = head.client.get("/users").text
+    assert "Last login" in page
+    rows = [re.findall(r"<td>(.*?)</td>", tr, re.S) for tr in page.split("<tr>")[2:]]
+    cells = {r[0].split()[0]: r[3].strip() for r in rows}  # name: its "last login" cell
+    assert cells["zhang"] == "2026-03-02 09:00"  # logged in at the clock's start, Beijing time
+    assert cells["li"] == "2026-03-03 10:30"  # stored in UTC, shown in Beijing time
+    assert cells["wang"] == "—"  # never logged in

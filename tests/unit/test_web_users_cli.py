@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,28 @@ def test_a_taken_name_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert fengqiao(monkeypatch, config, *add, stdin="a-good-password\n") == 0
     assert fengqiao(monkeypatch, config, *add, stdin="other-password\n") == 2
     assert len(accounts(config)) == 1
+
+
+def test_user_list_shows_the_last_login_in_beijing_time(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path, VILLAGE)
+    for name in ("li", "wang"):
+        assert fengqiao(monkeypatch, config, "user", "add", name, "--roles", "mediator",
+                        "--password-stdin", stdin="a-good-password\n") == 0
+    capsys.readouterr()
+    assert fengqiao(monkeypatch, config, "user", "list") == 0
+    out = capsys.readouterr().out
+    assert "last login" in out
+    assert [line.split()[-1] for line in out.splitlines() if line.startswith("li ")] == ["—"]
+    store = SqliteStore(load_config(config).database)
+    try:
+        users.login_succeeded(store, "li", datetime(2026, 3, 3, 2, 30, tzinfo=UTC))
+    finally:
+        store.close()
+    assert fengqiao(monkeypatch, config, "user", "list") == 0
+    li = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("li "))
+    assert li.endswith("2026-03-03 10:30")  # stored in UTC, shown in Beijing time
+    assert fengqiao(monkeypatch, config, "user", "list", "--json") == 0
+    listed = {r["name"]: r["last_login_at"] for r in json.loads(capsys.readouterr().out)}
+    assert listed == {"li": "2026-03-03T02:30:00+00:00", "wang": None}
