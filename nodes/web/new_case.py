@@ -40,11 +40,12 @@ def rows_of(values: dict[str, str]) -> int:
 
 
 def _form_page(request: Request, values: dict[str, str], errors: dict[str, str],
-               status: int = 200) -> Response:
+               status: int = 200, grid: bool = False) -> Response:
+    """The form; `grid`: for a grid worker, a note pointing to the short report (/report)."""
     rows = rows_of(values)
     return page(request, "new_case.html", status=status, title=N_("New case"), values=values,
                 errors=errors, types=list(TYPES.values()), sources=SOURCES,
-                rows=range(1, rows + 1), row_count=rows, more=rows < MAX_ROWS)
+                rows=range(1, rows + 1), row_count=rows, more=rows < MAX_ROWS, grid=grid)
 
 
 def _refuse_readers(session: Session) -> None:
@@ -59,7 +60,7 @@ def new_case_form(request: Request, session: Annotated[Session, Depends(user_ses
     roles = roles_of(session.role)
     grid = GRID_WORKER in roles and not roles & DECIDING
     return _form_page(request, {"source": "grid_report" if grid else "application",
-                                "role_1": "applicant", "role_2": "respondent"}, {})
+                                "role_1": "applicant", "role_2": "respondent"}, {}, grid=grid)
 
 
 def check(values: dict[str, str], today: Any, lang: str) -> tuple[dict[str, str],

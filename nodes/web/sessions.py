@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 
 from nodes.i18n import DEFAULT_LANG
 
-COOKIE = "fq_session"
+COOKIE = "fq_session"  # each node's cookie is named after it (`cookie_name`)
+
+
+def cookie_name(node_id: str) -> str:
+    """Browsers keep cookies by host, not port: nodes on one machine (the demo, a hub beside a
+    station) need their own names, or a login at one would end the session at the other."""
+    return f"{COOKIE}_{node_id}"
 TOKEN_BYTES = 32
 MAX_SESSIONS = 10_000  # more than any node has people: the oldest go first beyond it
 
@@ -31,6 +37,7 @@ class Session:
     role: str = ""
     last_seen: float = 0.0
     new: bool = field(default=False, compare=False)  # the cookie must be (re)sent
+    grid_id: str = ""  # the grid last reported from: the grid report form's default
 
     def csrf_ok(self, given: str | None) -> bool:
         return given is not None and hmac.compare_digest(given.encode(), self.csrf.encode())

@@ -1,8 +1,9 @@
 """The accessibility audit (issue 17 item 6): axe-core, vendored for the tests only
 (tests/browser/vendor/, MPL-2.0, its licence beside it), runs in Chromium on every page of a
-village and its township: login, today, case list, new case (empty and with errors), the case page
-in several states, every printable document, the hub's today, case and flow pages. No violation
-of impact serious or critical may be found.
+village and its township: login, today, case list, new case (empty and with errors), the grid
+worker's short report (empty, with errors, sent), the case page in several states, every
+printable document, the hub's today, case and flow pages. No violation of impact serious or
+critical may be found.
 
 The app's CSP allows no inline script and `page.add_script_tag(path=...)` inlines the file, so
 the browser refuses it; axe is given to every page as an init script instead
@@ -174,7 +175,7 @@ def test_no_page_has_a_serious_or_critical_violation(net: Net, browser: Browser)
         page.goto(f"{village}/login")
         problems += _audit(page, f"login@{width}")
         _login(page, village, "王芳")
-        pages = ["/", "/cases", "/cases/new", "/users", "/account/password",
+        pages = ["/", "/cases", "/cases/new", "/report", "/users", "/account/password",
                  *(f"/cases/{net.cases[n]}" for n in ("registered", "followed_up", "terminated",
                                                       "handed_down"))]
         for path in pages:
@@ -184,6 +185,17 @@ def test_no_page_has_a_serious_or_critical_violation(net: Net, browser: Browser)
         with page.expect_navigation():
             page.click("form.wide button.primary")  # nothing filled in: the errors beside fields
         problems += _audit(page, f"village new case with errors@{width}")
+        page.goto(f"{village}/report")
+        with page.expect_navigation():
+            page.click("form.grid-report button.primary")  # the short report, empty
+        problems += _audit(page, f"village report with errors@{width}")
+        page.select_option("#dispute_type", "02")
+        page.fill("#facts", "两家因院墙边界发生争执")
+        page.fill("#name_1", "张三")
+        with page.expect_navigation():
+            page.click("form.grid-report button.primary")
+        assert "/report/done/" in page.url, page.url
+        problems += _audit(page, f"village report sent@{width}")
         page.context.close()
     page = _page(net, browser)
     _login(page, village, "王芳")
