@@ -200,6 +200,7 @@ def measure(cases: int, repeat: int, folder: Path, open_share: float = 0.1) -> d
                 time.sleep(0.2)
         idle = _rss_mb(child.pid)
         pages = time_pages(url, {"today": "/", "case_list": "/cases",
+                                 "overdue_list": "/cases?overdue=1",
                                  "case_page": f"/cases/{middle}", "new_case": "/cases/new"},
                            repeat)
         memory = _rss_mb(child.pid)
@@ -216,6 +217,7 @@ def measure(cases: int, repeat: int, folder: Path, open_share: float = 0.1) -> d
 
 
 PAGES = {"today": N_("today page"), "case_list": N_("case list page"),
+         "overdue_list": N_("case list, overdue only"),
          "case_page": N_("case page"), "new_case": N_("new-case form")}
 
 

@@ -54,3 +54,17 @@ def due_counts(store: Any, today: date, days: int, shown: int) -> DueCounts | No
         return None
     return DueCounts(int(late), int(soon), [str(r[0]) for r in first_late],
                      [str(r[0]) for r in first_soon], [str(r[0]) for r in to_plan])
+
+
+def overdue_now(store: Any, today: date) -> tuple[set[str], set[str]] | None:
+    """The cases the projection knows are overdue, and the ALWAYS rows the caller replays to
+    decide; None on a file from before m014."""
+    args = {"today": today.isoformat(), "always": ALWAYS}
+    try:
+        late = store._db.conn.execute(f"SELECT case_id FROM cases WHERE {_LATE}", args)  # noqa: S608
+        exact = {str(r[0]) for r in late.fetchall()}
+        to_plan = store._db.conn.execute("SELECT case_id FROM cases WHERE due_next = ?",
+                                         [ALWAYS]).fetchall()
+    except sqlite3.OperationalError:
+        return None
+    return exact, {str(r[0]) for r in to_plan}

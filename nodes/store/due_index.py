@@ -89,12 +89,18 @@ def recent_rows(store: Any, rows: Iterable[R], actions: Iterable[Action],
     """The rows whose case has an event of one of `actions` on or after `since`'s day less one
     (a superset whatever offset a time was written with; the caller checks the exact time),
     through the index on (action, at) rather than every case's events."""
+    found = recent_case_ids(store, actions, since)
+    return [r for r in rows if r["case_id"] in found]
+
+
+def recent_case_ids(store: Any, actions: Iterable[Action], since: datetime) -> set[str]:
+    """The cases with an event of one of `actions` on or after `since`'s day less one (see
+    `recent_rows`)."""
     day = (since - timedelta(days=1)).date().isoformat()
     names = sorted(a.value for a in actions)
-    found = {str(r[0]) for r in store._all(
+    return {str(r[0]) for r in store._all(
         f"SELECT DISTINCT case_id FROM case_events WHERE action IN ({','.join('?' * len(names))})"  # noqa: S608
         " AND at >= ?", [*names, day])}
-    return [r for r in rows if r["case_id"] in found]
 
 
 def with_clock(rows: Iterable[R]) -> list[R]:

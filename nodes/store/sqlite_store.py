@@ -16,7 +16,7 @@ also have a mark outside the file (`nodes.store.numbers`), so they never go back
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -221,6 +221,33 @@ class SqliteStore(OutboxStore, DeferredStore, InboxStore, AlarmStore):
             names = [d[0] for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
+    def case_index(self, state: str | None = None, **equal: str) -> list[tuple[str, str]]:
+        """(case_id, opened_at) of the cases in `state` whose columns in INDEX_FILTERS equal
+        the values given, oldest first: a list page filters these and reads only its rows."""
+        where, args = (["state = ?"], [state]) if state else ([], [])
+        for column, value in equal.items():
+            if column not in INDEX_FILTERS:
+                raise ValueError(f"not a filter column: {column}")
+            where.append(f"{column} = ?")
+            args.append(value)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        return [(str(r[0]), str(r[1])) for r in self._all(
+            f"SELECT case_id, opened_at FROM cases {clause} ORDER BY opened_at, case_id",  # noqa: S608
+            args)]
+
+    def case_rows_of(self, case_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """The rows of these cases (in no order): a page that shows fifty reads fifty."""
+        ids, out = sorted(set(case_ids)), []
+        with translated():
+            for start in range(0, len(ids), ROWS_PER_QUERY):
+                chunk = ids[start:start + ROWS_PER_QUERY]
+                cursor = self._db.conn.execute(
+                    f"SELECT * FROM cases WHERE case_id IN ({','.join('?' * len(chunk))})",  # noqa: S608
+                    chunk)
+                names = [d[0] for d in cursor.description]
+                out += [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return out
+
     def overdue_case_ids(self, today: date) -> set[str]:
         return {r[0] for r in self._all(
             "SELECT case_id FROM cases WHERE target_due IS NOT NULL AND target_due < ? "
@@ -229,8 +256,9 @@ class SqliteStore(OutboxStore, DeferredStore, InboxStore, AlarmStore):
     def red_flag_case_ids(self) -> set[str]:
         """Cases with a red flag: raised here, learnt from a report, or brought by a dossier."""
         return {str(r[0]) for r in self._all(
-            "SELECT DISTINCT case_id FROM case_events WHERE action = 'red_flag' OR "
-            "(action = 'register' AND json_extract(data, '$.red_flag'))")}
+            "SELECT case_id FROM case_events WHERE action = 'red_flag' UNION "
+            "SELECT case_id FROM case_events WHERE action = 'register' "
+            "AND data LIKE '%red_flag%' AND json_extract(data, '$.red_flag')")}
 
     def red_flags_reported(self) -> list[dict[str, Any]]:
         """Red-flag cases known from other nodes' reports: a hub hears them (`hub.store`), a
@@ -243,6 +271,8 @@ class SqliteStore(OutboxStore, DeferredStore, InboxStore, AlarmStore):
             "SELECT state, count(*) FROM cases GROUP BY state")}
 
 
+INDEX_FILTERS = frozenset({"dispute_type", "source", "grid_id"})  # `case_index`'s columns
+ROWS_PER_QUERY = 500  # case ids bound in one IN (...) (SQLite allows 32,766 since 3.32)
 LOAD_EVENTS = ("SELECT seq, action, at, node_id, actor_role, reason, data, actor_user "
                "FROM case_events WHERE case_id = ? ORDER BY seq")
 LOAD_EVENTS_OLD = LOAD_EVENTS.replace("data, actor_user", "data, NULL")  # before m010

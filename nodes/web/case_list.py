@@ -27,6 +27,7 @@ from nodes.i18n import N_, render, t
 from nodes.node import Node
 from nodes.search import find_parties
 from nodes.service import CaseNotFound
+from nodes.store.due_counts import overdue_now
 from nodes.store.due_index import candidate_rows, with_clock
 from nodes.web.core import locked_node, posted_form, user_session
 from nodes.web.core import page as html_page
@@ -51,12 +52,14 @@ class Narrow:
     opened_from: date | None = None
     opened_to: date | None = None
 
-    def keeps(self, row: dict[str, Any]) -> bool:
-        opened = local_date(datetime.fromisoformat(str(row["opened_at"])))
-        return ((not self.dispute_type or row["dispute_type"] == self.dispute_type)
-                and (not self.source or row["source"] == self.source)
-                and (not self.grid_id or row["grid_id"] == self.grid_id)
-                and (self.opened_from is None or opened >= self.opened_from)
+    def columns(self) -> dict[str, str]:
+        """The filters the store applies (`SqliteStore.case_index`)."""
+        given = {"dispute_type": self.dispute_type, "source": self.source, "grid_id": self.grid_id}
+        return {k: v for k, v in given.items() if v}
+
+    def opened_between(self, opened_at: str) -> bool:
+        opened = local_date(datetime.fromisoformat(opened_at))
+        return ((self.opened_from is None or opened >= self.opened_from)
                 and (self.opened_to is None or opened <= self.opened_to))
 
 
@@ -71,34 +74,47 @@ def listing(node: Node, state: str | None, overdue_only: bool, red_only: bool,
             only: set[str] | None = None, narrow: Narrow | None = None,
             page_no: int = 1) -> dict[str, Any]:
     """The rows of page `page_no` (PAGE rows, newest first), each with the clock it shows,
-    overdue and red-flag marks; only the rows shown are replayed (all candidates when only
-    overdue cases are listed)."""
+    overdue and red-flag marks: the filters run on case ids and dates, and only the page's rows
+    are read and replayed."""
     today = local_date(node.clock.now())
-    rows = node.store.case_rows(state)
-    if narrow is not None:
-        rows = [r for r in rows if narrow.keeps(r)]
+    narrow = narrow or Narrow()
+    index = node.store.case_index(state, **narrow.columns())  # ids and dates only, oldest first
+    if narrow.opened_from or narrow.opened_to:
+        index = [(i, at) for i, at in index if narrow.opened_between(at)]
+    ids = [i for i, _ in reversed(index)]  # newest first
     if only is not None:
-        rows = [r for r in rows if r["case_id"] in only]
+        ids = [i for i in ids if i in only]
     flagged = node.store.red_flag_case_ids()
     if red_only:
-        rows = [r for r in rows if r["case_id"] in flagged]
-    if overdue_only:  # the projection's due dates pick the candidates (nodes.store.due_index)
-        rows = candidate_rows(node.store, rows, today - timedelta(days=1))
-    rows = list(reversed(rows))  # newest first
-    start = (page_no - 1) * PAGE
-    # clocks of the rows shown (all candidates when only overdue ones are), none replayed
-    # whose projection says no clock runs
-    clocks = running_clocks(node.store.load_case, with_clock(rows if overdue_only
-                                                             else rows[start:start + PAGE]),
-                            node.service.rules)
-    overdue = overdue_ids(clocks, today)
+        ids = [i for i in ids if i in flagged]
     if overdue_only:
-        rows = [r for r in rows if r["case_id"] in overdue]
+        ids = _overdue_only(node, ids, today)
+    start = (page_no - 1) * PAGE
+    by_id = {r["case_id"]: r for r in node.store.case_rows_of(ids[start:start + PAGE])}
+    rows = [by_id[i] for i in ids[start:start + PAGE]]  # only the page's rows are read
+    # clocks of the rows shown, none replayed whose projection says no clock runs
+    clocks = running_clocks(node.store.load_case, with_clock(rows), node.service.rules)
+    overdue = overdue_ids(clocks, today)
     return {"rows": [{"row": r, "clock": shown_clock(clocks.get(r["case_id"], ()), today),
                       "overdue": r["case_id"] in overdue, "flag": r["case_id"] in flagged}
-                     for r in rows[start:start + PAGE]],
-            "total": len(rows), "today": today, "page_no": page_no,
-            "pages": max(1, -(-len(rows) // PAGE))}
+                     for r in rows],
+            "total": len(ids), "today": today, "page_no": page_no,
+            "pages": max(1, -(-len(ids) // PAGE))}
+
+
+def _overdue_only(node: Node, ids: list[str], today: date) -> list[str]:
+    """The overdue ones of `ids`, in order: the projection's due dates decide, and the few rows
+    whose clock the rules still plan are replayed (every candidate on a file before m014)."""
+    known = overdue_now(node.store, today)
+    if known is None:
+        rows = candidate_rows(node.store, node.store.case_rows_of(ids), today - timedelta(days=1))
+        late = overdue_ids(running_clocks(node.store.load_case, rows, node.service.rules), today)
+    else:
+        exact, to_plan = known
+        planned = node.store.case_rows_of(to_plan & set(ids))
+        late = exact | overdue_ids(running_clocks(node.store.load_case, planned,
+                                                  node.service.rules), today)
+    return [i for i in ids if i in late]
 
 
 def _choices() -> dict[str, Any]:

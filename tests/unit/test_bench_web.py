@@ -14,7 +14,7 @@ from tests.support.program import FENGQIAO
 
 def test_the_web_bench_reports_every_page_and_the_memory(tmp_path: Path) -> None:
     figures = measure(30, 2, tmp_path)
-    assert set(figures["pages"]) == {"today", "case_list", "case_page", "new_case"}
+    assert set(figures["pages"]) == {"today", "case_list", "overdue_list", "case_page", "new_case"}
     for page in figures["pages"].values():
         assert 0 < page["median_ms"] <= page["p95_ms"]
         assert page["bytes"] > 1000  # a page, not a redirect to the login
@@ -29,7 +29,7 @@ def test_fengqiao_bench_web_prints_the_figures_as_json() -> None:
     assert done.returncode == 0, done.stderr
     figures = json.loads(done.stdout)
     assert figures["cases"] == 20
-    assert set(figures["pages"]) == {"today", "case_list", "case_page", "new_case"}
+    assert set(figures["pages"]) == {"today", "case_list", "overdue_list", "case_page", "new_case"}
 
 
 def test_fengqiao_bench_web_refuses_no_cases_in_one_sentence() -> None:
