@@ -30,6 +30,9 @@ def port() -> int:
 
 
 def step(page: Page, name: str) -> None:
+    details = page.locator(f"#step-{name}")
+    if details.get_attribute("open") is None:  # folded under its name: a click unfolds it
+        details.locator("summary").click()
     with page.expect_navigation():
         page.click(f"#step-{name} button")
 
@@ -65,6 +68,8 @@ def main() -> None:
             page.fill("#name_2", "李某（示例）")
             with page.expect_navigation():
                 page.click("form.wide button.primary")
+            if page.locator("#step-accept").get_attribute("open") is None:
+                page.click("#step-accept > summary")
             page.check("#accept-consent")
             step(page, "accept")
             page.screenshot(path=str(OUT / "case-page.png"), full_page=True)

@@ -20,9 +20,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nodes import i18n
 from nodes.node import Node
-from nodes.web import auth, case_list, case_page, new_case, own_password, print_page, today, user_admin
+from nodes.web import (
+    auth,
+    case_list,
+    case_page,
+    grid_report,
+    new_case,
+    own_password,
+    print_page,
+    today,
+    user_admin,
+)
 from nodes.web.core import LoginNeeded, WebState, page, posted_form, session_of
-from nodes.web.sessions import COOKIE, Sessions
+from nodes.web.sessions import Sessions, cookie_name
 from nodes.web.view import helpers
 
 STATIC = Path(__file__).parent / "static"
@@ -57,10 +67,11 @@ def create_app(node: Node, *, secure_cookies: bool | None = None, idle_minutes: 
                      web_config.secure_cookies if secure_cookies is None else secure_cookies,
                      on_commit or (lambda: None))
     state.env.globals.update(helpers())
+    cookie = cookie_name(node.config.node_id)
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.web = state
-    for module in (auth, today, case_list, new_case, case_page, print_page, user_admin,
-                   own_password):
+    for module in (auth, today, case_list, new_case, grid_report, case_page, print_page,
+                   user_admin, own_password):
         app.include_router(module.router)
     for router in EXTRA_PAGES:
         app.include_router(router)
@@ -70,13 +81,13 @@ def create_app(node: Node, *, secure_cookies: bool | None = None, idle_minutes: 
     @app.middleware("http")
     async def sessions_and_headers(request: Request,
                                    call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        session = state.sessions.lookup(request.cookies.get(COOKIE))
+        session = state.sessions.lookup(request.cookies.get(cookie))
         request.state.session = session
         response = await call_next(request)
         session = request.state.session  # a login or logout may have replaced it
         if session.new:
             session.new = False
-            response.set_cookie(COOKIE, session.token, httponly=True, samesite="strict",
+            response.set_cookie(cookie, session.token, httponly=True, samesite="strict",
                                 secure=state.secure_cookies, path="/")
         response.headers.update(HEADERS)
         if not request.url.path.startswith("/static/"):
@@ -85,6 +96,8 @@ def create_app(node: Node, *, secure_cookies: bool | None = None, idle_minutes: 
 
     @app.exception_handler(LoginNeeded)
     async def to_login(request: Request, exc: LoginNeeded) -> Response:
+        if request.headers.get("HX-Request"):  # a part of a page: the whole window goes to login
+            return Response(status_code=204, headers={"HX-Redirect": "/login"})
         return RedirectResponse("/login", status_code=303)
 
     @app.exception_handler(StarletteHTTPException)

@@ -19,7 +19,7 @@ from nodes.i18n import N_
 from nodes.node import Node
 from nodes.store import users
 from nodes.store.due_counts import due_counts
-from nodes.store.due_index import candidate_rows, recent_rows
+from nodes.store.due_index import candidate_rows, recent_case_ids
 from nodes.web.core import locked_node, page, user_session
 from nodes.web.hub_today import hub_today
 from nodes.web.sessions import Session
@@ -40,11 +40,11 @@ def link_status(node: Node) -> dict[str, Any]:
             "waiting": node.store.outbox_depth()}
 
 
-def recent_decisions(node: Node, rows: list[dict[str, Any]], days: int) -> list[dict[str, Any]]:
+def recent_decisions(node: Node, days: int) -> list[dict[str, Any]]:
     """Decisions from above recorded in the last `days` days, newest first."""
     since = node.clock.now() - timedelta(days=days)
     out = []
-    for row in recent_rows(node.store, rows, FROM_ABOVE, since):
+    for row in node.store.case_rows_of(recent_case_ids(node.store, FROM_ABOVE, since)):
         if datetime.fromisoformat(row["updated_at"]) < since:
             continue
         case = node.store.load_case(row["case_id"])
@@ -65,16 +65,18 @@ class DueLists:
     soon_count: int
 
 
-def due_lists(node: Node, rows: list[dict[str, Any]], today: date) -> DueLists:
-    """Counted from the projection's due dates (`nodes.store.due_counts`); replayed: only the
-    rows shown and the few whose clock the rules still plan (every candidate on an old file)."""
-    by_id = {r["case_id"]: r for r in rows}
+def due_lists(node: Node, today: date) -> DueLists:
+    """Counted from the projection's due dates (`nodes.store.due_counts`); read and replayed:
+    only the rows shown and the few whose clock the rules still plan (every candidate on an old
+    file)."""
     counted = due_counts(node.store, today, DUE_SOON_DAYS, SHOWN)
     if counted is None:
-        read = candidate_rows(node.store, rows, today + timedelta(days=DUE_SOON_DAYS))
+        read = candidate_rows(node.store, node.store.case_rows(),
+                              today + timedelta(days=DUE_SOON_DAYS))
     else:
-        wanted = {*counted.first_overdue, *counted.first_soon, *counted.to_plan}
-        read = [by_id[i] for i in wanted if i in by_id]
+        read = node.store.case_rows_of(
+            {*counted.first_overdue, *counted.first_soon, *counted.to_plan})
+    by_id = {r["case_id"]: r for r in read}
     clocks = running_clocks(node.store.load_case, read, node.service.rules)
     planned = clocks if counted is None else {i: clocks[i] for i in counted.to_plan if i in clocks}
     plan_late = overdue_ids(planned, today)
@@ -96,15 +98,22 @@ def due_lists(node: Node, rows: list[dict[str, Any]], today: date) -> DueLists:
 def today_page(request: Request, session: Annotated[Session, Depends(user_session)],
                node: Annotated[Node, Depends(locked_node)]) -> Response:
     today = local_date(node.clock.now())
-    rows = node.store.case_rows()
-    by_id = {r["case_id"]: r for r in rows}
-    due = due_lists(node, rows, today)
-    flagged = node.store.red_flag_case_ids()
+    due = due_lists(node, today)
+    final = {s.value for s in FINAL_STATES}
+    flagged = [r for r in node.store.case_rows_of(node.store.red_flag_case_ids())
+               if r["state"] not in final]
+    counts = node.store.states()
     return page(request, "today.html", title=N_("Today"), today=today,
                 overdue=due.overdue, soon=due.soon, overdue_count=due.overdue_count,
                 soon_count=due.soon_count,
-                red_flags=[by_id[i] for i in sorted(flagged) if i in by_id
-                           and by_id[i]["state"] not in {s.value for s in FINAL_STATES}],
-                decisions=recent_decisions(node, rows, RECENT_DAYS), link=link_status(node),
+                red_flags=sorted(flagged, key=lambda r: str(r["case_id"])),
+                decisions=recent_decisions(node, RECENT_DAYS), link=link_status(node),
                 hub=hub_today(node, session.lang),
-                open_count=sum(1 for r in rows if r["state"] in {s.value for s in OPEN_STATES}))
+                open_count=sum(counts.get(s.value, 0) for s in OPEN_STATES))
+
+
+@router.get("/today/link")
+def link_part(request: Request, session: Annotated[Session, Depends(user_session)],
+              node: Annotated[Node, Depends(locked_node)]) -> Response:
+    """The link section alone, which the today page reloads every minute (htmx)."""
+    return page(request, "_link.html", title=N_("Today"), link=link_status(node))

@@ -32,6 +32,14 @@ PASSWORD = "correct-horse-1"  # noqa: S105 - the tests' invented accounts
 VILLAGE = "330106001001"
 
 
+def open_step(page: Page, step: str) -> None:
+    """Unfold a case page's step (each is folded under its name when there are many), as a
+    user does: a click on its name."""
+    details = page.locator(f"#step-{step}")
+    if details.get_attribute("open") is None:
+        details.locator("summary").click()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -25,7 +25,7 @@ from playwright.sync_api import Browser, Page, Route, expect
 from nodes.messaging.amqp_admin import AmqpAdmin
 from protocol.areas import tier_of
 from protocol.topology import node_queue, node_queue_name
-from tests.browser.conftest import PASSWORD, free_port
+from tests.browser.conftest import PASSWORD, free_port, open_step
 from tests.browser.test_station_pages import new_case, submit
 from tests.support.program import FENGQIAO
 from tests.support.wait import wait_until
@@ -147,8 +147,10 @@ def test_escalated_handed_down_settled_and_reported_back(sites: dict[str, Site],
     mediator = village.page(browser)
     village.login(mediator, "王芳")
     case_id = new_case(mediator, village.url)
+    open_step(mediator, "accept")
     mediator.check("#accept-consent")
     submit(mediator, "accept")
+    open_step(mediator, "escalate")
     mediator.select_option("#escalate-reason", "no_agreement")
     mediator.check("#escalate-consent")
     submit(mediator, "escalate")
@@ -160,6 +162,7 @@ def test_escalated_handed_down_settled_and_reported_back(sites: dict[str, Site],
     with staffer.expect_navigation():
         staffer.click(f"table.arrivals a[href='/cases/{case_id}']")
     expect(staffer.locator("p.state")).to_contain_text("已登记")
+    open_step(staffer, "hand_down")
     staffer.fill("#hand_down-instruction", INSTRUCTION)
     staffer.fill("#hand_down-days", "15")
     submit(staffer, "hand_down")
@@ -168,10 +171,12 @@ def test_escalated_handed_down_settled_and_reported_back(sites: dict[str, Site],
     reload_until(mediator, f"{village.url}/cases/{case_id}", "上级交办", "p.state")
     expect(mediator.locator("body")).to_contain_text(INSTRUCTION)
     submit(mediator, "mediate")
+    open_step(mediator, "agree")
     mediator.select_option("#agree-form", "oral")
     mediator.fill("#agree-terms", TERMS)
     submit(mediator, "agree")
     submit(mediator, "perform")
+    open_step(mediator, "follow_up")
     mediator.select_option("#follow_up-honoured", "yes")
     submit(mediator, "follow_up")
     submit(mediator, "close")

@@ -13,6 +13,7 @@ from nodes.i18n import render
 from nodes.store import users
 from nodes.web.accounts import LOCKOUT_MINUTES, MAX_FAILED_LOGINS
 from nodes.web.server import WebServer, WebStartFailed
+from nodes.web.sessions import cookie_name
 from tests.support.nodes import build_node, write_config
 from tests.unit.web_support import PASSWORD, VILLAGE, Site, site
 
@@ -38,9 +39,10 @@ def test_the_session_cookie_is_httponly_strict_and_replaced_at_login(site: Site)
     assert "HttpOnly" in cookie
     assert "SameSite=strict" in cookie
     assert "Secure" not in cookie
-    before = site.client.cookies.get("fq_session")
+    name = cookie_name(site.node.config.node_id)
+    before = site.client.cookies.get(name)
     site.login("wang")
-    assert site.client.cookies.get("fq_session") not in (None, before)  # no session fixation
+    assert site.client.cookies.get(name) not in (None, before)  # no session fixation
 
 
 def test_lockout_after_repeated_failures_even_for_the_right_password(site: Site) -> None:

@@ -55,6 +55,9 @@ def test_today_counts_equal_replaying_every_case_across_dates(site: Site) -> Non
         late = overdue_ids(clocks, now)
         soon = due_within_ids(clocks, now, today.DUE_SOON_DAYS) - late
         html = site.client.get("/").text
+        listed = site.client.get("/cases?overdue=1").text  # the projection decides it too
+        assert f"{len(late)} cases" in listed
+        assert all(i in listed for i in late)
         assert f"Overdue ({len(late)})" in html
         assert f"Due within three days ({len(soon)})" in html
         shown = sorted(late, key=lambda i: (min(c.due for c in clocks[i] if c.is_overdue(now)), i))
@@ -62,3 +65,24 @@ def test_today_counts_equal_replaying_every_case_across_dates(site: Site) -> Non
         counts.add((len(late), len(soon)))
         site.clock.advance(days=1)
     assert len(counts) > 2  # the dates tried move cases between the lists
+
+
+def test_the_link_section_alone_and_a_lapsed_session_sends_the_window_to_login(
+        site: Site) -> None:
+    """The today page reloads its link section every minute (htmx): the part holds the
+    section only; asked without a session it tells htmx to take the whole window to login."""
+    site.add_user("wang", "mediator")
+    site.login("wang")
+    site.english()
+    site.node.service.new_case(source=CaseSource.APPLICATION, dispute_type="02", facts="院墙",
+                               parties=[PartyInput("applicant", "甲")])
+    part = site.client.get("/today/link")
+    assert part.status_code == 200
+    assert part.text.lstrip().startswith(("{#", "<section"))
+    assert "<html" not in part.text
+    assert 'id="link"' in part.text
+    assert "waiting to be sent" in part.text
+    site.client.cookies.clear()
+    lapsed = site.client.get("/today/link", headers={"HX-Request": "true"})
+    assert (lapsed.status_code, lapsed.headers["HX-Redirect"]) == (204, "/login")
+    assert site.client.get("/today/link", follow_redirects=False).headers["location"] == "/login"
