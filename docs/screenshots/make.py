@@ -77,8 +77,8 @@ def main() -> None:
             page.screenshot(path=str(OUT / "today.png"), full_page=True)
             phone = browser.new_page(viewport={"width": 375, "height": 800}, locale="zh-CN")
             phone.context.add_cookies(page.context.cookies())
-            phone.goto(f"{url}/cases/new")
-            phone.screenshot(path=str(OUT / "new-case-375px.png"))
+            phone.goto(f"{url}/report")
+            phone.screenshot(path=str(OUT / "report-375px.png"), full_page=True)
             browser.close()
     finally:
         server.stop()

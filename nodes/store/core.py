@@ -22,7 +22,7 @@ from sqlite_utils import Database, Migrations
 
 from nodes.crypto import DataCipher
 from nodes.store.errors import StoreBusy, StoreCorrupt, StoreError, translate, translated
-from nodes.store.schema import migrations
+from nodes.store.schema_later import migrations
 from nodes.store.statements import SAVEPOINT
 
 BUSY_TIMEOUT_MS = 10_000  # a relay and a consumer thread share the file; wait, don't fail

@@ -16,6 +16,7 @@ also have a mark outside the file (`nodes.store.numbers`), so they never go back
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -34,6 +35,7 @@ from nodes.store.errors import translated
 from nodes.store.inbox import InboxStore
 from nodes.store.numbers import Lapse, NumberMarks
 from nodes.store.outbox import OutboxStore
+from nodes.store.schema_later import RED_FLAG_EVENTS
 from nodes.store.statements import (
     EVENT_DATA,
     EVENT_INSERT,
@@ -254,11 +256,15 @@ class SqliteStore(OutboxStore, DeferredStore, InboxStore, AlarmStore):
             "AND state IN ('ACCEPTED', 'MEDIATING', 'RETURNED')", [today.isoformat()])}
 
     def red_flag_case_ids(self) -> set[str]:
-        """Cases with a red flag: raised here, learnt from a report, or brought by a dossier."""
-        return {str(r[0]) for r in self._all(
-            "SELECT case_id FROM case_events WHERE action = 'red_flag' UNION "
-            "SELECT case_id FROM case_events WHERE action = 'register' "
-            "AND data LIKE '%red_flag%' AND json_extract(data, '$.red_flag')")}
+        """Cases with a red flag: raised here, learnt from a report, or brought by a dossier
+        (from m016's partial index; a file read unmigrated has none, and is read whole)."""
+        query = f"SELECT DISTINCT case_id FROM case_events {{}} WHERE {RED_FLAG_EVENTS}"  # noqa: S608 - constants
+        with translated():
+            try:
+                rows = self._db.conn.execute(query.format("INDEXED BY case_events_red_flag"))
+            except sqlite3.OperationalError:  # no such index: a file from before m016
+                rows = self._db.conn.execute(query.format(""))
+            return {str(r[0]) for r in rows.fetchall()}
 
     def red_flags_reported(self) -> list[dict[str, Any]]:
         """Red-flag cases known from other nodes' reports: a hub hears them (`hub.store`), a
