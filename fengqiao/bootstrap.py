@@ -46,6 +46,7 @@ from nodes.node import Node
 from nodes.service import CaseService
 from nodes.store.rehash import rehash_parties
 from nodes.store.sqlite_store import SqliteStore
+from nodes.supervision import Supervision
 from nodes.web.app import add_pages
 from protocol.areas import Tier
 from protocol.text import N_
@@ -100,13 +101,16 @@ def open_store(config: NodeConfig, cipher: DataCipher) -> SqliteStore:
     return kind(config.database, cipher=cipher)
 
 
-def handlers_for(tier: Tier, service: CaseService, store: SqliteStore) -> dict[str, Handler]:
-    """Every node takes decisions and orders; hubs take escalations and their subtree's reports
-    (a red flag below lands on the hub's copy of the case: `hub.red_flags`)."""
-    handlers = node_handlers(service, store)
+def handlers_for(tier: Tier, service: CaseService, store: SqliteStore,
+                 supervision: Supervision) -> dict[str, Handler]:
+    """Every node takes decisions and supervision orders; hubs take escalations, answers to
+    orders and their subtree's reports (a red flag below lands on the hub's copy of the case:
+    `hub.red_flags`)."""
+    handlers = {**node_handlers(service), "supervision_order": supervision.on_order}
     if tier is not Tier.VILLAGE:
         handlers["case_escalated"] = partial(on_case_escalated, service)
         handlers["case_report_back"] = partial(on_case_report_back, service)
+        handlers["supervision_answer"] = supervision.on_answer
     if tier is not Tier.VILLAGE and isinstance(store, HubStore):
         handlers["lifecycle_report"] = partial(on_report, service, store)
         handlers["heartbeat"] = partial(on_heartbeat, store)
@@ -142,6 +146,9 @@ def bootstrap(config: NodeConfig | str | Path, *, clock: Clock | None = None,
                           hasher=hasher, parent=cfg.parent_id, seal=Sealer(keys).seal,
                           name=cfg.name)
     tree = cfg.area_tree()
+    supervision = Supervision(store, clock, node_id=cfg.node_id, tier=cfg.tier, tree=tree,
+                              seal=service.seal, name=cfg.name,
+                              raise_after=cfg.raise_after_overdue)
 
     def to_quarantine(body: bytes, reason: str, delivery: Delivery) -> None:
         transport.publish_raw(EXCHANGE_QUARANTINE, "", body, headers={
@@ -152,7 +159,8 @@ def bootstrap(config: NodeConfig | str | Path, *, clock: Clock | None = None,
     # Hubs pace each child's escalations, so one child's flood does not starve the others.
     pacer = None if cfg.tier is Tier.VILLAGE else Pacer(store, cfg.escalations_per_hour,
                                                         clock.now)
-    consumer = Consumer(store, handlers_for(cfg.tier, service, store), trust, clock.now,
+    consumer = Consumer(store, handlers_for(cfg.tier, service, store, supervision), trust,
+                        clock.now,
                         to_quarantine, verifier=Verifier(keys, cfg.parent_id), pacer=pacer)
     relay = Relay(store, transport, cfg.node_id, clock.now,
                   on_unroutable=lambda exc: raise_alarm(
@@ -162,4 +170,4 @@ def bootstrap(config: NodeConfig | str | Path, *, clock: Clock | None = None,
                   on_routed=lambda exchange, key: clear_alarm(
                       store, AlarmKind.UNROUTABLE, f"{exchange} {key}", clock.now()))
     queue = node_queue(cfg.node_id, cfg.tier, tree, cfg.children)
-    return Node(cfg, clock, store, service, transport, relay, consumer, queue)
+    return Node(cfg, clock, store, service, transport, relay, consumer, queue, supervision)

@@ -87,6 +87,12 @@ class HubStore(SqliteStore):
         return super().red_flag_case_ids() | {str(r[0]) for r in self._all(
             "SELECT DISTINCT case_id FROM reports WHERE event = 'red_flag'")}
 
+    def holder_of(self, case_id: str) -> str | None:
+        """The node of the newest report about the case: where it was last seen moving."""
+        row = self._one("SELECT node_id FROM reports WHERE case_id = ? ORDER BY at DESC, seq DESC "
+                        "LIMIT 1", [case_id])
+        return None if row is None else str(row[0])
+
     def red_flags_reported(self) -> list[dict[str, Any]]:
         """Each case a red flag was reported for, as the latest report tells it: where the case
         is (`held_at`) and in which state, its type, and when the first report was made."""

@@ -150,6 +150,9 @@ class NodeConfig(BaseModel):
     # A hub: escalations one child may send in an hour before the escalation_rate alarm, after
     # which its further ones wait behind the other children's messages (nodes.messaging.pacing).
     escalations_per_hour: int = Field(default=ESCALATIONS_PER_HOUR, ge=1, le=1_000_000)
+    # 督办: the how-manyth overdue order on one case raises the level to listed supervision
+    # (挂牌督办) with a new order; 0 never raises (issue 18).
+    raise_after_overdue: int = Field(default=2, ge=0, le=10)
     web: WebConfig = WebConfig()
     # --- secrets: filled from the secrets file, refused in the config file ---------------------
     # Key for personal data at rest; if unset, the environment variable FENGQIAO_DATA_KEY is used.

@@ -1,4 +1,5 @@
-"""What every node does with messages from the tier above: decisions and supervision orders.
+"""What every node does with decisions from the tier above (supervision orders:
+`nodes.supervision`).
 
 Each handler runs inside the consumer's transaction, so the case change, the outbox rows it causes
 (the decision passed on toward the origin village, the lifecycle report) and the inbox row of the
@@ -13,9 +14,8 @@ from typing import Any
 from nodes.domain import above, commands
 from nodes.messaging.consumer import Handler
 from nodes.service import CaseService
-from nodes.store.sqlite_store import SqliteStore
 from protocol.envelope import Envelope
-from protocol.messages import CaseDecision, SupervisionOrder
+from protocol.messages import CaseDecision
 
 
 def on_case_decision(service: CaseService, env: Envelope) -> None:
@@ -31,15 +31,6 @@ def on_case_decision(service: CaseService, env: Envelope) -> None:
                                      rules=service.rules), role="system")
 
 
-def on_supervision_order(store: SqliteStore, env: Envelope) -> None:
-    order = env.payload_as(SupervisionOrder)
-    store.record_order(env.case_id, order.issuing_node, order.level, order.reason,
-                       order.respond_by.isoformat(), order.issued_at.isoformat())
-
-
-def node_handlers(service: CaseService, store: SqliteStore) -> dict[str, Handler]:
-    """What every node accepts: decisions and supervision orders from its parent."""
-    return {
-        "case_decision": partial(on_case_decision, service),
-        "supervision_order": partial(on_supervision_order, store),
-    }
+def node_handlers(service: CaseService) -> dict[str, Handler]:
+    """What every node accepts from its parent besides supervision orders: decisions."""
+    return {"case_decision": partial(on_case_decision, service)}

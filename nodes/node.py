@@ -22,6 +22,7 @@ from nodes.messaging.relay import Relay
 from nodes.messaging.settings import CONSUME_BATCH
 from nodes.service import CaseService
 from nodes.store.sqlite_store import SqliteStore
+from nodes.supervision import Supervision
 from protocol.envelope import encode, make_envelope
 from protocol.messages import MAX_SHORT, Heartbeat
 from protocol.routing import report_key
@@ -38,6 +39,7 @@ class Node:
     relay: Relay
     consumer: Consumer
     queue: QueueSpec
+    supervision: Supervision | None = None  # 督办 orders (`nodes.supervision`)
 
     @property
     def node_id(self) -> str:
@@ -93,7 +95,10 @@ class Node:
     def housekeep(self) -> SweepResult:
         """The periodic sweep: age limits of quarantine and held, held-waiting alarms."""
         with self.bound():
-            return sweep(self.store, self.clock.now())
+            result = sweep(self.store, self.clock.now())
+            if self.supervision is not None:
+                self.supervision.sweep()  # orders newly overdue, levels raised
+            return result
 
     def close(self) -> None:
         self.transport.close()

@@ -79,20 +79,20 @@ def outbox_rows_for(case: Case, events: Sequence[CaseEvent], node_id: str, tier:
     for event in events:
         check_accusation_route(case, event, parent)
         if travels_as_report(event):
-            rows.append(_row(EXCHANGE_REPORT, report_key(node_id),
+            rows.append(message_row(EXCHANGE_REPORT, report_key(node_id),
                              _report(case, event, node_id, tier, parties)))
         if event.action is Action.ESCALATE:
-            rows.append(_row(EXCHANGE_UP, escalation_key(node_id), sealed(
+            rows.append(message_row(EXCHANGE_UP, escalation_key(node_id), sealed(
                 _escalation(case, event, node_id, tier, parties), parent or "")))
         child = case.facts.get("escalated_from")
         decision = _decision(case, event, node_id, tier, name) if child else None
         if child and decision is not None:
-            rows.append(_row(EXCHANGE_DOWN, down_key(child), sealed(make_envelope(
+            rows.append(message_row(EXCHANGE_DOWN, down_key(child), sealed(make_envelope(
                 decision, sender=node_id, case_id=case.case_id, seq=event.seq,
                 sent_at=event.at, prev_seq=_previous(case, event, _sends_decision)), child)))
         hub = report_back_to(case, event.seq) if _sends_report_back(event) else None
         if hub is not None:
-            rows.append(_row(EXCHANGE_UP, escalation_key(node_id), sealed(make_envelope(
+            rows.append(message_row(EXCHANGE_UP, escalation_key(node_id), sealed(make_envelope(
                 _report_back(case, event, node_id, tier, name), sender=node_id,
                 case_id=case.case_id, seq=event.seq, sent_at=event.at,
                 prev_seq=_previous(case, event, partial(_sent_report_back, case))), hub)))
@@ -191,7 +191,8 @@ def _report_back(case: Case, event: CaseEvent, node_id: str, tier: Tier,
         remedies_notified=_remedies(case, event), decided_at=event.at)
 
 
-def _row(exchange: str, key: str, envelope: Envelope) -> OutboxRow:
+def message_row(exchange: str, key: str, envelope: Envelope) -> OutboxRow:
+    """The outbox row of one message; refused (nothing written) if no receiver would take it."""
     body = encode(envelope)
     if len(body) > MAX_MESSAGE_BYTES:
         # No receiver takes it, and the broker would refuse it and hold back the whole outbox

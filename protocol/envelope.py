@@ -18,7 +18,7 @@ from protocol.messages import MAX_INT, MAX_SHORT, Model, NodeId, Payload
 
 P = TypeVar("P", bound=Model)
 PROTOCOL_MAJOR = 2
-PROTOCOL_MINOR = 1  # 1.1: CaseEscalated.accusation, accused_node; 1.2: Envelope.prev_seq;
+PROTOCOL_MINOR = 2  # 1.1: CaseEscalated.accusation, accused_node; 1.2: Envelope.prev_seq;
 # 1.3: bundles of envelopes in one broker message (protocol/bundle.py);
 # 2.0: every broker message signed (`protocol.seal` headers) and personal fields sealed to the
 # receiving node (`sealed`, `protocol.sealed`). Major, because a 1.x reader would apply a sealed
@@ -26,6 +26,9 @@ PROTOCOL_MINOR = 1  # 1.1: CaseEscalated.accusation, accused_node; 1.2: Envelope
 # 2.1: CaseReportBack (反馈 of a hand-down); CaseDecision.deciding_name, remedies_notified and the
 # decisions rejected, closed_unresolved, terminated; fields added by issue 16 to CaseEscalated and
 # Heartbeat (optional, a 2.0 reader ignores them).
+# 2.2: SupervisionAnswer; SupervisionOrder.order_id, issuing_name, raised_from and its reason
+# sealed; LifecycleReport.clock_kind and due (a deadline sweep's overdue and due-soon reports).
+# A 2.1 node quarantines a supervision answer (an unknown payload type): upgrade hubs first.
 PROTOCOL_VERSION = f"{PROTOCOL_MAJOR}.{PROTOCOL_MINOR}"
 MAX_MESSAGE_BYTES = 1_000_000  # far above any real dossier; bounds what a hostile sender can cost
 

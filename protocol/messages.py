@@ -211,6 +211,10 @@ class LifecycleReport(Model):
     escalated_from: NodeId | None = None
     sent_at_child: AwareDatetime | None = None
     party_hashes: tuple[PartyHash, ...] = Field(default=(), max_length=500)
+    # Since 2.2: a deadline sweep's report (event "overdue" or "due_soon", the state unchanged)
+    # names the clock and its due date, so every tier above lists its subtree's overdue cases.
+    clock_kind: ShortText | None = None
+    due: date | None = None
 
 
 class Heartbeat(Model):
@@ -228,22 +232,58 @@ class Heartbeat(Model):
 
 
 class SupervisionOrder(Model):
-    """督办: a higher tier orders a lower one to act on an overdue or mishandled case."""
+    """督办: a county or city orders the tier holding a case in its subtree to act on it and
+    answer by `respond_by`. It travels down hop by hop (each node passes it to its child toward
+    the case's origin) until it reaches the node that holds the case (`nodes.supervision`)."""
 
     type: Literal["supervision_order"] = "supervision_order"
+    # Since 2.2: the reason (free text: it may name people) sealed to the receiving node.
+    sealed: SealedToken | None = None
     issuing_node: NodeId
-    target_node: NodeId
+    target_node: NodeId  # the holder as the issuer knew it; the order follows the case
     level: Literal["supervise", "listed_supervision"] = "supervise"
     reason: LongText
     respond_by: date
     issued_at: AwareDatetime
+    # Since 2.2: the order's id (unique: the issuer's code and its number), the issuing node's
+    # name, and the order this one raised the level of (a second one left unanswered).
+    order_id: Annotated[str, Field(max_length=64, pattern=r"^[0-9A-Za-z-]*$")] = ""
+    issuing_name: ShortText = ""
+    raised_from: Annotated[str, Field(max_length=64, pattern=r"^[0-9A-Za-z-]*$")] = ""
+
+    @field_validator("reason")
+    @classmethod
+    def _clear_only_unsealed(cls, value: str, info: ValidationInfo) -> str:
+        return _none_if_sealed(value, info)
+
+
+class SupervisionAnswer(Model):
+    """办理情况反馈: the holder's answer to a supervision order, sent up hop by hop to the issuing
+    node. Since 2.2."""
+
+    type: Literal["supervision_answer"] = "supervision_answer"
+    sealed: SealedToken | None = None  # `text` sealed to the receiving node
+    order_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z-]+$")]
+    issuing_node: NodeId
+    answering_node: NodeId
+    answering_name: ShortText = ""
+    case_state: ShortText  # the state of the case at the answering node
+    text: LongText = ""  # what was done
+    automatic: bool = False  # said by the node itself: the case had gone up from there
+    answered_at: AwareDatetime
+
+    @field_validator("text")
+    @classmethod
+    def _clear_only_unsealed(cls, value: str, info: ValidationInfo) -> str:
+        return _none_if_sealed(value, info)
 
 
 Payload = Annotated[
     CaseEscalated | CaseDecision | CaseReportBack | LifecycleReport | Heartbeat
-    | SupervisionOrder, Field(discriminator="type"),
+    | SupervisionOrder | SupervisionAnswer, Field(discriminator="type"),
 ]
 
 PAYLOAD_MODELS: tuple[type[Model], ...] = (
     CaseEscalated, CaseDecision, CaseReportBack, LifecycleReport, Heartbeat, SupervisionOrder,
+    SupervisionAnswer,
 )

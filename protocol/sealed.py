@@ -12,7 +12,9 @@ in the clear.
   sealed;
 - `CaseDecision`: instruction (free text: a hand-down instruction, agreement terms) - sealed when
   it is not empty;
-- `CaseReportBack`: text (terms agreed below, an interim report) - sealed when not empty.
+- `CaseReportBack`: text (terms agreed below, an interim report) - sealed when not empty;
+- `SupervisionOrder`: reason, and `SupervisionAnswer`: text (free text that may name people) -
+  sealed when not empty (since 2.2).
 
 Everything else stays in the clear on purpose: routing and trust checks (origin node, tiers,
 case id) and the statistics need it, and none of it names a person.
@@ -30,7 +32,14 @@ from pydantic import ValidationError
 
 from protocol.keydir import KeyDirectory
 from protocol.keys import SealInvalid
-from protocol.messages import CaseDecision, CaseEscalated, CaseReportBack, Model
+from protocol.messages import (
+    CaseDecision,
+    CaseEscalated,
+    CaseReportBack,
+    Model,
+    SupervisionAnswer,
+    SupervisionOrder,
+)
 from protocol.seal import open_sealed, seal_for
 
 P = TypeVar("P", bound=Model)
@@ -39,9 +48,11 @@ PERSONAL_FIELDS: dict[str, tuple[str, ...]] = {
     "case_escalated": ("facts", "parties", "reason_text", "history", "red_flag_note"),
     "case_decision": ("instruction",),
     "case_report_back": ("text",),
+    "supervision_order": ("reason",),
+    "supervision_answer": ("text",),
 }
 _EMPTY: dict[str, Any] = {"facts": "", "parties": (), "reason_text": "", "history": (),
-                          "instruction": "", "text": "", "red_flag_note": ""}
+                          "instruction": "", "text": "", "red_flag_note": "", "reason": ""}
 
 
 def must_seal(payload: Model) -> bool:
@@ -49,8 +60,10 @@ def must_seal(payload: Model) -> bool:
     a decision with an instruction."""
     if isinstance(payload, CaseEscalated):
         return True
-    if isinstance(payload, CaseReportBack):
+    if isinstance(payload, CaseReportBack | SupervisionAnswer):
         return bool(payload.text)
+    if isinstance(payload, SupervisionOrder):
+        return bool(payload.reason)
     return isinstance(payload, CaseDecision) and bool(payload.instruction)
 
 

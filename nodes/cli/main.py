@@ -19,6 +19,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import structlog
+
 from nodes import i18n
 from nodes.cli import (
     audit_cmds,
@@ -26,6 +28,7 @@ from nodes.cli import (
     case_cmds,
     key_cmds,
     node_cmds,
+    order_cmds,
     protocol_cmds,
     run_cmds,
     status_cmds,
@@ -44,6 +47,7 @@ from nodes.cli.parser import (
     unmask_all,
 )
 from nodes.i18n import _, render
+from nodes.logs import configure
 from nodes.store.errors import StoreError, StoreFull, problem, translate
 from nodes.text_input import printable
 from protocol.messages import MAX_TEXT
@@ -59,6 +63,7 @@ GROUPS: tuple[Callable[[Any], None], ...] = (
     audit_cmds.register,
     calendar_cmds.register,
     user_cmds.register,
+    order_cmds.register,
 )
 
 
@@ -136,7 +141,7 @@ def _run(argv: list[str], groups: Sequence[Callable[[Any], None]], build: Build,
         _check_lengths(args)
         ctx = _make_ctx(args, lang, build)
         handler: Callable[[argparse.Namespace, Ctx], int] = args.handler
-        return handler(args, ctx)
+        return _logging_to_stderr(handler, args, ctx)
     except Translatable as exc:  # a rule, bad input, a bad config or calendar: one sentence
         return _fail(with_flags(exc, render(exc)))
     except StoreError as exc:  # a full disk, a damaged file: says so, naming the file if known
@@ -154,12 +159,22 @@ def _run(argv: list[str], groups: Sequence[Callable[[Any], None]], build: Build,
         return _internal(argv, exc)
 
 
+def _logging_to_stderr(handler: Callable[[argparse.Namespace, Ctx], int],
+                       args: argparse.Namespace, ctx: Ctx) -> int:
+    """Run the command with log lines on stderr, warnings and worse unless FENGQIAO_LOG_LEVEL
+    says otherwise (stdout is the command's output, JSON for scripts; `node run` sets its
+    own), then put back the logging the caller had (a test or a program running commands
+    in-process keeps its own)."""
+    previous = structlog.get_config()
+    configure(level=os.environ.get("FENGQIAO_LOG_LEVEL", "WARNING"))
+    try:
+        return handler(args, ctx)
+    finally:
+        structlog.configure(**previous)
+
+
 def _internal(argv: list[str], exc: Exception) -> int:
     if os.environ.get("FENGQIAO_DEBUG") == "1":
-        import structlog  # only here: it is slow to import and rarely needed
-
-        from nodes.logs import configure
-
         configure()
         structlog.get_logger("fengqiao.cli").exception("internal error", argv=argv)
     sys.stderr.write(t("internal", kind=type(exc).__name__) + "\n")

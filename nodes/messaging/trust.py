@@ -10,15 +10,23 @@ from nodes.messaging.delivery import Delivery
 from protocol.areas import AreaTree
 from protocol.bundle import MIXED, SCHEMA_HEADER, declared_schema
 from protocol.envelope import Envelope
-from protocol.messages import CaseDecision, CaseEscalated, CaseReportBack, Heartbeat, LifecycleReport
+from protocol.messages import (
+    CaseDecision,
+    CaseEscalated,
+    CaseReportBack,
+    Heartbeat,
+    LifecycleReport,
+    SupervisionAnswer,
+    SupervisionOrder,
+)
 from protocol.routing import node_key
 from protocol.topology import EXCHANGE_DOWN, EXCHANGE_REPORT, EXCHANGE_UP
 
 EXPECTED_EXCHANGE = {
     "case_escalated": EXCHANGE_UP, "case_report_back": EXCHANGE_UP,
     "case_decision": EXCHANGE_DOWN,
-    "supervision_order": EXCHANGE_DOWN, "lifecycle_report": EXCHANGE_REPORT,
-    "heartbeat": EXCHANGE_REPORT,
+    "supervision_order": EXCHANGE_DOWN, "supervision_answer": EXCHANGE_UP,
+    "lifecycle_report": EXCHANGE_REPORT, "heartbeat": EXCHANGE_REPORT,
 }
 
 
@@ -51,7 +59,7 @@ class Trust:
         if delivery.routing_key and delivery.routing_key != expected_key:
             return f"routing key {delivery.routing_key} does not belong to sender {env.sender}"
         parent = self.tree.parent_of(self.node_id)
-        if kind in ("case_escalated", "case_report_back") \
+        if kind in ("case_escalated", "case_report_back", "supervision_answer") \
                 and self.tree.parent_of(env.sender) != self.node_id:
             return f"{env.sender} is not a child of {self.node_id}"
         if kind in ("case_decision", "supervision_order") and env.sender != parent:
@@ -59,7 +67,32 @@ class Trust:
         if kind in ("lifecycle_report", "heartbeat") and env.sender != self.node_id \
                 and not self.tree.is_under(env.sender, self.node_id):
             return f"{env.sender} is not in the subtree of {self.node_id}"
-        return self._payload_check(env)
+        return self._payload_check(env) or self._supervision_check(env)
+
+    def _supervision_check(self, env: Envelope) -> str | None:
+        """An order goes down toward its case's origin, from a tier above; an answer goes up
+        from the case's chain to a tier at or above this one (`nodes.supervision`)."""
+        payload = env.payload
+        if not isinstance(payload, SupervisionOrder | SupervisionAnswer):
+            return None
+        if env.case_id is None:
+            return f"{payload.type} without a case_id"
+        origin = env.case_id.split("-")[0]
+        if isinstance(payload, SupervisionOrder):
+            if not self.tree.is_under(self.node_id, payload.issuing_node):
+                return f"order issued by {payload.issuing_node}, not a tier above {self.node_id}"
+            if origin != self.node_id and not self.tree.is_under(origin, self.node_id):
+                return f"case {env.case_id} is not in the subtree of {self.node_id}"
+            return None
+        if payload.issuing_node != self.node_id \
+                and not self.tree.is_under(self.node_id, payload.issuing_node):
+            return f"answer for {payload.issuing_node}, which is not {self.node_id} or above it"
+        if payload.answering_node != env.sender \
+                and not self.tree.is_under(payload.answering_node, env.sender):
+            return f"answer by {payload.answering_node}, not in the subtree of {env.sender}"
+        if origin != env.sender and not self.tree.is_under(origin, env.sender):
+            return f"case {env.case_id} is not in the subtree of {env.sender}"
+        return None
 
     def _payload_check(self, env: Envelope) -> str | None:
         """Payload fields a handler relies on must agree with the (checked) sender: the hub trusts

@@ -138,12 +138,6 @@ class InboxStore(BoundsStore):
             [sender, case_id, schema_name])
         return int(row[0] or 0)
 
-    def record_order(self, case_id: str | None, issuing_node: str, level: str, reason: str,
-                     respond_by: str, issued_at: str) -> None:
-        self._write(
-            "INSERT INTO orders (case_id, issuing_node, level, reason, respond_by, issued_at) "
-            "VALUES (?,?,?,?,?,?)", [case_id, issuing_node, level, reason, respond_by, issued_at])
-
     def quarantine(self, body: bytes, refused: Refused, at: datetime) -> None:
         """Keep a refused message with its reason; its body sealed, as it may be a dossier.
 

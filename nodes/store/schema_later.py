@@ -22,3 +22,38 @@ def m016_page_indexes(db: Database) -> None:
     db.execute(f"CREATE INDEX case_events_red_flag ON case_events(case_id) "
                f"WHERE {RED_FLAG_EVENTS}")
     db.execute("CREATE INDEX outbox_sent_at ON outbox(sent_at)")
+
+
+@migrations()
+def m017_supervision(db: Database) -> None:
+    """督办 orders as a node sees them (issue 18, `nodes.supervision`): the ones it issued, the
+    ones it holds and must answer, and the ones it passed on down toward the case; the reason
+    and the answer sealed with the node's data key. The old `orders` table (m002: orders as
+    2.1 received them, with no id and nobody able to issue one) is left as it was."""
+    db.execute(
+        """CREATE TABLE supervision (
+            order_id TEXT PRIMARY KEY,
+            case_id TEXT NOT NULL,
+            part TEXT NOT NULL CHECK (part IN ('issued', 'held', 'passed')),
+            issuing_node TEXT NOT NULL,
+            issuing_name TEXT NOT NULL DEFAULT '',
+            target_node TEXT NOT NULL,
+            level TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            respond_by TEXT NOT NULL,
+            issued_at TEXT NOT NULL,
+            issued_by TEXT,
+            raised_from TEXT,
+            recorded_at TEXT NOT NULL,
+            answered_at TEXT,
+            answer TEXT,
+            answer_state TEXT,
+            answering_node TEXT,
+            answering_name TEXT,
+            answered_by TEXT,
+            automatic INTEGER NOT NULL DEFAULT 0,
+            overdue_seen_at TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX supervision_case ON supervision(case_id)")
+    db.execute("CREATE INDEX supervision_open ON supervision(part, answered_at, respond_by)")

@@ -266,6 +266,11 @@ class SqliteStore(OutboxStore, DeferredStore, InboxStore, AlarmStore):
                 rows = self._db.conn.execute(query.format(""))
             return {str(r[0]) for r in rows.fetchall()}
 
+    def holder_of(self, case_id: str) -> str | None:
+        """Where a case is, as this node last heard from its subtree's reports: a hub hears them
+        (`hub.store`), a station none."""
+        return None
+
     def red_flags_reported(self) -> list[dict[str, Any]]:
         """Red-flag cases known from other nodes' reports: a hub hears them (`hub.store`), a
         station none."""

@@ -197,3 +197,29 @@ def test_a_red_flag_reaches_every_tier_at_once(network: dict[str, Path]) -> None
                                             (case_id,)))
     for personal in ("孙某甲", "周某乙", "扬言报复"):
         assert personal not in reports
+
+
+def test_a_city_order_reaches_the_village_and_the_answer_the_city(
+        network: dict[str, Path]) -> None:
+    """督办 (issue 18): a city supervisor orders the village three hops down, the village
+    answers, the city sees the answer; the tiers between passed both on."""
+    village, city = network[VILLAGE], network[CITY]
+    case_id = cli(village, "case", "new", "--type", "02", "--facts", "相邻通行纠纷",
+                  "--applicant", "吴某甲", "--respondent", "郑某乙")["case_id"]
+    wait_for("the case's report at the city", lambda: case_id in {
+        r[0] for r in rows(city.parent / "fengqiao.db", "SELECT case_id FROM reports", ())})
+    issued = cli(city, "--user", "督查甲", "order", "issue", case_id, "--reason",
+                 "当事人反映久拖未办，请于七日内调处并反馈", "--days", "7")
+    assert (issued["status"], issued["part"]) == ("waiting", "issued")
+    held = wait_for("the order at the village", lambda: [
+        o for o in cli(village, "order", "list") if o["order_id"] == issued["order_id"]])
+    assert held[0]["part"] == "held"
+    for hub in (COUNTY, TOWNSHIP):
+        assert [o["part"] for o in cli(network[hub], "order", "list")] == ["passed"]
+    cli(village, "--user", "王芳", "order", "answer", issued["order_id"], "--text",
+        "已约双方当事人周五到村委会调解")
+    answered = wait_for("the answer at the city", lambda: (
+        o if (o := cli(city, "order", "show", issued["order_id"]))["status"] == "answered"
+        else None))
+    assert answered["answering_node"] == VILLAGE
+    assert answered["answer"] == "已约双方当事人周五到村委会调解"

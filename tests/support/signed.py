@@ -52,7 +52,7 @@ def sealed(body: bytes, to: str, keyring: LocalKeyring | None = None) -> bytes:
         return body
     clear = {f: payload[f] for f in fields if f in payload}
     empty: dict[str, Any] = {"facts": "", "parties": [], "reason_text": "", "history": [],
-                             "instruction": "", "red_flag_note": ""}
+                             "instruction": "", "red_flag_note": "", "reason": "", "text": ""}
     local = keyring or process_keyring()
     local.pair(to)
     try:

@@ -1,0 +1,180 @@
+"""督办 issued and answered (issue 18 item 2), on the in-memory transport: a city supervisor's
+order travels down hop by hop to the node holding the case, follows the case, is answered, and
+the answer travels back up; refusals write nothing; unanswered orders are overdue at both ends,
+and the second overdue one on a case raises the level to listed supervision."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from nodes.domain import commands as cmd
+from nodes.domain.case import DomainError, local_date
+from nodes.domain.states import CaseState
+from nodes.service import PartyInput
+from nodes.store import supervision as orders
+from nodes.supervision import Supervision
+from protocol.reference import CaseSource, EscalationReason
+from tests.unit.test_outcomes import CITY, COUNTY, TOWNSHIP, VILLAGE, Net, escalated_case, net
+
+__all__ = ["net"]
+REASON = "张三反映调解超期，请加快办理并报告进展"
+
+
+def sup(net: Net, code: str) -> Supervision:
+    found = net.nodes[code].supervision
+    assert found is not None
+    return found
+
+
+def village_case(net: Net) -> str:
+    case = net.nodes[VILLAGE].service.new_case(
+        source=CaseSource.APPLICATION, dispute_type="02", facts="两家因院墙边界发生争执",
+        parties=[PartyInput("applicant", "张三"), PartyInput("respondent", "李四")])
+    net.pump()
+    return case.case_id
+
+
+def in_days(net: Net, days: int) -> date:
+    return local_date(net.clock.now()) + timedelta(days=days)
+
+
+def outbox_size(net: Net, code: str) -> int:
+    return int(net.nodes[code].store._one("SELECT COUNT(*) FROM outbox")[0])
+
+
+def test_city_order_goes_down_three_hops_and_the_answer_comes_back(net: Net) -> None:
+    case_id = village_case(net)
+    issued = sup(net, CITY).issue(case_id, reason=REASON, respond_by=in_days(net, 10),
+                                  user="督查甲")
+    net.pump()
+    assert issued.target_node == VILLAGE  # where the city last heard of it
+    for code in (COUNTY, TOWNSHIP):  # passed on, each to its child toward the village
+        (passed,) = orders.orders(net.nodes[code].store)
+        assert (passed.part, passed.order_id) == ("passed", issued.order_id)
+    (held,) = orders.orders(net.nodes[VILLAGE].store)
+    assert (held.part, held.reason, held.issuing_node) == ("held", REASON, CITY)
+    assert held.respond_by == in_days(net, 10)
+
+    sup(net, VILLAGE).answer(held.order_id, text="已约双方当事人本周再次调解", user="王芳")
+    net.pump()
+    back = orders.order(net.nodes[CITY].store, issued.order_id)
+    assert back is not None
+    assert (back.answer, back.answer_state, back.answering_node) == (
+        "已约双方当事人本周再次调解", CaseState.REGISTERED.value, VILLAGE)
+    for code in (COUNTY, TOWNSHIP):  # the tiers between saw it pass too
+        seen = orders.order(net.nodes[code].store, issued.order_id)
+        assert seen is not None
+        assert seen.answered_at is not None
+
+
+def test_the_order_stops_at_the_tier_holding_the_case(net: Net) -> None:
+    case_id = escalated_case(net, up_to=TOWNSHIP)
+    sup(net, COUNTY).issue(case_id, reason=REASON, respond_by=in_days(net, 5))
+    net.pump()
+    (held,) = orders.orders(net.nodes[TOWNSHIP].store)
+    assert held.part == "held"
+    assert orders.orders(net.nodes[VILLAGE].store) == []
+
+
+def test_a_case_gone_up_meanwhile_is_answered_at_once(net: Net) -> None:
+    case_id = escalated_case(net, up_to=TOWNSHIP)
+    issued = sup(net, CITY).issue(case_id, reason=REASON, respond_by=in_days(net, 5))
+    net.nodes[TOWNSHIP].service.act(case_id, lambda c, a, t: cmd.escalate(
+        c, a, t, reason=EscalationReason.MAJOR_MATTER, consent_given=True))
+    net.pump()  # the order reaches the township after its copy went up to the county
+    back = orders.order(net.nodes[CITY].store, issued.order_id)
+    assert back is not None
+    assert (back.automatic, back.answer_state, back.answering_node) == (
+        True, CaseState.ESCALATED.value, TOWNSHIP)
+
+
+@pytest.mark.parametrize(("code", "role", "days", "case", "rule"), [
+    (TOWNSHIP, "supervisor", 5, "mine", "order_tier"),
+    (CITY, "hub_staff", 5, "mine", "order_role"),
+    (CITY, "supervisor", 0, "mine", "order_past"),
+    (CITY, "supervisor", 5, "330781001001-2026-00001", "order_outside"),
+])
+def test_refused_orders_write_and_send_nothing(net: Net, code: str, role: str, days: int,
+                                               case: str, rule: str) -> None:
+    case_id = village_case(net) if case == "mine" else case
+    before = outbox_size(net, code)
+    with pytest.raises(DomainError) as refused:
+        sup(net, code).issue(case_id, reason=REASON, respond_by=in_days(net, days), role=role)
+    assert refused.value.code == rule
+    assert orders.orders(net.nodes[code].store) == []
+    assert outbox_size(net, code) == before
+
+
+def test_a_hub_does_not_supervise_a_case_it_holds(net: Net) -> None:
+    case_id = escalated_case(net, up_to=COUNTY)
+    with pytest.raises(DomainError) as refused:
+        sup(net, COUNTY).issue(case_id, reason=REASON, respond_by=in_days(net, 5))
+    assert refused.value.code == "order_held_here"
+
+
+def test_reason_and_answer_are_sealed_at_rest(net: Net) -> None:
+    case_id = village_case(net)
+    issued = sup(net, CITY).issue(case_id, reason=REASON, respond_by=in_days(net, 5))
+    net.pump()
+    sup(net, VILLAGE).answer(issued.order_id, text="已约双方当事人再次调解")
+    net.pump()
+    for code in (CITY, VILLAGE):
+        raw = net.nodes[code].store._all("SELECT reason, answer FROM supervision")
+        assert all("张三" not in str(value) and "调解" not in str(value)
+                   for row in raw for value in row)
+
+
+def test_answers_are_given_once_and_only_by_the_holder(net: Net) -> None:
+    case_id = village_case(net)
+    issued = sup(net, CITY).issue(case_id, reason=REASON, respond_by=in_days(net, 5))
+    net.pump()
+    with pytest.raises(DomainError) as empty:
+        sup(net, VILLAGE).answer(issued.order_id, text="  ")
+    assert empty.value.code == "order_answer_text"
+    with pytest.raises(DomainError):  # the township passed it on: it has nothing to answer
+        sup(net, TOWNSHIP).answer(issued.order_id, text="已督促")
+    sup(net, VILLAGE).answer(issued.order_id, text="已办")
+    with pytest.raises(DomainError) as twice:
+        sup(net, VILLAGE).answer(issued.order_id, text="又办")
+    assert twice.value.code == "order_answered"
+
+
+def test_overdue_at_both_ends_and_the_second_overdue_raises_the_level(net: Net) -> None:
+    case_id = village_case(net)
+    first = sup(net, CITY).issue(case_id, reason=REASON, respond_by=in_days(net, 3))
+    net.pump()
+    net.clock.advance(days=4)
+    today = local_date(net.clock.now())
+    for code in (CITY, VILLAGE):
+        (row,) = orders.orders(net.nodes[code].store)
+        assert row.overdue(today)
+        assert sup(net, code).sweep().overdue == 1
+        assert sup(net, code).sweep().overdue == 0  # marked once
+    assert len(orders.orders(net.nodes[CITY].store)) == 1  # the first overdue raises nothing
+
+    second = sup(net, CITY).issue(case_id, reason="再次督办", respond_by=in_days(net, 2))
+    net.pump()
+    net.clock.advance(days=3)
+    counts = sup(net, CITY).sweep()
+    assert (counts.overdue, counts.raised) == (1, 1)
+    raised = [o for o in orders.orders(net.nodes[CITY].store, part="issued")
+              if o.order_id not in (first.order_id, second.order_id)]
+    assert [(o.level, o.raised_from) for o in raised] == [
+        ("listed_supervision", second.order_id)]
+    net.pump()
+    listed = orders.order(net.nodes[VILLAGE].store, raised[0].order_id)
+    assert listed is not None
+    assert listed.level == "listed_supervision"
+    assert sup(net, CITY).sweep().raised == 0  # a listed order is open: not raised again
+
+
+def test_housekeeping_sweeps_the_orders(net: Net) -> None:
+    case_id = village_case(net)
+    sup(net, CITY).issue(case_id, reason=REASON, respond_by=in_days(net, 1))
+    net.pump()
+    net.clock.advance(days=2)
+    net.nodes[VILLAGE].housekeep()
+    (row,) = orders.orders(net.nodes[VILLAGE].store)
+    assert row.overdue_seen_at is not None
