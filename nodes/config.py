@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from nodes.domain.clock_book import DEFAULT_ACCEPTANCE_DAYS, DEFAULT_FOLLOW_UP_DAYS
+from nodes.domain.risk import RiskRules
 from nodes.identity import IdentityCostName
 from nodes.messaging.settings import ESCALATIONS_PER_HOUR
 from nodes.secrets import read_secrets, secrets_path
@@ -153,6 +154,9 @@ class NodeConfig(BaseModel):
     # 督办: the how-manyth overdue order on one case raises the level to listed supervision
     # (挂牌督办) with a new order; 0 never raises (issue 18).
     raise_after_overdue: int = Field(default=2, ge=0, le=10)
+    # Risk colour per case (`nodes.domain.risk`): `[risk]` red_people, yellow_people,
+    # red_overdue_days, repeat_is_yellow.
+    risk: RiskRules = RiskRules()
     web: WebConfig = WebConfig()
     # --- secrets: filled from the secrets file, refused in the config file ---------------------
     # Key for personal data at rest; if unset, the environment variable FENGQIAO_DATA_KEY is used.

@@ -31,6 +31,7 @@ from nodes.store.due_counts import overdue_now
 from nodes.store.due_index import candidate_rows, with_clock
 from nodes.web.core import locked_node, posted_form, user_session
 from nodes.web.core import page as html_page
+from nodes.web.risk_view import risks
 from nodes.web.sessions import Session
 from protocol.reference import DISPUTE_TYPES, DISPUTE_TYPES_VERSION, CaseSource
 
@@ -95,9 +96,10 @@ def listing(node: Node, state: str | None, overdue_only: bool, red_only: bool,
     # clocks of the rows shown, none replayed whose projection says no clock runs
     clocks = running_clocks(node.store.load_case, with_clock(rows), node.service.rules)
     overdue = overdue_ids(clocks, today)
+    risk = risks(node, rows, clocks, flagged, today)
     return {"rows": [{"row": r, "clock": shown_clock(clocks.get(r["case_id"], ()), today),
-                      "overdue": r["case_id"] in overdue, "flag": r["case_id"] in flagged}
-                     for r in rows],
+                      "overdue": r["case_id"] in overdue, "flag": r["case_id"] in flagged,
+                      "risk": risk[r["case_id"]]} for r in rows],
             "total": len(ids), "today": today, "page_no": page_no,
             "pages": max(1, -(-len(ids) // PAGE))}
 

@@ -22,6 +22,7 @@ from nodes.store.due_counts import due_counts
 from nodes.store.due_index import candidate_rows, recent_case_ids
 from nodes.web.core import locked_node, page, user_session
 from nodes.web.hub_today import hub_today
+from nodes.web.risk_view import risks
 from nodes.web.sessions import Session
 
 router = APIRouter()
@@ -85,7 +86,10 @@ def due_lists(node: Node, today: date) -> DueLists:
     def listed(ids: set[str]) -> list[dict[str, Any]]:  # the first SHOWN, earliest due first
         shown = [(shown_clock(clocks.get(i, ()), today), i) for i in ids if i in by_id]
         shown.sort(key=lambda p: (p[0].due if p[0] else date.max, p[1]))
-        return [{"row": by_id[i], "clock": c} for c, i in shown[:SHOWN]]
+        first = shown[:SHOWN]
+        risk = risks(node, [by_id[i] for _, i in first], clocks, node.store.red_flag_case_ids(),
+                     today)
+        return [{"row": by_id[i], "clock": c, "risk": risk[i]} for c, i in first]
 
     if counted is None:
         return DueLists(listed(plan_late), listed(plan_soon), len(plan_late), len(plan_soon))

@@ -14,6 +14,7 @@ from nodes.domain.roles import manages_users, records
 from nodes.labels import action_label, calendar_note, ref_label, state_label, tier_label, type_label
 from nodes.labels import word as word_label
 from nodes.web.accounts import role_label
+from nodes.web.risk_view import risk_text
 
 SHOWN_DIGITS = 4  # a masked ID number or phone shows its last four characters
 
@@ -42,5 +43,5 @@ def helpers() -> dict[str, Callable[..., Any]]:
             "ref_label": ref_label, "tier_label": tier_label, "word": word_label,
             "role_label": role_label, "kind_label": kind_label, "basis_text": basis_text,
             "calendar_note": calendar_note, "mask": mask, "mask_all": mask_all,
-            "local_time": local_time, "records": records,
+            "local_time": local_time, "records": records, "risk_text": risk_text,
             "manages_users": manages_users}
