@@ -38,7 +38,9 @@ OPEN_PER_VILLAGE = 2  # disputes left open at each village, waiting for a mediat
 STOP_POLL_S = 0.5
 IDLE_WAIT_S = 0.3  # the pump's pause when nothing moved and no page committed
 LOGINS = {"village": (("mediator", "mediator"), ("grid", "grid_worker")),
-          "hub": (("staff", "hub_staff"), ("leader", "leader"))}
+          "hub": (("staff", "hub_staff"), ("leader", "leader")),
+          "county/city": (("staff", "hub_staff"), ("leader", "leader"),
+                          ("supervisor", "supervisor"))}  # 督查: issues 督办 orders
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,9 @@ class Served:
 
 
 def logins_for(tier: Tier) -> tuple[tuple[str, str], ...]:
-    return LOGINS["village" if tier is Tier.VILLAGE else "hub"]
+    if tier is Tier.VILLAGE:
+        return LOGINS["village"]
+    return LOGINS["county/city" if tier in (Tier.COUNTY, Tier.CITY) else "hub"]
 
 
 def leave_work_open(nodes: dict[str, Node], seed: int) -> None:

@@ -18,8 +18,13 @@ from pydantic import (
     field_validator,
 )
 
-from nodes.domain.clock_book import DEFAULT_ACCEPTANCE_DAYS, DEFAULT_FOLLOW_UP_DAYS
+from nodes.domain.clock_book import (
+    DEFAULT_ACCEPTANCE_DAYS,
+    DEFAULT_DUE_SOON_DAYS,
+    DEFAULT_FOLLOW_UP_DAYS,
+)
 from nodes.domain.risk import RiskRules
+from nodes.domain.tracks import TrackRule
 from nodes.identity import IdentityCostName
 from nodes.messaging.settings import ESCALATIONS_PER_HOUR
 from nodes.secrets import read_secrets, secrets_path
@@ -127,6 +132,9 @@ class NodeConfig(BaseModel):
     # sets neither limit, so each clock names this setting as its basis.
     acceptance_days: int = Field(default=DEFAULT_ACCEPTANCE_DAYS, ge=1, le=365)
     follow_up_days: int = Field(default=DEFAULT_FOLLOW_UP_DAYS, ge=1, le=365)
+    # A running clock due within this many days is "due soon" (the today page; the deadline
+    # sweep, `nodes.deadline_sweep`, reports it to the tiers above); 0: due today.
+    due_soon_days: int = Field(default=DEFAULT_DUE_SOON_DAYS, ge=0, le=60)
     vintage_year: int = Field(default=2024, ge=1980, le=2100)
     lang: str = Field(default="zh", pattern="^(zh|en)$")
     # Accept only messages whose broker-validated user id is the sender's node id (one RabbitMQ
@@ -157,6 +165,8 @@ class NodeConfig(BaseModel):
     # Risk colour per case (`nodes.domain.risk`): `[risk]` red_people, yellow_people,
     # red_overdue_days, repeat_is_yellow.
     risk: RiskRules = RiskRules()
+    # Fast tracks (`nodes.domain.tracks`): `[[tracks]]` tables, tried in order; none by default.
+    tracks: tuple[TrackRule, ...] = ()
     web: WebConfig = WebConfig()
     # --- secrets: filled from the secrets file, refused in the config file ---------------------
     # Key for personal data at rest; if unset, the environment variable FENGQIAO_DATA_KEY is used.

@@ -93,6 +93,16 @@ TIERS: Mapping[str, str] = {
 }
 
 
+TRACKS: Mapping[str, str] = {"key": NP_("track", "priority track (重点办)"),
+                              "fast": NP_("track", "fast track (快速办)"),
+                              "simple": NP_("track", "simple track (简易办)")}
+
+
+def track_label(track: str, lang: str | None = None) -> str:
+    """A fast track's name (`nodes.domain.tracks`)."""
+    return _label(TRACKS, "track", track, lang)
+
+
 def _label(table: Mapping[str, str], context: str, code: object, lang: str | None) -> str:
     value = str(code)
     name = table.get(value)

@@ -27,6 +27,7 @@ from nodes.domain.clock_book import (
 )
 from nodes.domain.clock_plan import clocks_of
 from nodes.domain.commands import TARGET_BASIS
+from nodes.domain.tracks import TRACK_BASIS
 from nodes.i18n import N_, NP_, pt, t
 from nodes.labels import calendar_note, word
 
@@ -49,6 +50,8 @@ BASES: Mapping[str, str] = {
     TARGET_BASIS: N_("target duration per tier (people's mediation, about one month): this "
                      "node's setting target_days"),
     HAND_DOWN_BASIS: N_("report-back date this tier set when handing the case down"),
+    TRACK_BASIS: N_("fast track: this node's shorter target for this kind of case (its setting "
+                    "[[tracks]])"),
 }
 _SET_BY = re.compile(r"交办 report-back set by (?P<node>\d+)")
 

@@ -24,6 +24,7 @@ from nodes.domain.states import (
     Action,
     CaseState,
 )
+from nodes.domain.tracks import TRACK_BASIS, TrackRule
 from protocol.text import N_, Code, Translatable
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -87,6 +88,7 @@ class Rules:
     days: WorkingDays = field(default_factory=WorkingDays.empty)
     acceptance_days: int = DEFAULT_ACCEPTANCE_DAYS  # registration to acceptance decision
     follow_up_days: int = DEFAULT_FOLLOW_UP_DAYS  # to the follow-up visit (回访)
+    tracks: tuple[TrackRule, ...] = ()  # fast tracks with shorter targets (`nodes.domain.tracks`)
 
 
 class Case:
@@ -189,6 +191,11 @@ class Case:
         return any(c.is_overdue(today) for c in self.clocks())
 
     def _target_from(self, at: datetime, basis: str, rules: Rules) -> dict[str, Any]:
-        deadline = make_deadline(basis, DayUnit.CALENDAR, rules.target_days, local_date(at),
+        """This tier's target from `at`: its own days, or its fast track's when fewer."""
+        days, track = rules.target_days, self.facts.get("track")
+        track_days = self.facts.get("track_days")
+        if track and isinstance(track_days, int) and track_days < days:
+            days, basis = track_days, TRACK_BASIS
+        deadline = make_deadline(basis, DayUnit.CALENDAR, days, local_date(at),
                                  self.seq + 1, rules.days)
         return deadline.to_dict()

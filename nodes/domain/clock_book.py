@@ -34,6 +34,7 @@ from nodes.domain.states import CLOCK_RUNNING, Action, CaseState
 S = CaseState
 DEFAULT_ACCEPTANCE_DAYS = 7  # no statutory limit for people's mediation: configuration
 DEFAULT_FOLLOW_UP_DAYS = 30  # no statutory limit for the follow-up visit: configuration
+DEFAULT_DUE_SOON_DAYS = 3  # "due soon": due within this many days (setting due_soon_days)
 
 ACCEPTANCE_BASIS = ("acceptance decision: 人民调解法 sets no limit; node setting "
                     "acceptance_days")

@@ -12,6 +12,7 @@ from nodes.domain.corrections import corrected_below
 from nodes.domain.deadlines import SET_ABOVE, DayUnit, Deadline, compute_due, is_provisional
 from nodes.domain.deadlines import extend as extend_deadline
 from nodes.domain.states import Action, CaseState
+from nodes.domain.tracks import track_for
 from protocol.reference import CaseSource, EscalationReason, ReferralTarget
 from protocol.text import N_
 
@@ -43,6 +44,9 @@ def open_case(case_id: str, actor: Actor, at: datetime, *, tier: str, source: Ca
     action = Action.REPORT if source is CaseSource.GRID_REPORT else Action.REGISTER
     if rules is not None:
         extra = {**(extra or {}), "clocks": acceptance_started(case, at, rules)}
+        track = track_for(rules.tracks, dispute_type, people_involved)
+        if track is not None:  # this tier's fast track for its kind of case
+            extra.update(track=track.track, track_days=track.target_days)
     case.record(action, actor, at, "", tier=tier, source=source.value,
                  dispute_type=dispute_type, facts=facts, people_involved=people_involved,
                  grid_id=grid_id, origin_node=origin_node or actor.node_id,

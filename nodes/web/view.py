@@ -11,7 +11,15 @@ from typing import Any
 from nodes.cli.clock_render import basis_text, kind_label
 from nodes.domain.case import SHANGHAI
 from nodes.domain.roles import manages_users, records
-from nodes.labels import action_label, calendar_note, ref_label, state_label, tier_label, type_label
+from nodes.labels import (
+    action_label,
+    calendar_note,
+    ref_label,
+    state_label,
+    tier_label,
+    track_label,
+    type_label,
+)
 from nodes.labels import word as word_label
 from nodes.web.accounts import role_label
 from nodes.web.risk_view import risk_text
@@ -44,4 +52,5 @@ def helpers() -> dict[str, Callable[..., Any]]:
             "role_label": role_label, "kind_label": kind_label, "basis_text": basis_text,
             "calendar_note": calendar_note, "mask": mask, "mask_all": mask_all,
             "local_time": local_time, "records": records, "risk_text": risk_text,
+            "track_label": track_label,
             "manages_users": manages_users}
