@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -48,7 +49,7 @@ def case_at(config: Path, case_id: str) -> dict[str, Any] | None:
 
 
 @pytest.fixture
-def network(tmp_path: Path, amqp_url: str) -> Iterator[dict[str, Path]]:
+def network(tmp_path: Path, amqp_url: str) -> Iterator[Network]:
     configs: dict[str, Path] = {}
     for code in (CITY, COUNTY, TOWNSHIP, VILLAGE):
         folder = tmp_path / code
@@ -74,24 +75,54 @@ def network(tmp_path: Path, amqp_url: str) -> Iterator[dict[str, Path]]:
     transport.declare([node_queue(code, tier_of(code)) for code in configs])
     for code in configs:
         transport.purge(node_queue_name(code))
-    logs = {code: (tmp_path / f"{code}.log").open("w") for code in configs}
-    procs = {code: subprocess.Popen(
-        [*FENGQIAO, "node" if code == VILLAGE else "hub", "run", "--no-web", "--config", str(path)],
-        stdout=logs[code], stderr=subprocess.STDOUT,
-        env={**os.environ, "FENGQIAO_LOG_LEVEL": "INFO"}) for code, path in configs.items()}
+    services = Services(configs, tmp_path)
     try:
-        yield configs
-        for proc in procs.values():
-            proc.send_signal(signal.SIGTERM)
-        for code, proc in procs.items():
-            assert proc.wait(timeout=45) == 0, (tmp_path / f"{code}.log").read_text()
+        for code in configs:
+            services.start(code)
+        yield Network(configs, services)
+        services.stop_all()
     finally:
-        for proc in procs.values():
+        services.kill_all()
+        transport.close()
+
+
+class Services:
+    """Each node's `fengqiao node run` / `hub run` process, with its log file; one can be
+    stopped and started again (its sweep runs at start)."""
+
+    def __init__(self, configs: dict[str, Path], folder: Path) -> None:
+        self.configs, self.folder = configs, folder
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, code: str) -> None:
+        log = (self.folder / f"{code}.log").open("a")
+        self.procs[code] = subprocess.Popen(
+            [*FENGQIAO, "node" if code == VILLAGE else "hub", "run", "--no-web", "--config",
+             str(self.configs[code])], stdout=log, stderr=subprocess.STDOUT,
+            env={**os.environ, "FENGQIAO_LOG_LEVEL": "INFO"})
+        log.close()  # the child has its own handle
+
+    def stop(self, code: str) -> None:
+        proc = self.procs[code]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=45) == 0, (self.folder / f"{code}.log").read_text()
+
+    def stop_all(self) -> None:
+        for code in list(self.procs):
+            self.stop(code)
+
+    def kill_all(self) -> None:
+        for proc in self.procs.values():
             if proc.poll() is None:
                 proc.kill()
-        for log in logs.values():
-            log.close()
-        transport.close()
+
+
+class Network(dict[str, Path]):
+    """Each node's config by its code, and the services running them."""
+
+    def __init__(self, configs: dict[str, Path], services: Services) -> None:
+        super().__init__(configs)
+        self.services = services
 
 
 def test_case_escalated_to_city_and_decided_there(network: dict[str, Path]) -> None:
@@ -223,3 +254,30 @@ def test_a_city_order_reaches_the_village_and_the_answer_the_city(
         else None))
     assert answered["answering_node"] == VILLAGE
     assert answered["answer"] == "已约双方当事人周五到村委会调解"
+
+
+def test_a_second_order_left_unanswered_raises_the_level(network: Network) -> None:
+    """Two orders on one case, both left unanswered past their date: the city's sweep (at its
+    start) raises the second overdue one to listed supervision (挂牌督办), which travels down to
+    the village. The dates are moved into the past in the city's file while it is stopped: time
+    travel, as the processes run on the real clock."""
+    village, city = network[VILLAGE], network[CITY]
+    case_id = cli(village, "case", "new", "--type", "02", "--facts", "相邻采光纠纷",
+                  "--applicant", "冯某甲", "--respondent", "陈某乙")["case_id"]
+    firsts = [cli(city, "order", "issue", case_id, "--reason", reason, "--days", "3")
+              for reason in ("请调处并反馈", "再次督办：请调处并反馈")]
+    wait_for("both orders at the village", lambda: len(cli(village, "order", "list")) == 2)
+    network.services.stop(CITY)
+    db = city.parent / "fengqiao.db"
+    conn = sqlite3.connect(db)
+    try:
+        with conn:
+            conn.execute("UPDATE supervision SET respond_by = '2000-01-01'")
+    finally:
+        conn.close()
+    network.services.start(CITY)
+    listed = wait_for("the listed order at the village", lambda: [
+        o for o in cli(village, "order", "list") if o["level"] == "listed_supervision"])
+    raised = cli(city, "order", "show", listed[0]["order_id"])
+    assert raised["raised_from"] in {o["order_id"] for o in firsts}
+    assert raised["part"] == "issued"
