@@ -9,6 +9,7 @@ from typing import Any
 
 from hub.flow import Station, TierFlow
 from hub.flow_render import render_flow
+from hub.overdue_render import render_deadlines
 from nodes.cli.context import CliError, Ctx, bilingual
 from nodes.cli.parser import leaf
 from nodes.i18n import N_, _
@@ -17,6 +18,7 @@ from nodes.logs import configure
 PORT_BASE = 8100
 MAX_PORT = 65535
 NODES = 19  # the sample city's nodes, one port each
+MAX_DAYS = 365  # --days: how far the demo's clock may move on
 
 
 def register_demo(subparsers: Any) -> None:
@@ -28,6 +30,9 @@ def register_demo(subparsers: Any) -> None:
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--dir", type=Path, help=_("keep the nodes' files here"))
     p.add_argument("--json", action="store_true", help=_("JSON output"))
+    p.add_argument("--days", type=int, default=0, help=_(
+        "then leave a dispute waiting at each village, move the clock on this many days and "
+        "show the city's overdue list (the deadline sweep)"))
     p.add_argument("--serve", action="store_true", help=_(
         "then serve every node's web app with sample logins until Ctrl-C"))
     p.add_argument("--port-base", type=port_base, default=PORT_BASE, metavar="PORT", help=_(
@@ -50,6 +55,9 @@ def run_demo(args: argparse.Namespace, ctx: Ctx) -> int:
 
     if not 1 <= args.cases <= 1000:
         raise bilingual("demo_cases")
+    if not 0 <= args.days <= MAX_DAYS or (args.days and (args.broker or args.serve)):
+        raise CliError("demo_days", N_("--days takes 1 to {limit} days, on the embedded run "
+                                       "only (neither --broker nor --serve)"), limit=MAX_DAYS)
     if args.serve and (args.broker or args.json):
         raise CliError("demo_serve", N_("--serve runs the embedded city: it takes neither "
                                         "--broker nor --json"))
@@ -59,7 +67,7 @@ def run_demo(args: argparse.Namespace, ctx: Ctx) -> int:
     if args.serve:
         return serve_demo(args, ctx)
     result = (run_broker(args.broker, args.cases, args.seed, args.dir) if args.broker
-              else run_embedded(args.dir, args.cases, args.seed))
+              else run_embedded(args.dir, args.cases, args.seed, days=args.days))
     if args.json:
         ctx.emit_json(result)
         return 0
@@ -71,8 +79,20 @@ def run_demo(args: argparse.Namespace, ctx: Ctx) -> int:
     ctx.say(render_flow([TierFlow(**t) for t in result["tiers"]],  # type: ignore[attr-defined]
                         [Station(**s) for s in result["stations"]],  # type: ignore[attr-defined]
                         all_stations=False))  # only those that need a look
+    if "deadlines" in result:
+        show_deadlines(ctx, result["deadlines"])  # type: ignore[arg-type]
     ctx.say(_("files: {path}", path=result["workdir"]))
     return 0
+
+
+def show_deadlines(ctx: Ctx, found: dict[str, Any]) -> None:
+    """What the deadline sweep told the city after `--days`."""
+    ctx.say(_("{days} days later: one dispute per village still waits for acceptance; every "
+              "node swept its deadlines and sent {reports} reports up. The city sees:",
+              days=found["days"], reports=found["reports"]))
+    ctx.say(render_deadlines(found["overdue"], found["today"], ctx.lang))
+    if found["due_soon"]:
+        ctx.say(render_deadlines(found["due_soon"], found["today"], ctx.lang, soon=True))
 
 
 def serve_demo(args: argparse.Namespace, ctx: Ctx) -> int:

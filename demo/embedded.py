@@ -12,6 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from demo.deadlines import DemoClock, sweep_after
 from demo.network import SAMPLE_NOTE, sample_network, seed_disputes, write_configs
 from demo.policy import work_open_cases
 from fengqiao.bootstrap import bootstrap
@@ -27,18 +28,21 @@ CITY = "330600000000"
 
 
 def run_embedded(workdir: Path | None = None, cases_per_village: int = CASES_PER_VILLAGE,
-                 seed: int = DEFAULT_SEED, broker: MemoryBroker | None = None) -> dict[str, object]:
+                 seed: int = DEFAULT_SEED, broker: MemoryBroker | None = None,
+                 days: int = 0) -> dict[str, object]:
     """Run the sample city to quiet; returns the city's flow table and run figures. `broker`
     (a fresh one unless given: nothing left by another run can reach it) shows a test what was
-    published."""
+    published. `days`: then the deadline sweep that many days on (`demo.deadlines`), under
+    "deadlines"."""
     started = time.monotonic()
     base = workdir or Path(tempfile.mkdtemp(prefix="fengqiao-demo-"))
     paths = write_configs(base, "memory://")
     broker = broker or MemoryBroker()
+    clock = DemoClock()  # the system's time until `days` moves it on
     nodes: dict[str, Node] = {}
     try:
         for node_id, path in paths.items():
-            nodes[node_id] = bootstrap(path, broker=broker)
+            nodes[node_id] = bootstrap(path, broker=broker, clock=clock)
             nodes[node_id].declare()
         rng = random.Random(seed)  # noqa: S311 - not for security (sample data, jitter)
         created = 0
@@ -65,6 +69,8 @@ def run_embedded(workdir: Path | None = None, cases_per_village: int = CASES_PER
                       quarantined=sum(n.consumer.quarantined for n in nodes.values()),
                       # waiting for a predecessor that never came: must be 0 when quiet
                       held=sum(n.store.held_count() for n in nodes.values()))
+        if days:
+            result["deadlines"] = sweep_after(nodes, clock, days, CITY, rng)
     finally:
         for n in nodes.values():
             n.close()

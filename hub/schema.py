@@ -50,3 +50,27 @@ def h003_station_health(db: Database) -> None:
     """Issue 16 item 8: a station's name and the age of its backlog, from its heartbeats."""
     db.execute("ALTER TABLE heartbeats ADD COLUMN name TEXT NOT NULL DEFAULT ''")
     db.execute("ALTER TABLE heartbeats ADD COLUMN oldest_unsent_s INTEGER")
+
+
+@hub_migrations()
+def h004_deadlines(db: Database) -> None:
+    """Issue 18 item 1: the deadline sweep's reports name a clock and its due date, and the
+    subtree's overdue and due-soon cases are kept per case and node, as the newest report tells
+    (`HubStore.deadlines_reported`)."""
+    db.execute("ALTER TABLE reports ADD COLUMN clock_kind TEXT")
+    db.execute("ALTER TABLE reports ADD COLUMN due TEXT")
+    db.execute(
+        """CREATE TABLE deadlines (
+            case_id TEXT NOT NULL,
+            node_id TEXT NOT NULL,
+            tier TEXT NOT NULL,
+            status TEXT NOT NULL,
+            clock_kind TEXT,
+            due TEXT NOT NULL,
+            state TEXT NOT NULL,
+            dispute_type TEXT NOT NULL,
+            reported_at TEXT NOT NULL,
+            PRIMARY KEY (case_id, node_id)
+        )"""
+    )
+    db.execute("CREATE INDEX deadlines_due ON deadlines(due)")

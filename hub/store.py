@@ -3,18 +3,28 @@ last heartbeats (no personal data in either). The one place in `hub/` that holds
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from hub.schema import hub_migrations
 from nodes.crypto import DataCipher
+from nodes.deadline_sweep import ENDED, SWEEP_EVENTS
+from nodes.store.deadline_alerts import DUE_SOON, OVERDUE
 from nodes.store.sqlite_store import SqliteStore
 from protocol.messages import Heartbeat, LifecycleReport
 
 # Final states at a tier: a case counted as registered there and in one of these is not open.
 GONE_FROM_TIER = ("CLOSED", "CLOSED_UNRESOLVED", "ESCALATED", "REFERRED_OUT", "REJECTED",
                   "HANDED_DOWN", "SETTLED_ABOVE", "SETTLED_BELOW")
+# The deadline sweep's reports move nothing: where a case is and in which state are read from the
+# others (its transitions and red flags).
+MOVING = f"event NOT IN ({', '.join(repr(e) for e in sorted(SWEEP_EVENTS))})"
+# The newest report of one node about one case, a red flag left out (it ends no alert): by seq,
+# then a sweep's report after the transition of the same seq, then by time.
+NEWEST = ("SELECT event, clock_kind, due, tier, state_to, dispute_type, at FROM reports "  # noqa: S608
+          "WHERE case_id = ? AND node_id = ? AND event != 'red_flag' ORDER BY seq DESC, "
+          f"event IN ('{OVERDUE}', '{DUE_SOON}', '{ENDED}') DESC, at DESC LIMIT 1")
 
 
 class HeartbeatRow(NamedTuple):
@@ -41,14 +51,61 @@ class HubStore(SqliteStore):
             raise
 
     def record_report(self, message_id: str, case_id: str, seq: int, r: LifecycleReport) -> None:
-        """Keep a report once (a duplicate is ignored by its message id)."""
+        """Keep a report once (a duplicate is ignored by its message id), and the case's overdue
+        or due-soon state at the reporting node as its newest report now tells it."""
+        with self.atomic():
+            self._write(
+                "INSERT OR IGNORE INTO reports (message_id, case_id, seq, origin_node, node_id, "
+                "tier, event, state_from, state_to, at, dispute_type, escalated_from, "
+                "sent_at_child, clock_kind, due) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [message_id, case_id, seq, r.origin_node, r.node_id, r.tier.value, r.event,
+                 r.state_from, r.state_to, r.at.isoformat(), r.dispute_type, r.escalated_from,
+                 r.sent_at_child.isoformat() if r.sent_at_child else None, r.clock_kind,
+                 r.due.isoformat() if r.due else None])
+            if r.event in SWEEP_EVENTS or (r.event != "red_flag" and self._listed(case_id,
+                                                                                r.node_id)):
+                self._newest_deadline(case_id, r.node_id)
+
+    def _listed(self, case_id: str, node_id: str) -> bool:
+        """Whether the case is on the list for that node (a transition matters only then)."""
+        return self._one("SELECT 1 FROM deadlines WHERE case_id = ? AND node_id = ?",
+                         [case_id, node_id]) is not None
+
+    def _newest_deadline(self, case_id: str, node_id: str) -> None:
+        """The newest report wins, whatever order they came in: an overdue or due-soon one is
+        kept, anything else (a transition, the alert's end) takes the case off the list."""
+        row = self._one(NEWEST, [case_id, node_id])
+        if row is None or row[0] not in (OVERDUE, DUE_SOON) or row[2] is None:
+            self._write("DELETE FROM deadlines WHERE case_id = ? AND node_id = ?",
+                        [case_id, node_id])
+            return
+        event, kind, due, tier, state, dispute_type, at = row
         self._write(
-            "INSERT OR IGNORE INTO reports (message_id, case_id, seq, origin_node, node_id, tier, "
-            "event, state_from, state_to, at, dispute_type, escalated_from, sent_at_child) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [message_id, case_id, seq, r.origin_node, r.node_id, r.tier.value, r.event,
-             r.state_from, r.state_to, r.at.isoformat(), r.dispute_type, r.escalated_from,
-             r.sent_at_child.isoformat() if r.sent_at_child else None])
+            "INSERT OR REPLACE INTO deadlines (case_id, node_id, tier, status, clock_kind, due, "
+            "state, dispute_type, reported_at) VALUES (?,?,?,?,?,?,?,?,?)",
+            [case_id, node_id, tier, event, kind, due, state, dispute_type, at])
+
+    def deadlines_reported(self, today: date) -> list[dict[str, Any]]:
+        """The subtree's cases reported overdue or due soon (this hub's own included), each as
+        its node's newest report tells it, earliest due first, with the station's name as its
+        heartbeat gave it. A due-soon case whose date has passed counts as overdue (its node
+        may be silent), a judicial-confirmation window never: it closes."""
+        rows = self._all(
+            "SELECT d.case_id, d.node_id, d.tier, d.status, d.clock_kind, d.due, d.state, "
+            "d.dispute_type, d.reported_at, h.name FROM deadlines d LEFT JOIN heartbeats h ON "
+            "h.node_id = d.node_id ORDER BY d.due, d.case_id, d.node_id")
+        out = []
+        for case_id, node, tier, status, kind, due, state, dispute_type, at, name in rows:
+            day = date.fromisoformat(due)
+            late = day < today and (status == OVERDUE or kind != "jc_window")
+            if not late and day < today:  # a window that has closed
+                continue
+            out.append({"case_id": case_id, "node_id": node, "name": name or "", "tier": tier,
+                        "status": OVERDUE if late else DUE_SOON, "clock_kind": kind,
+                        "due": due, "days_late": (today - day).days if late else 0,
+                        "days_left": 0 if late else (day - today).days,
+                        "state": state, "dispute_type": dispute_type, "reported_at": at})
+        return out
 
     def record_heartbeat(self, h: Heartbeat) -> None:
         """Keep a station's latest heartbeat (an older one arriving late changes nothing)."""
@@ -89,19 +146,19 @@ class HubStore(SqliteStore):
 
     def holder_of(self, case_id: str) -> str | None:
         """The node of the newest report about the case: where it was last seen moving."""
-        row = self._one("SELECT node_id FROM reports WHERE case_id = ? ORDER BY at DESC, seq DESC "
-                        "LIMIT 1", [case_id])
+        row = self._one(f"SELECT node_id FROM reports WHERE case_id = ? AND {MOVING} "  # noqa: S608
+                        "ORDER BY at DESC, seq DESC LIMIT 1", [case_id])
         return None if row is None else str(row[0])
 
     def red_flags_reported(self) -> list[dict[str, Any]]:
         """Each case a red flag was reported for, as the latest report tells it: where the case
         is (`held_at`) and in which state, its type, and when the first report was made."""
         rows = self._all(
-            "SELECT r.case_id, r.node_id, r.state_to, r.dispute_type, f.first_at FROM reports r "
+            "SELECT r.case_id, r.node_id, r.state_to, r.dispute_type, f.first_at FROM reports r "  # noqa: S608
             "JOIN (SELECT case_id, min(at) AS first_at, max(at) AS last_at FROM reports WHERE "
-            "case_id IN (SELECT case_id FROM reports WHERE event = 'red_flag') GROUP BY case_id)"
-            " f ON f.case_id = r.case_id AND r.at = f.last_at ORDER BY f.first_at, r.case_id, "
-            "r.seq")
+            f"{MOVING} AND case_id IN (SELECT case_id FROM reports WHERE event = 'red_flag') "
+            "GROUP BY case_id) f ON f.case_id = r.case_id AND r.at = f.last_at AND "
+            f"r.{MOVING} ORDER BY f.first_at, r.case_id, r.seq")
         latest = {str(c): {"case_id": str(c), "held_at": str(n), "state": str(s),
                            "dispute_type": str(d), "source": None, "opened_at": str(first),
                            "target_due": None} for c, n, s, d, first in rows}

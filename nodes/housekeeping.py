@@ -10,11 +10,12 @@ Order matters: held messages past their age move to quarantine first (so they ar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from nodes.alarms import AlarmKind, clear_alarm, raise_alarm
+from nodes.deadline_sweep import DeadlineCounts
 from nodes.messaging import settings
 from nodes.store.bounds import WaitingStream
 
@@ -36,6 +37,8 @@ class SweepResult:
     quarantine_evicted: int  # quarantined rows deleted (past QUARANTINE_MAX_AGE_S)
     waiting_raised: int      # streams newly alarmed as waiting
     waiting_cleared: int     # waiting alarms ended because their stream no longer waits
+    # The deadline sweep's counts (`nodes.deadline_sweep`; `Node.housekeep` runs it after).
+    deadlines: DeadlineCounts = field(default_factory=DeadlineCounts)
 
 
 def sweep(store: SweptStore, now: datetime) -> SweepResult:

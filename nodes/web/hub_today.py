@@ -1,6 +1,7 @@
 """The hub's part of 今日 (township, county, city; issue 17 item 4): what arrived from below and
 waits for a decision, red flags first, and the cases handed down (交办) waiting for their
-report-back, overdue first, with what came back lately.
+report-back, overdue first, with what came back lately; and the whole subtree's overdue cases as
+the deadline sweeps below reported them (`nodes.deadline_sweep`, issue 18).
 
 Built from the hub's own copies of its cases (the dossier each arrival brought), so it reads the
 same data as `case show`; no personal data is listed, only case ids, types, nodes and dates.
@@ -13,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from nodes.cli.case_dossier import node_label
+from nodes.cli.clock_render import kind_label
 from nodes.cli.outcome_render import FROM_BELOW, event_line
 from nodes.domain.case import Case, local_date
 from nodes.domain.clock_book import ClockKind
@@ -24,6 +26,7 @@ from nodes.node import Node
 from protocol.areas import Tier
 
 REPORTED_SHOWN = 20  # report-backs that came in lately, newest first
+OVERDUE_SHOWN = 20  # the subtree's overdue cases shown, the most late first (`hub overdue`: all)
 
 
 def is_hub(node: Node) -> bool:
@@ -113,9 +116,27 @@ def reported_back(node: Node, lang: str) -> list[dict[str, Any]]:
     return out
 
 
+def subtree_overdue(node: Node, lang: str) -> list[dict[str, Any]]:
+    """Every overdue case of the subtree (this hub's own included), the most late first."""
+    rows = node.store.deadlines_reported(local_date(node.clock.now()))
+    return sorted(({**r, "where": f"{r['name']} {node_label(r['node_id'], lang)}".strip(),
+                    "clock": _clock_name(r["clock_kind"], lang)}
+                   for r in rows if r["status"] == "overdue"),
+                  key=lambda r: (str(r["due"]), str(r["case_id"])))
+
+
+def _clock_name(kind: object, lang: str) -> str:
+    """A reported clock's kind in the reader's language (one this version does not know, as it
+    came)."""
+    try:
+        return kind_label(ClockKind(str(kind)), lang)
+    except ValueError:
+        return str(kind or "—")
+
+
 def hub_today(node: Node, lang: str) -> dict[str, Sequence[dict[str, Any]]] | None:
     """The hub's sections of the today page; None at a village."""
     if not is_hub(node):
         return None
     return {"arrivals": arrivals(node, lang), "waiting": waiting_report_back(node, lang),
-            "reported": reported_back(node, lang)}
+            "reported": reported_back(node, lang), "overdue": subtree_overdue(node, lang)}

@@ -9,6 +9,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
@@ -16,6 +17,7 @@ import pytest
 from fengqiao import main as cli_main
 from nodes.config import NodeConfig, load_config
 from nodes.crypto import DataCipher, new_key
+from nodes.domain.case import Rules
 from nodes.housekeeping import SweepResult, sweep
 from nodes.messaging import settings
 from nodes.node import Node
@@ -251,8 +253,9 @@ def test_a_node_sweeps_with_its_own_store_and_clock(store: SqliteStore, clock: F
     """What the runtime's relay thread calls every HOUSEKEEPING_EVERY_S (and once at start)."""
     cfg = NodeConfig(node_id=TOWNSHIP, tier=Tier.TOWNSHIP, database=store.path,
                      identity_key="unit-test-identity-key", data_key=new_key())
-    unused = cast(Any, None)  # the sweep needs only the node's store and clock
-    node = Node(cfg, clock, store, service=unused, transport=unused, relay=unused,
+    unused = cast(Any, None)  # the sweep needs only the node's store, clock and rules
+    rules = cast(Any, SimpleNamespace(rules=Rules()))  # the deadline sweep's planned clocks
+    node = Node(cfg, clock, store, service=rules, transport=unused, relay=unused,
                 consumer=unused, queue=unused)
     store.hold(entry(3), 2, b"three", clock.now())
     clock.advance(seconds=settings.HELD_ALARM_AFTER_S + 1)

@@ -59,7 +59,7 @@ def test_today_counts_equal_replaying_every_case_across_dates(site: Site) -> Non
         assert f"{len(late)} cases" in listed
         assert all(i in listed for i in late)
         assert f"Overdue ({len(late)})" in html
-        assert f"Due within three days ({len(soon)})" in html
+        assert f"Due within {today.DUE_SOON_DAYS} days ({len(soon)})" in html
         shown = sorted(late, key=lambda i: (min(c.due for c in clocks[i] if c.is_overdue(now)), i))
         assert [html.index(i) for i in shown] == sorted(html.index(i) for i in shown)
         counts.add((len(late), len(soon)))
