@@ -27,6 +27,7 @@ class AlarmKind(StrEnum):
     STORE_INTEGRITY = "store_integrity"        # the database failed its check: writes refused
     NUMBERING = "numbering"                    # case numbering would go backwards
     BROKER_AUTH = "broker_auth"                # the broker refused this node's login
+    NOTICE_GAVE_UP = "notice_gave_up"          # a notice refused by the gateway, or out of attempts
 
 
 class AlarmStore(Protocol):

@@ -21,7 +21,8 @@ from protocol.text import N_, Translatable
 
 SECRETS_NAME = "secrets.toml"
 CREDENTIAL_NAME = "fengqiao-secrets.toml"
-SECRET_KEYS = ("data_key", "identity_key", "broker_password", "signing_key", "sealing_key")
+SECRET_KEYS = ("data_key", "identity_key", "broker_password", "signing_key", "sealing_key",
+               "sms_auth")
 
 
 class SecretsError(Translatable, ValueError):

@@ -126,7 +126,7 @@ class Watch:
     def __init__(self, config: NodeConfig, build: NodeBuilder) -> None:
         self.fatal: Exception | None = None
         self._build = checked(build)
-        self.runtime = NodeRuntime(config, self.build)
+        self.runtime = NodeRuntime(config, self.build, notices=True)  # and the notifier
 
     def build(self) -> Node:
         try:

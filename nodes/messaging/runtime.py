@@ -1,5 +1,7 @@
 """A node as a long-running service: a relay thread and a consumer thread, each with its own
-SQLite connection and broker connection (one connection per thread, as pika and sqlite3 require).
+SQLite connection and broker connection (one connection per thread, as pika and sqlite3 require),
+and, for `node run` and `hub run`, a notifier thread that sends the notices to parties and the
+alerts to staff (`nodes.notices`).
 
 Stopping is always clean: the threads finish the message or batch in hand, a delivery that was
 not committed is not acked (the broker gives it back), and nothing is half-written.
@@ -31,6 +33,7 @@ from nodes.messaging.delivery import AcksAfterCommit, Delivery
 from nodes.messaging.link import LinkHealth
 from nodes.messaging.port import TransportError, Unroutable
 from nodes.messaging.relay import Backoff
+from nodes.notices.notifier import notifier_for
 from nodes.store.errors import StoreError
 from protocol.bundle import weight
 
@@ -57,8 +60,9 @@ class NodeRuntime:
     connections) for each thread."""
 
     def __init__(self, config: NodeConfig, build: NodeBuilder,
-                 after_commit: Callable[[], None] | None = None) -> None:
-        self.config, self.build = config, build
+                 after_commit: Callable[[], None] | None = None, *, notices: bool = False) -> None:
+        """`notices`: run the notifier thread too (`node run`, `hub run`)."""
+        self.config, self.build, self.notices = config, build, notices
         # Called on the consumer thread after each batch has committed (the bench's clock).
         self.after_commit = after_commit
         self.stop_event = threading.Event()
@@ -70,7 +74,10 @@ class NodeRuntime:
         self.link = LinkHealth()
 
     def start(self) -> None:
-        for target, name in ((self._relay_loop, "relay"), (self._consumer_loop, "consumer")):
+        loops = [(self._relay_loop, "relay"), (self._consumer_loop, "consumer")]
+        if self.notices:
+            loops.append((self._notifier_loop, "notifier"))
+        for target, name in loops:
             thread = threading.Thread(target=self._supervised, args=(target, name),
                                       name=f"{name}-{self.config.node_id}", daemon=True)
             thread.start()
@@ -219,6 +226,15 @@ class NodeRuntime:
                         log.warning("consumer.broker_unavailable", error=str(exc),
                                     retry_in_s=round(delay, 2))
                     self.stop_event.wait(delay)
+        finally:
+            node.close()
+
+    def _notifier_loop(self) -> None:
+        """Notices to parties and staff alerts (`nodes.notices.notifier`), on a node of its own."""
+        node = self.build()
+        try:
+            with node.bound():
+                notifier_for(node).run(self.stop_event)
         finally:
             node.close()
 
