@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from nodes.case_ids import resolve_case_id
-from nodes.cli import case_fix, case_transitions
+from nodes.cli import assign_cmds, case_fix, case_transitions
 from nodes.cli.case_dossier import red_flag_rows
 from nodes.cli.case_render import list_json, list_text, show_json, show_text
 from nodes.cli.clock_render import due_days, due_within_ids, overdue_ids, running_clocks
@@ -17,6 +17,7 @@ from nodes.cli.context import Ctx, bilingual, open_node
 from nodes.cli.facts_input import add_facts_options, facts_of
 from nodes.cli.i18n import t
 from nodes.cli.options import named_choice
+from nodes.cli.ownership_render import node_names
 from nodes.cli.parser import group, leaf, unmask
 from nodes.cli.sending import latest_by_case
 from nodes.domain.clock_plan import clocks_of
@@ -25,6 +26,7 @@ from nodes.i18n import LANGS, _
 from nodes.labels import ref_label, state_label, type_label, word
 from nodes.service import CaseNotFound, PartyInput
 from nodes.store.due_index import candidate_rows, with_clock
+from nodes.store.leaders import cases_led_by
 from nodes.store.party_versions import changes as party_changes
 from protocol.messages import MAX_PARTIES, MAX_PEOPLE, MAX_SHORT
 from protocol.reference import DISPUTE_TYPES, DISPUTE_TYPES_VERSION, CaseSource
@@ -148,6 +150,8 @@ def register(subparsers: Any) -> None:
                    help=_("only cases with a clock due within N days (overdue ones included)"))
     p.add_argument("--red-flag", action="store_true",
                    help=_("only red-flag cases (at a hub, also those reported from below)"))
+    p.add_argument("--leader", metavar="NAME",
+                   help=_("only the cases this leader is in charge of here (包案)"))
     p.set_defaults(handler=list_cases)
 
     p = leaf(cases, "show", _("a case with its full history"), json=True)
@@ -155,6 +159,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=show)
 
     case_transitions.register(cases)
+    assign_cmds.register(cases)
     case_fix.register(cases)
 
 
@@ -189,6 +194,9 @@ def list_cases(args: argparse.Namespace, ctx: Ctx) -> int:
             held = rows if state is None else node.store.case_rows()
             rows = red_flag_rows(rows, flagged, node.store.red_flags_reported(),
                                  {r["case_id"] for r in held}, state)
+        if args.leader is not None:  # 包案: the cases this leader owns here
+            led = cases_led_by(node.store, unmask(args.leader).strip())
+            rows = [r for r in rows if r["case_id"] in led]
         if args.overdue or args.due_within is not None:  # candidates from the projection
             rows = candidate_rows(node.store, rows, ctx.today() + timedelta(
                 days=-1 if args.due_within is None else args.due_within))
@@ -218,10 +226,11 @@ def show(args: argparse.Namespace, ctx: Ctx) -> int:
         unsent = node.store.unsent_case_messages(case_id)  # its messages not left yet
         changes = party_changes(node.store, case_id)  # corrections: before and after
         clocks = clocks_of(case, node.service.rules)  # with those still to be recorded
+        names = node_names(node)  # for the first handler (首办)
     if args.json:
         ctx.emit_json(show_json(case, parties, ctx.today(), ctx.lang, unsent, changes=changes,
-                                clocks=clocks))
+                                clocks=clocks, names=names))
     else:
         ctx.say(show_text(case, parties, ctx.today(), ctx.lang, unsent, changes=changes,
-                          clocks=clocks))
+                          clocks=clocks, names=names))
     return 0

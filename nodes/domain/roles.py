@@ -4,7 +4,8 @@ agreements, but does not accept or decide cases unless also an appointed mediato
 A role is one code, or several joined by commas for a person who holds more than one
 ("grid_worker,mediator": a grid worker who is also an appointed mediator, who may then do
 everything a mediator does). Only a grid worker acting without a deciding role is limited;
-every other role may record any action the state machine allows.
+every other role may record any action the state machine allows, except 包案 (assigning a case
+to a leader), which only the committee's head or the centre's staff record (`ASSIGNING`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ DECIDING = frozenset({MEDIATOR, STATION_HEAD, HUB_STAFF, SYSTEM})
 # (the visit, and the breach it finds); deadlines recomputed by the node are no one's decision.
 GRID_WORKER_MAY = frozenset({Action.REPORT, Action.FOLLOW_UP, Action.BREACH, Action.RED_FLAG,
                              Action.CORRECT, Action.CLOCKS})
+# 包案 (`nodes.domain.ownership`): who answers for a case is said by whoever takes cases in and
+# dispatches them, the committee's head at a station (调委会主任) or the centre's staff at a hub
+# (受理员); not by the mediator working the case, who does not choose who answers for it.
+ASSIGNING = frozenset({STATION_HEAD, HUB_STAFF})
 
 
 def roles_of(role: str) -> frozenset[str]:
@@ -53,6 +58,8 @@ def manages_users(role: str) -> bool:
 def may(role: str, action: Action) -> bool:
     """Whether someone acting in `role` may record `action`."""
     roles = roles_of(role)
+    if action is Action.ASSIGN:
+        return bool(roles & ASSIGNING)
     if GRID_WORKER in roles and not roles & DECIDING:
         return action in GRID_WORKER_MAY
     return True

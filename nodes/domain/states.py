@@ -64,6 +64,7 @@ class Action(StrEnum):
     CORRECT = "correct"  # a correction of facts or party details, with its reason
     CLOCKS = "clocks"  # deadlines set or recomputed (a new calendar): nodes.domain.clock_plan
     CHOICE = "choice"  # the parties' choice of mediator and of a public or private session
+    ASSIGN = "assign"  # 包案: a named leader owns the case here (nodes.domain.ownership)
 
 
 S = CaseState
@@ -135,6 +136,8 @@ NOTE_ALLOWED: Mapping[Action, frozenset[CaseState]] = {
     Action.CORRECT: frozenset(OPEN_STATES | {S.ESCALATED, S.HANDED_DOWN, S.SETTLED_ABOVE}),
     Action.CLOCKS: ALL_STATES,
     Action.CHOICE: frozenset({S.REGISTERED, S.ACCEPTED, S.MEDIATING, S.RETURNED}),
+    # Only on the copy this node holds and still handles (not one gone up, down or finished).
+    Action.ASSIGN: OPEN_STATES,
 }
 
 def is_note(action: Action) -> bool:

@@ -19,6 +19,7 @@ from nodes.domain.roles import may, records
 from nodes.domain.states import Action
 from nodes.i18n import N_
 from nodes.service import CaseService, Command
+from nodes.web.assign_step import ASSIGN_STEP
 from nodes.web.path_steps import PATH_STEPS
 from nodes.web.step_kit import Field, FieldProblem, Step, Values
 from nodes.web.step_kit import check as _check
@@ -120,6 +121,7 @@ STEPS: tuple[Step, ...] = (
          lambda v, s, d: lambda c, a, at: cmd.red_flag(
              c, a, at, note=v.get("note", ""), police_reported=_check(v, "police_reported"))),
     *PATH_STEPS,
+    ASSIGN_STEP,  # 包案
 )
 BY_ACTION: Mapping[str, Step] = {s.action.value: s for s in STEPS}
 
