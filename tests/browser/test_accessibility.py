@@ -2,8 +2,9 @@
 (tests/browser/vendor/, MPL-2.0, its licence beside it), runs in Chromium on every page of a
 village and its township: login, today, case list, new case (empty and with errors), the grid
 worker's short report (empty, with errors, sent), the case page in several states, every
-printable document, the hub's today, case and flow pages. No violation of impact serious or
-critical may be found.
+printable document, the hub's today, case and flow pages, and 督办: the county supervisor's
+orders page and issue form (empty and with errors), the village's orders to answer. No
+violation of impact serious or critical may be found.
 
 The app's CSP allows no inline script and `page.add_script_tag(path=...)` inlines the file, so
 the browser refuses it; axe is given to every page as an init script instead
@@ -40,7 +41,7 @@ from tests.support.clock import FakeClock
 from tests.support.nodes import build_node
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
-VILLAGE, TOWNSHIP = "330106001001", "330106001000"
+VILLAGE, TOWNSHIP, COUNTY = "330106001001", "330106001000", "330106000000"
 SEVERE = {"serious", "critical"}
 RUN_AXE = """async () => {
   const result = await axe.run(document, {resultTypes: ["violations"]});
@@ -108,6 +109,11 @@ def _prepare(net: Net) -> None:
         case, actor, at, township.service.rules, instruction="请村调委会组织现场勘查后调解",
         report_back_days=15), role="hub_staff")
     net.pump()
+    supervision = net.nodes[COUNTY].supervision
+    assert supervision is not None
+    supervision.issue(net.cases["registered"], reason="请于一周内组织调解并报告进展",
+                      respond_by=township.clock.now().date() + timedelta(days=7), user="赵督查")
+    net.pump()
 
 
 @pytest.fixture
@@ -115,7 +121,8 @@ def net(tmp_path: Path) -> Iterator[Net]:
     broker, clock = MemoryBroker(), FakeClock()
     nodes, servers, urls = {}, [], {}
     for code, user, roles in ((VILLAGE, "王芳", "mediator,station_head"),
-                              (TOWNSHIP, "李受理", "hub_staff")):
+                              (TOWNSHIP, "李受理", "hub_staff"),
+                              (COUNTY, "赵督查", "supervisor")):
         port = free_port()
         node = build_node(tmp_path, code, broker=broker, clock=clock,
                           web={"listen": f"127.0.0.1:{port}"})
@@ -175,7 +182,7 @@ def test_no_page_has_a_serious_or_critical_violation(net: Net, browser: Browser)
         page.goto(f"{village}/login")
         problems += _audit(page, f"login@{width}")
         _login(page, village, "王芳")
-        pages = ["/", "/cases", "/cases/new", "/report", "/users", "/account/password",
+        pages = ["/", "/cases", "/cases/new", "/report", "/users", "/account/password", "/orders",
                  *(f"/cases/{net.cases[n]}" for n in ("registered", "followed_up", "terminated",
                                                       "handed_down"))]
         for path in pages:
@@ -212,9 +219,21 @@ def test_no_page_has_a_serious_or_critical_violation(net: Net, browser: Browser)
     _login(page, township, "李受理")
     for path in ("/", "/flow", "/cases", f"/cases/{net.cases['arrived']}",
                  f"/cases/{net.cases['handed_down']}",
-                 f"/cases/{net.cases['handed_down']}/print/hand_down"):
+                 f"/cases/{net.cases['handed_down']}/print/hand_down", "/orders"):
         page.goto(f"{township}{path}")
         problems += _audit(page, f"township {path}")
+    page.context.close()
+    page = _page(net, browser)
+    county = net.urls[COUNTY]
+    _login(page, county, "赵督查")
+    for path in ("/", "/orders", f"/orders/new?case={net.cases['arrived']}"):
+        page.goto(f"{county}{path}")
+        problems += _audit(page, f"county {path}")
+    page.fill("#respond_by", "2020-01-01")
+    with page.expect_navigation():
+        page.click("form.wide button.primary")  # no reason, a past date: errors beside fields
+    assert page.locator("[aria-invalid=true]").count() >= 1
+    problems += _audit(page, "county issue form with errors")
     page.context.close()
     assert problems == [], "\n".join(problems)
 
