@@ -4,7 +4,8 @@ consecutive ports, with sample logins, until Ctrl-C (issue 17 item 1).
 A newcomer clicks through a whole network: what one node's page records travels on, because a
 pump thread keeps publishing every outbox and consuming every queue of the in-memory broker (at
 once after a commit made through a page, else a few times a second) and every node says it is
-alive to the hubs above every `HEARTBEAT_EVERY_S`. A few disputes are left open at each village,
+alive to the hubs above every `HEARTBEAT_EVERY_S`, and sweeps (deadlines, supervision orders)
+every `HOUSEKEEPING_EVERY_S` as `node run` does. A few disputes are left open at each village,
 and one per township is escalated, so every tier has something waiting.
 
 SAMPLE DATA: the logins, their password and every party are invented for the demo.
@@ -26,7 +27,7 @@ from demo.policy import _escalate
 from fengqiao.bootstrap import bootstrap
 from nodes.config import NodeConfig, WebConfig, load_config
 from nodes.messaging.memory import MemoryBroker
-from nodes.messaging.settings import HEARTBEAT_EVERY_S
+from nodes.messaging.settings import HEARTBEAT_EVERY_S, HOUSEKEEPING_EVERY_S
 from nodes.node import Node
 from nodes.store import users
 from nodes.web.accounts import hash_password
@@ -86,11 +87,16 @@ class Pump:
         self.thread = threading.Thread(target=self.run, name="demo-pump", daemon=True)
 
     def run(self) -> None:
-        beat_due = 0.0
+        beat_due = sweep_due = 0.0
         while not self.stop_event.is_set():
             moved = sum(n.publish() for n in self.nodes.values())
             moved += sum(n.consume() for n in self.nodes.values())
             if moved:
+                continue
+            if time.monotonic() >= sweep_due:  # deadlines and supervision orders, as a service
+                for node in self.nodes.values():
+                    node.housekeep()
+                sweep_due = time.monotonic() + HOUSEKEEPING_EVERY_S
                 continue
             if time.monotonic() >= beat_due:  # once quiet: the backlog it tells is the real one
                 for node in self.nodes.values():

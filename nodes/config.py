@@ -27,6 +27,7 @@ from nodes.domain.risk import RiskRules
 from nodes.domain.tracks import TrackRule
 from nodes.identity import IdentityCostName
 from nodes.messaging.settings import ESCALATIONS_PER_HOUR
+from nodes.notices.config import NoticesConfig
 from nodes.secrets import read_secrets, secrets_path
 from protocol.areas import AreaCodeError, AreaTree, Tier, default_parent, tier_of, validate_code
 from protocol.text import N_, Translatable
@@ -111,7 +112,8 @@ class WebConfig(BaseModel):
 
 
 # Fields that are secrets: they come from the secrets file (nodes.secrets), never the config.
-SECRET_FIELDS = ("data_key", "identity_key", "broker_password", "signing_key", "sealing_key")
+SECRET_FIELDS = ("data_key", "identity_key", "broker_password", "signing_key", "sealing_key",
+                 "sms_auth")
 
 
 class NodeConfig(BaseModel):
@@ -168,6 +170,9 @@ class NodeConfig(BaseModel):
     # Fast tracks (`nodes.domain.tracks`): `[[tracks]]` tables, tried in order; none by default.
     tracks: tuple[TrackRule, ...] = ()
     web: WebConfig = WebConfig()
+    # Notices to parties and staff alerts (`nodes.notices`): `[notices]` adapter, url, timeout_s,
+    # auth_header, templates.
+    notices: NoticesConfig = NoticesConfig()
     # --- secrets: filled from the secrets file, refused in the config file ---------------------
     # Key for personal data at rest; if unset, the environment variable FENGQIAO_DATA_KEY is used.
     data_key: str | None = None
@@ -176,6 +181,7 @@ class NodeConfig(BaseModel):
     broker_password: str | None = None
     signing_key: str | None = None  # this node's Ed25519 private key (urlsafe base64)
     sealing_key: str | None = None  # this node's X25519 private key (urlsafe base64)
+    sms_auth: str | None = None  # the SMS gateway's auth header value ([notices] auth_header)
 
     @field_validator("tier")
     @classmethod

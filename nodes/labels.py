@@ -51,6 +51,7 @@ ACTIONS: Mapping[str, str] = {
     A.REFUSE: NP_("action", "party refuses mediation"),
     A.CHOICE: NP_("action", "parties' choice"),
     A.CLOCKS: NP_("action", "deadlines updated"),
+    A.ASSIGN: NP_("action", "assign to a leader"),
 }
 # Sources, referral targets and escalation reasons (protocol.reference's values).
 REFERENCE: Mapping[str, str] = {

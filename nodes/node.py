@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import structlog
 
 from nodes.clock import Clock
 from nodes.config import NodeConfig
+from nodes.deadline_sweep import DeadlineSetting, sweep_deadlines
 from nodes.housekeeping import SweepResult, sweep
 from nodes.messaging.consumer import Consumer
 from nodes.messaging.port import Transport
@@ -93,9 +94,13 @@ class Node:
                                   self.clock.now())
 
     def housekeep(self) -> SweepResult:
-        """The periodic sweep: age limits of quarantine and held, held-waiting alarms."""
+        """The periodic sweep: age limits of quarantine and held, held-waiting alarms, and the
+        deadline sweep (overdue and due-soon cases reported up, `nodes.deadline_sweep`)."""
         with self.bound():
-            result = sweep(self.store, self.clock.now())
+            now = self.clock.now()
+            result = replace(sweep(self.store, now), deadlines=sweep_deadlines(
+                self.store, now, DeadlineSetting(self.node_id, self.config.tier,
+                                                 self.service.rules, self.config.due_soon_days)))
             if self.supervision is not None:
                 self.supervision.sweep()  # orders newly overdue, levels raised
             return result

@@ -23,6 +23,8 @@ from nodes.domain.commands import open_case, re_register
 from nodes.domain.corrections import PartyChange, correct
 from nodes.domain.identity_numbers import check_id_number, check_phone
 from nodes.identity import IdentityHasher
+from nodes.notices.model import NoticeRow
+from nodes.notices.rows import notice_rows_for
 from nodes.outbound import Seal, outbox_rows_for
 from nodes.records import OutboxRow, PartyRow
 from nodes.text_input import check_facts, check_name
@@ -47,6 +49,7 @@ class CaseRepository(Protocol):
     def parties(self, case_id: str) -> list[PartyRow]: ...
     def next_case_number(self, year: int) -> int: ...
     def add_outbox(self, rows: Sequence[OutboxRow]) -> None: ...
+    def add_notices(self, rows: Sequence[NoticeRow]) -> int: ...
 
 
 class CaseNotFound(DomainError):
@@ -270,8 +273,9 @@ class CaseService:
         self._kept = Kept(case, tuple(parties), head) if head is not None else None
 
     def commit(self, case: Case, parties: Sequence[PartyRow], new: bool = False) -> str | None:
-        """Save pending events, their outbox rows and (for a new case) its parties; call inside
-        atomic. Returns the chain hash of the last event saved (None if there was none)."""
+        """Save pending events, their outbox rows and notices (`nodes.notices.rows`) and, for a
+        new case, its parties; call inside atomic. Returns the chain hash of the last event
+        saved (None if there was none)."""
         events = list(case.pending)
         outbox = outbox_rows_for(case, events, self.node_id, self.tier, parties,
                                  parent=self.parent, seal=self.seal, name=self.name)
@@ -279,4 +283,7 @@ class CaseService:
         if new:
             self.store.add_parties(case.case_id, parties)
         self.store.add_outbox(outbox)
+        # Notices to the parties and alerts to the staff, with the events that cause them.
+        self.store.add_notices(notice_rows_for(case, events, self.node_id, parties,
+                                               name=self.name))
         return head

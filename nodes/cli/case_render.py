@@ -29,6 +29,7 @@ from nodes.cli.correction_render import (
 )
 from nodes.cli.i18n import t as say
 from nodes.cli.outcome_render import event_line, outcome_lines
+from nodes.cli.ownership_render import assignment_detail, ownership_json, ownership_lines
 from nodes.cli.path_render import actor_cell, path_detail, path_json, path_lines
 from nodes.cli.sending import UnsentMessage, state_text, unsent_json, unsent_line
 from nodes.cli.table import render
@@ -124,6 +125,7 @@ def _details(event: CaseEvent, lang: str) -> str:
     if event.action in (Action.REGISTER, Action.REPORT) and "source" in d:
         parts.append(ref_label(str(d["source"]), lang))
     parts.append(path_detail(event, lang))  # consent, refusal, the parties' choice
+    parts.append(assignment_detail(event, lang))  # 包案: the leader
     if "target" in d:
         parts.append(t(N_("target due {due}"), lang, due=d["target"]["due"]))
     if event.action is Action.AGREE:
@@ -172,9 +174,11 @@ def _event_data(event: CaseEvent, lang: str) -> dict[str, Any]:
 def show_json(case: Case, parties: Sequence[PartyRow], today: date, lang: str,
               unsent: Sequence[UnsentMessage] = (), *,
               changes: Changes | None = None,
-              clocks: Sequence[Clock] | None = None) -> dict[str, Any]:
+              clocks: Sequence[Clock] | None = None,
+              names: Mapping[str, str] | None = None) -> dict[str, Any]:
     """`changes`: the parties' corrections (`nodes.store.party_versions.changes`); `clocks`:
-    every clock of the case (`nodes.domain.clock_plan.clocks_of`, default: those recorded)."""
+    every clock of the case (`nodes.domain.clock_plan.clocks_of`, default: those recorded);
+    `names`: node names known (code to name) for the first handler."""
     clocks = case.clocks() if clocks is None else clocks
     f = case.facts
     assert case.state is not None  # noqa: S101 - a recorded case has a state
@@ -197,6 +201,7 @@ def show_json(case: Case, parties: Sequence[PartyRow], today: date, lang: str,
         else None,
         "outcomes": [{"from": side, "line": line} for side, line in outcome_lines(case, lang)],
         **path_json(case),
+        **ownership_json(case, names),  # 包案 leader, 首办 first handler
         **dossier_json(case),
         "events": [_event_json(case, e, lang) for e in case.events],
     })
@@ -239,7 +244,8 @@ def _agreement_lines(case: Case, lang: str) -> list[str]:
 
 def show_text(case: Case, parties: Sequence[PartyRow], today: date, lang: str,
               unsent: Sequence[UnsentMessage] = (), *,
-              changes: Changes | None = None, clocks: Sequence[Clock] | None = None) -> str:
+              changes: Changes | None = None, clocks: Sequence[Clock] | None = None,
+              names: Mapping[str, str] | None = None) -> str:
     f = case.facts
     assert case.state is not None  # noqa: S101 - a recorded case has a state
     code = str(f.get("dispute_type"))
@@ -255,6 +261,7 @@ def show_text(case: Case, parties: Sequence[PartyRow], today: date, lang: str,
         *([t(N_("fast track: {track}, {days} days to mediate at this tier"), lang,
              track=track_label(str(f["track"]), lang), days=f.get("track_days"))]
           if f.get("track") else []),
+        *ownership_lines(case, lang, names),
         say("show_facts", lang, facts=f.get("facts")),
         say("show_parties", lang),
         *(_party_line(p, lang, n) for n, p in enumerate(parties, 1)),

@@ -28,6 +28,8 @@ _MESSAGES: dict[str, str] = {
     "hub_run_village": N_("this is a village station's config; use fengqiao node run"),
     "flow_tier": N_("the flow table is kept by hubs (township, county, city); this node is a "
                     "{tier}"),
+    "overdue_tier": N_("the subtree's overdue list is kept by hubs (township, county, city); this "
+                       "node is a {tier}"),
     "demo_cases": N_("disputes per village must be 1 to 1000"),
     "config_tier": N_("config file {path}: field 'tier' is {tier}, which does not match node_id "
                       "{code} (a {derived} code)"),

@@ -28,6 +28,7 @@ from nodes.cli import (
     case_cmds,
     key_cmds,
     node_cmds,
+    notice_cmds,
     order_cmds,
     protocol_cmds,
     run_cmds,
@@ -64,6 +65,7 @@ GROUPS: tuple[Callable[[Any], None], ...] = (
     calendar_cmds.register,
     user_cmds.register,
     order_cmds.register,
+    notice_cmds.register,
 )
 
 

@@ -57,3 +57,58 @@ def m017_supervision(db: Database) -> None:
     )
     db.execute("CREATE INDEX supervision_case ON supervision(case_id)")
     db.execute("CREATE INDEX supervision_open ON supervision(part, answered_at, respond_by)")
+
+
+@migrations()
+def m018_deadline_alerts(db: Database) -> None:
+    """The deadline sweep (issue 18, `nodes.deadline_sweep`): per case, the last overdue or
+    due-soon state this node reported up (or its end), so each is sent once, even across a
+    restart. `seq` is the case's seq when it was written: a transition reported after it ends it
+    at the hubs by itself. No personal data: a clock's kind and its due date."""
+    db.execute(
+        """CREATE TABLE deadline_alerts (
+            case_id TEXT PRIMARY KEY,
+            seq INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('overdue', 'due_soon', 'clear')),
+            clock_kind TEXT,
+            due TEXT,
+            message_id TEXT,
+            at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX deadline_alerts_status ON deadline_alerts(status)")
+
+
+@migrations()
+def m019_notices(db: Database) -> None:
+    """Notices to parties and alerts to staff (issue 18 item 6, `nodes.notices`): one row per
+    (event, recipient, kind), written with the event that causes it; the notifier's attempts, its
+    next try, and the gateway's message id and delivery status. No personal data: a party is
+    named by its place in the case (`party:N`), its phone stays sealed in `parties`."""
+    db.execute(
+        """CREATE TABLE notices (
+            id INTEGER PRIMARY KEY,
+            notice_id TEXT NOT NULL UNIQUE,
+            event TEXT NOT NULL,
+            case_id TEXT,
+            kind TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            template TEXT NOT NULL,
+            params TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'sent', 'failed', 'gave_up')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            sending_since TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            sent_at TEXT,
+            gateway_id TEXT,
+            delivery TEXT,
+            last_error TEXT,
+            UNIQUE (event, recipient, kind)
+        )"""
+    )
+    db.execute("CREATE INDEX notices_waiting ON notices(next_attempt_at) "
+               "WHERE status IN ('pending', 'failed')")
+    db.execute("CREATE INDEX notices_status ON notices(status, id)")

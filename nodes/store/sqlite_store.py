@@ -33,6 +33,7 @@ from nodes.store.chain import GENESIS
 from nodes.store.deferred import DeferredStore
 from nodes.store.errors import translated
 from nodes.store.inbox import InboxStore
+from nodes.store.notices import NoticeStore
 from nodes.store.numbers import Lapse, NumberMarks
 from nodes.store.outbox import OutboxStore
 from nodes.store.schema_later import RED_FLAG_EVENTS
@@ -49,7 +50,7 @@ from nodes.store.statements import (
 )
 
 
-class SqliteStore(OutboxStore, DeferredStore, InboxStore, AlarmStore):
+class SqliteStore(OutboxStore, DeferredStore, InboxStore, AlarmStore, NoticeStore):
     def __init__(self, path: str | Path, *, synchronous: str = "FULL",
                  cipher: DataCipher | None = None) -> None:
         # The chain head this connection last wrote (length, hash): saves reading it back before
@@ -274,6 +275,11 @@ class SqliteStore(OutboxStore, DeferredStore, InboxStore, AlarmStore):
     def red_flags_reported(self) -> list[dict[str, Any]]:
         """Red-flag cases known from other nodes' reports: a hub hears them (`hub.store`), a
         station none."""
+        return []
+
+    def deadlines_reported(self, today: date) -> list[dict[str, Any]]:
+        """Overdue and due-soon cases of the subtree, as the deadline sweeps below reported them:
+        a hub hears them (`hub.store`), a station none."""
         return []
 
     def states(self) -> dict[str, int]:

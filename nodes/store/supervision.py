@@ -141,3 +141,13 @@ def issued_count(store: StoreCore, node_id: str, year: int) -> int:
     row = store._one("SELECT COUNT(*) FROM supervision WHERE part = ? AND order_id LIKE ?",
                      [ISSUED, f"{node_id}-{year}-D%"])
     return int(row[0]) if row else 0
+
+
+def tally(store: StoreCore, part: str, today: date) -> tuple[int, int, int]:
+    """How many orders of `part` this node has: all, not answered yet, and of those past their
+    answer date (the web app's navigation and today page; nothing opened)."""
+    row = store._one(
+        "SELECT COUNT(*), COALESCE(SUM(answered_at IS NULL), 0), "
+        "COALESCE(SUM(answered_at IS NULL AND respond_by < ?), 0) FROM supervision WHERE part = ?",
+        [today.isoformat(), part])
+    return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)

@@ -25,7 +25,9 @@ from nodes.web import (
     case_list,
     case_page,
     grid_report,
+    mine,
     new_case,
+    orders_page,
     own_password,
     print_page,
     today,
@@ -71,7 +73,7 @@ def create_app(node: Node, *, secure_cookies: bool | None = None, idle_minutes: 
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.web = state
     for module in (auth, today, case_list, new_case, grid_report, case_page, print_page,
-                   user_admin, own_password):
+                   user_admin, own_password, orders_page, mine):
         app.include_router(module.router)
     for router in EXTRA_PAGES:
         app.include_router(router)

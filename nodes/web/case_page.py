@@ -29,13 +29,16 @@ from nodes.domain.roles import (
     records,
     roles_of,
 )
+from nodes.domain.states import CaseState
 from nodes.i18n import N_, render, t
 from nodes.node import Node
 from nodes.store import users
 from nodes.web import documents
 from nodes.web.actions import BY_ACTION, FieldProblem, Step, allowed, missing, offered
+from nodes.web.assign_step import ownership_view
 from nodes.web.core import Refused, locked_node, log, page, posted_form, state_of, user_session
 from nodes.web.dossier_view import dossier_view
+from nodes.web.order_view import AnswerProblem, case_orders, may_issue
 from nodes.web.sessions import Session
 
 router = APIRouter()
@@ -64,10 +67,10 @@ def timeline(case: Case, lang: str) -> list[dict[str, Any]]:
 
 def case_view(request: Request, node: Node, case: Case, session: Session, *,
               revealed: bool = False, status: int = 200, step: str = "",
-              problem: str = "", field: str = "", values: dict[str, str] | None = None
-              ) -> Response:
+              problem: str = "", field: str = "", values: dict[str, str] | None = None,
+              answer_problem: AnswerProblem | None = None) -> Response:
     """The page; `step` with `problem` (and the `field` it concerns) shows a refusal beside
-    that step's form, with what was typed kept."""
+    that step's form, with what was typed kept (`answer_problem`: beside a 督办 answer's)."""
     today = local_date(node.clock.now())
     return page(request, "case.html", status=status, title=N_("Case"), case=case,
                 facts=case.facts, parties=node.store.parties(case.case_id), revealed=revealed,
@@ -77,7 +80,12 @@ def case_view(request: Request, node: Node, case: Case, session: Session, *,
                 dossier=dossier_view(case, session.lang),
                 step=step, problem=problem, field=field, values=values or {},
                 unsent=node.store.unsent_case_messages(case.case_id),
-                documents=documents.available(case))
+                documents=documents.available(case),
+                ownership=ownership_view(node, case, session.lang),  # 包案, 首办
+                orders=case_orders(node, case.case_id, session.lang),
+                answer_problem=answer_problem, back="case",
+                may_order=may_issue(node.config.tier, session.role)
+                and case.state is CaseState.HANDED_DOWN)
 
 
 @router.get("/cases/{case_id}")

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from nodes.cli.clock_render import due_within_ids, overdue_ids, running_clocks, shown_clock
 from nodes.cli.outcome_render import FROM_ABOVE, event_line
 from nodes.domain.case import local_date
+from nodes.domain.clock_book import DEFAULT_DUE_SOON_DAYS
 from nodes.domain.states import FINAL_STATES, OPEN_STATES
 from nodes.i18n import N_
 from nodes.node import Node
@@ -22,11 +23,12 @@ from nodes.store.due_counts import due_counts
 from nodes.store.due_index import candidate_rows, recent_case_ids
 from nodes.web.core import locked_node, page, user_session
 from nodes.web.hub_today import hub_today
+from nodes.web.order_view import alert as order_alert
 from nodes.web.risk_view import risks
 from nodes.web.sessions import Session
 
 router = APIRouter()
-DUE_SOON_DAYS = 3  # "due soon": within three days
+DUE_SOON_DAYS = DEFAULT_DUE_SOON_DAYS  # "due soon" by default; a node's config: due_soon_days
 RECENT_DAYS = 14  # decisions from above shown on the today page
 SHOWN = 50  # rows of each list; the rest through the case list's filter
 
@@ -70,10 +72,10 @@ def due_lists(node: Node, today: date) -> DueLists:
     """Counted from the projection's due dates (`nodes.store.due_counts`); read and replayed:
     only the rows shown and the few whose clock the rules still plan (every candidate on an old
     file)."""
-    counted = due_counts(node.store, today, DUE_SOON_DAYS, SHOWN)
+    days = node.config.due_soon_days
+    counted = due_counts(node.store, today, days, SHOWN)
     if counted is None:
-        read = candidate_rows(node.store, node.store.case_rows(),
-                              today + timedelta(days=DUE_SOON_DAYS))
+        read = candidate_rows(node.store, node.store.case_rows(), today + timedelta(days=days))
     else:
         read = node.store.case_rows_of(
             {*counted.first_overdue, *counted.first_soon, *counted.to_plan})
@@ -81,7 +83,7 @@ def due_lists(node: Node, today: date) -> DueLists:
     clocks = running_clocks(node.store.load_case, read, node.service.rules)
     planned = clocks if counted is None else {i: clocks[i] for i in counted.to_plan if i in clocks}
     plan_late = overdue_ids(planned, today)
-    plan_soon = due_within_ids(planned, today, DUE_SOON_DAYS) - plan_late
+    plan_soon = due_within_ids(planned, today, days) - plan_late
 
     def listed(ids: set[str]) -> list[dict[str, Any]]:  # the first SHOWN, earliest due first
         shown = [(shown_clock(clocks.get(i, ()), today), i) for i in ids if i in by_id]
@@ -109,10 +111,10 @@ def today_page(request: Request, session: Annotated[Session, Depends(user_sessio
     counts = node.store.states()
     return page(request, "today.html", title=N_("Today"), today=today,
                 overdue=due.overdue, soon=due.soon, overdue_count=due.overdue_count,
-                soon_count=due.soon_count,
+                soon_count=due.soon_count, soon_days=node.config.due_soon_days,
                 red_flags=sorted(flagged, key=lambda r: str(r["case_id"])),
                 decisions=recent_decisions(node, RECENT_DAYS), link=link_status(node),
-                hub=hub_today(node, session.lang),
+                hub=hub_today(node, session.lang), orders_alert=order_alert(node),
                 open_count=sum(counts.get(s.value, 0) for s in OPEN_STATES))
 
 

@@ -22,6 +22,7 @@ from nodes.labels import (
 )
 from nodes.labels import word as word_label
 from nodes.web.accounts import role_label
+from nodes.web.order_view import nav_link
 from nodes.web.risk_view import risk_text
 
 SHOWN_DIGITS = 4  # a masked ID number or phone shows its last four characters
@@ -53,4 +54,4 @@ def helpers() -> dict[str, Callable[..., Any]]:
             "calendar_note": calendar_note, "mask": mask, "mask_all": mask_all,
             "local_time": local_time, "records": records, "risk_text": risk_text,
             "track_label": track_label,
-            "manages_users": manages_users}
+            "manages_users": manages_users, "orders_link": nav_link}

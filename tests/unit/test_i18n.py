@@ -30,7 +30,7 @@ VILLAGE, TOWNSHIP, COUNTY = "330681111242", "330681111000", "330681000000"
 # and option names, environment variables, config fields, and the names of things.
 ALLOWED = re.compile(
     r"^(?:[\d.:%+\-/]+|[A-Z0-9_:]+|--?[a-z][a-z-]*|[\w.-]*[/._=@$][\w./=@$:-]*|"
-    r"[a-z]+_[a-z_]+|fengqiao|node|init|run|case|new|list|show|hub|flow|demo|deploy|audit|calendar|user|order|"
+    r"[a-z]+_[a-z_]+|fengqiao|node|init|run|case|new|list|show|hub|flow|demo|deploy|audit|calendar|user|order|notices|"
     r"verify|accept|mediate|escalate|protocol|bench|schema|new-key|apply|definitions|zh|en|JSON|TOML|RabbitMQ|SQLite|UTF|UTF-8|Ctrl|CPU|ID|FILE|"
     r"SIGTERM|HTTP|URL|amqp|memory|urlsafe|base64|village|township|county|city|"
     r"application|mediation|escalation|oral|written|applicant|respondent|other|referral|police|"
