@@ -74,3 +74,20 @@ def h004_deadlines(db: Database) -> None:
         )"""
     )
     db.execute("CREATE INDEX deadlines_due ON deadlines(due)")
+
+
+@hub_migrations()
+def h005_listed_orders(db: Database) -> None:
+    """Listed supervision orders (挂牌督办) issued in the subtree, as their issuers reported them
+    (`nodes.supervision`): every tier above the issuer lists them until they are answered."""
+    db.execute(
+        """CREATE TABLE listed_orders (
+            order_id TEXT PRIMARY KEY,
+            case_id TEXT NOT NULL,
+            issuing_node TEXT NOT NULL,
+            tier TEXT NOT NULL,
+            due TEXT,
+            listed_at TEXT NOT NULL,
+            ended_at TEXT
+        )"""
+    )

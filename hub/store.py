@@ -12,6 +12,7 @@ from nodes.crypto import DataCipher
 from nodes.deadline_sweep import ENDED, SWEEP_EVENTS
 from nodes.store.deadline_alerts import DUE_SOON, OVERDUE
 from nodes.store.sqlite_store import SqliteStore
+from nodes.supervision import ORDER_EVENTS, ORDER_LISTED
 from protocol.messages import Heartbeat, LifecycleReport
 
 # Final states at a tier: a case counted as registered there and in one of these is not open.
@@ -52,7 +53,11 @@ class HubStore(SqliteStore):
 
     def record_report(self, message_id: str, case_id: str, seq: int, r: LifecycleReport) -> None:
         """Keep a report once (a duplicate is ignored by its message id), and the case's overdue
-        or due-soon state at the reporting node as its newest report now tells it."""
+        or due-soon state at the reporting node as its newest report now tells it. A listed
+        order's report goes to `listed_orders` only: it moves no case."""
+        if r.event in ORDER_EVENTS:
+            self._record_listed(case_id, r)
+            return
         with self.atomic():
             self._write(
                 "INSERT OR IGNORE INTO reports (message_id, case_id, seq, origin_node, node_id, "
@@ -65,6 +70,29 @@ class HubStore(SqliteStore):
             if r.event in SWEEP_EVENTS or (r.event != "red_flag" and self._listed(case_id,
                                                                                 r.node_id)):
                 self._newest_deadline(case_id, r.node_id)
+
+    def _record_listed(self, case_id: str, r: LifecycleReport) -> None:
+        """A listed order starts (or, answered, ends; an end that overtook its start still
+        records the order, as ended)."""
+        if not r.order_id:
+            return
+        with self.atomic():
+            self._write("INSERT OR IGNORE INTO listed_orders (order_id, case_id, issuing_node, "
+                        "tier, due, listed_at) VALUES (?,?,?,?,?,?)",
+                        [r.order_id, case_id, r.node_id, r.tier.value,
+                         r.due.isoformat() if r.due else None, r.at.isoformat()])
+            if r.event != ORDER_LISTED:
+                self._write("UPDATE listed_orders SET ended_at = ? WHERE order_id = ?",
+                            [r.at.isoformat(), r.order_id])
+
+    def listed_orders(self, *, open_only: bool = True) -> list[dict[str, Any]]:
+        """The subtree's listed supervision orders (this hub's own included), earliest answer
+        date first; only those not answered yet unless `open_only` is False."""
+        rows = self._all("SELECT order_id, case_id, issuing_node, tier, due, listed_at, ended_at "
+                         "FROM listed_orders" + (" WHERE ended_at IS NULL" if open_only else "")
+                         + " ORDER BY due, order_id")
+        keys = ("order_id", "case_id", "issuing_node", "tier", "due", "listed_at", "ended_at")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def _listed(self, case_id: str, node_id: str) -> bool:
         """Whether the case is on the list for that node (a transition matters only then)."""
@@ -149,6 +177,11 @@ class HubStore(SqliteStore):
         row = self._one(f"SELECT node_id FROM reports WHERE case_id = ? AND {MOVING} "  # noqa: S608
                         "ORDER BY at DESC, seq DESC LIMIT 1", [case_id])
         return None if row is None else str(row[0])
+
+    def reported_case(self, case_id: str) -> tuple[str, str] | None:
+        row = self._one(f"SELECT state_to, dispute_type FROM reports WHERE case_id = ? AND "  # noqa: S608
+                        f"{MOVING} ORDER BY at DESC, seq DESC LIMIT 1", [case_id])
+        return None if row is None else (str(row[0]), str(row[1]))
 
     def red_flags_reported(self) -> list[dict[str, Any]]:
         """Each case a red flag was reported for, as the latest report tells it: where the case

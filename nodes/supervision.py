@@ -23,20 +23,26 @@ from nodes.clock import Clock
 from nodes.domain import supervision as rules
 from nodes.domain.case import DomainError, local_date
 from nodes.domain.states import CaseState
-from nodes.outbound import Seal, down_key, escalation_key, message_row
+from nodes.outbound import Seal, down_key, escalation_key, message_row, report_key
 from nodes.store import supervision as orders
 from nodes.store.sqlite_store import SqliteStore
 from nodes.store.supervision import HELD, ISSUED, PASSED, OrderRow
 from protocol.areas import AreaTree, Tier
 from protocol.envelope import Envelope, make_envelope
-from protocol.messages import SupervisionAnswer, SupervisionOrder
+from protocol.messages import LifecycleReport, SupervisionAnswer, SupervisionOrder
 from protocol.text import N_
-from protocol.topology import EXCHANGE_DOWN, EXCHANGE_UP
+from protocol.topology import EXCHANGE_DOWN, EXCHANGE_REPORT, EXCHANGE_UP
 
 log = structlog.get_logger("fengqiao.supervision")
 RAISE_AFTER = 2  # the second overdue order on a case raises the level (configurable per node)
 RAISED_DAYS = 7  # the answer date of an order raised to listed supervision, from the day raised
 SYSTEM = "system"
+# Lifecycle reports of a listed order (挂牌督办), so every tier above its issuer lists it
+# (`hub.store.HubStore.listed_orders`); they move no case.
+ORDER_LISTED, ORDER_LISTED_ENDED = "order_listed", "order_listed_ended"
+ORDER_EVENTS = frozenset({ORDER_LISTED, ORDER_LISTED_ENDED})
+LISTED = "listed_supervision"
+UNKNOWN_TYPE = "99"  # the dispute type when this hub never heard the case's (其他)
 
 
 class OrderNotFound(DomainError):
@@ -86,6 +92,8 @@ class Supervision:
                        respond_by=respond_by, issued_at=now, recorded_at=now, issued_by=user,
                        raised_from=raised_from)
             self._send_down(case_id, payload, hop)
+            if level == LISTED:
+                self._report_listed(case_id, order_id, respond_by, ORDER_LISTED)
         log.info("supervision.issued", order_id=order_id, case_id=case_id, level=level,
                  next_hop=hop, account=user)
         found = orders.order(self.store, order_id)
@@ -170,6 +178,8 @@ class Supervision:
                                  text=answer.text, state=answer.case_state,
                                  node=answer.answering_node, name=answer.answering_name,
                                  user=None, automatic=answer.automatic)
+        if mine and row is not None and row.level == LISTED:
+            self._report_listed(case_id, row.order_id, row.respond_by, ORDER_LISTED_ENDED)
         if not mine:
             self._send_up(case_id, answer)
         log.info("supervision.answer_received", order_id=answer.order_id, case_id=case_id,
@@ -214,6 +224,20 @@ class Supervision:
     def _state(self, case_id: str) -> CaseState | None:
         case = self.store.load_case(case_id)
         return case.state if case is not None else None
+
+    def _report_listed(self, case_id: str, order_id: str, due: date, event: str) -> None:
+        """A listed order's start or end, on the report exchange (no personal data: codes, the
+        case's state and type as known here, the answer date)."""
+        now, case = self.clock.now(), self.store.load_case(case_id)
+        state, kind = ((case.state.value, str(case.facts["dispute_type"])) if case and case.state
+                       else self.store.reported_case(case_id) or (CaseState.REGISTERED.value,
+                                                                   UNKNOWN_TYPE))
+        payload = LifecycleReport(
+            origin_node=rules.origin_of(case_id), node_id=self.node_id, tier=self.tier,
+            event=event, state_from=None, state_to=state, at=now, dispute_type=kind,
+            clock_kind=LISTED, due=due, order_id=order_id)
+        env = make_envelope(payload, sender=self.node_id, case_id=case_id, seq=0, sent_at=now)
+        self.store.add_outbox([message_row(EXCHANGE_REPORT, report_key(self.node_id), env)])
 
     def _send_down(self, case_id: str, payload: SupervisionOrder, hop: str) -> None:
         self._send(EXCHANGE_DOWN, down_key(hop), case_id, payload, hop)

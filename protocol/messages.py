@@ -215,6 +215,10 @@ class LifecycleReport(Model):
     # names the clock and its due date, so every tier above lists its subtree's overdue cases.
     clock_kind: ShortText | None = None
     due: date | None = None
+    # Since 2.2: a listed supervision order (挂牌督办) issued at `node_id` (event "order_listed",
+    # `due` its answer date) or answered there ("order_listed_ended"), so every tier above it
+    # lists the listed orders of its subtree (`nodes.supervision`).
+    order_id: Annotated[str, Field(max_length=64, pattern=r"^[0-9A-Za-z-]*$")] | None = None
 
 
 class Heartbeat(Model):

@@ -56,6 +56,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--open", action="store_true", help=_("only those not answered yet"))
     p.add_argument("--overdue", action="store_true", help=_("only those overdue"))
     p.set_defaults(handler=list_orders)
+    p = leaf(g, "listed", _("listed supervision orders (挂牌督办) issued in this hub's subtree"),
+             json=True)
+    p.add_argument("--all", action="store_true", help=_("answered ones too"))
+    p.set_defaults(handler=listed)
     p = leaf(g, "show", _("one order with its reason and answer"), json=True)
     p.add_argument("order_id", metavar="ORDER")
     p.set_defaults(handler=show)
@@ -175,4 +179,24 @@ def show(args: argparse.Namespace, ctx: Ctx) -> int:
                            state=state_label(row.answer_state, ctx.lang) if row.answer_state
                            else "", text=said))
         ctx.say("\n".join(lines))
+    return 0
+
+
+def listed(args: argparse.Namespace, ctx: Ctx) -> int:
+    """The listed orders every tier above their issuer can read (from the subtree's reports:
+    codes and dates, no reason)."""
+    with open_node(ctx) as node:
+        rows = node.store.listed_orders(open_only=not args.all)
+    if args.json:
+        ctx.emit_json(rows)
+        return 0
+    if not rows:
+        ctx.say(t(N_("no listed supervision orders"), ctx.lang))
+        return 0
+    head = [t(h, ctx.lang) for h in (N_("order"), N_("case"), N_("issued by"), N_("answer by"),
+                                       N_("status"))]
+    ctx.say(render(head, [[r["order_id"], r["case_id"], r["issuing_node"], r["due"] or "",
+                           pt("order status", STATUS_NAMES["answered" if r["ended_at"]
+                                                            else "waiting"], ctx.lang)]
+                          for r in rows]))
     return 0

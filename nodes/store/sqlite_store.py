@@ -272,6 +272,16 @@ class SqliteStore(OutboxStore, DeferredStore, InboxStore, AlarmStore, NoticeStor
         (`hub.store`), a station none."""
         return None
 
+    def listed_orders(self, *, open_only: bool = True) -> list[dict[str, Any]]:
+        """Listed supervision orders reported by the subtree: a hub hears them (`hub.store`),
+        a station none."""
+        return []
+
+    def reported_case(self, case_id: str) -> tuple[str, str] | None:
+        """(state, dispute type) of a case as this node's subtree last reported it: a hub hears
+        reports (`hub.store`), a station none."""
+        return None
+
     def red_flags_reported(self) -> list[dict[str, Any]]:
         """Red-flag cases known from other nodes' reports: a hub hears them (`hub.store`), a
         station none."""

@@ -100,7 +100,10 @@ def node_orders(node: Node, lang: str) -> dict[str, Any]:
     shows_issued = node.config.tier in ISSUING_TIERS or bool(issued)
     return {"issued": issued if shows_issued else None,
             "held": _by_urgency(_items(node, by_part[HELD], lang)),
-            "passed": _items(node, by_part[PASSED], lang)}
+            "passed": _items(node, by_part[PASSED], lang),
+            # listed orders of the subtree (a hub: from its issuers' reports), open ones
+            "listed_below": [o for o in node.store.listed_orders()
+                             if o["issuing_node"] != node.config.node_id]}
 
 
 def case_orders(node: Node, case_id: str, lang: str) -> list[dict[str, Any]]:

@@ -178,3 +178,28 @@ def test_housekeeping_sweeps_the_orders(net: Net) -> None:
     net.nodes[VILLAGE].housekeep()
     (row,) = orders.orders(net.nodes[VILLAGE].store)
     assert row.overdue_seen_at is not None
+
+
+def test_a_listed_order_is_listed_at_every_tier_above_its_issuer(net: Net) -> None:
+    """挂牌督办 is visible to every tier above: a county's listed order reaches the city's list
+    (from the county's report: codes and dates, no reason) until it is answered."""
+    case_id = village_case(net)
+    issued = sup(net, COUNTY).issue(case_id, reason=REASON, respond_by=in_days(net, 5),
+                                    level="listed_supervision")
+    ordinary = sup(net, COUNTY).issue(case_id, reason="普通督办", respond_by=in_days(net, 5))
+    net.pump()
+    for code in (CITY, COUNTY):
+        listed = net.nodes[code].store.listed_orders()
+        assert [(o["order_id"], o["issuing_node"], o["ended_at"]) for o in listed] == [
+            (issued.order_id, COUNTY, None)]  # the ordinary order is not listed
+        assert REASON not in str(listed)
+    assert net.nodes[TOWNSHIP].store.listed_orders() == []  # below the issuer: not its list
+    assert ordinary.level == "supervise"
+    sup(net, VILLAGE).answer(issued.order_id, text="已办")
+    net.pump()
+    assert net.nodes[CITY].store.listed_orders() == []
+    (ended,) = net.nodes[CITY].store.listed_orders(open_only=False)
+    assert ended["ended_at"] is not None
+    city_reports = net.nodes[CITY].store._all("SELECT event FROM reports WHERE case_id = ?",
+                                              [case_id])
+    assert all(e not in ("order_listed", "order_listed_ended") for (e,) in city_reports)

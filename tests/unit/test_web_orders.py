@@ -280,3 +280,15 @@ def test_an_answer_to_an_order_not_held_here_is_404(net: Net, sites: dict[str, S
     assert township.post(f"/orders/{order.order_id}/answer", {"text": ANSWER},
                          "/orders").status_code == 404
     assert township.post("/orders/nonesuch/answer", {"text": ANSWER}, "/orders").status_code == 404
+
+
+def test_the_city_lists_a_countys_listed_order(net: Net, sites: dict[str, Site]) -> None:
+    case_id = village_case(net)
+    issued = sup(net, COUNTY).issue(case_id, reason=REASON, respond_by=in_days(net, 5),
+                                    level="listed_supervision")
+    net.pump()
+    city = as_user(sites[CITY], "督查甲", "supervisor")
+    html = city.client.get("/orders").text
+    assert 'id="listed-h"' in html
+    assert issued.order_id in html
+    assert REASON not in html  # the city has the report, not the reason
