@@ -7,9 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from nodes.cli.clock_render import kind_label
+from nodes.cli.clock_render import reported_kind_label
 from nodes.cli.table import render
-from nodes.domain.clock_book import ClockKind
 from nodes.i18n import N_, t
 from nodes.labels import tier_label
 from nodes.store.deadline_alerts import OVERDUE
@@ -40,10 +39,7 @@ def ordered(rows: Sequence[Mapping[str, Any]], sort: str) -> list[Mapping[str, A
 
 def clock_label(kind: object, lang: str | None) -> str:
     """A clock kind's name; a kind this version does not know, as it came."""
-    try:
-        return kind_label(ClockKind(str(kind)), lang)
-    except ValueError:
-        return str(kind or "—")
+    return reported_kind_label(kind, lang)
 
 
 def node_cell(row: Mapping[str, Any]) -> str:

@@ -20,11 +20,13 @@ case reported overdue on the same clock with no event since is not replayed at a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import structlog
 
+from nodes.cli.clock_render import ANSWER_KIND
 from nodes.domain.case import Case, Rules, local_date
 from nodes.domain.clock_book import MAY_RUN, Clock
 from nodes.domain.clock_plan import clocks_of
@@ -64,15 +66,19 @@ def _earliest(clocks: list[Clock]) -> Clock | None:
     return min(clocks, key=lambda c: (c.due, c.name)) if clocks else None
 
 
-def headline(case: Case, rules: Rules | None, today: date, days: int) -> Alert:
+def headline(case: Case, rules: Rules | None, today: date, days: int,
+             answers: Sequence[date] = ()) -> Alert:
     """The case's overdue or due-soon state now (status CLEAR: neither); a closed or final case
-    and a stopped clock have none."""
-    if case.state not in MAY_RUN:
-        return Alert(case.case_id, case.seq, CLEAR, None, None)
-    running = [c for c in clocks_of(case, rules) if c.running]
-    for status, clock in ((OVERDUE, _earliest([c for c in running if c.is_overdue(today)])),
-                          (DUE_SOON, _earliest([c for c in running
-                                                if c.due_within(today, days)]))):
+    and a stopped clock have none. `answers`: the answer dates of the supervision orders this
+    node holds on the case unanswered, clocks too (kind ANSWER_KIND), whatever the case's state."""
+    running = [c for c in clocks_of(case, rules) if c.running] if case.state in MAY_RUN else []
+    for status, clock, answer in (
+            (OVERDUE, _earliest([c for c in running if c.is_overdue(today)]),
+             min((d for d in answers if today > d), default=None)),
+            (DUE_SOON, _earliest([c for c in running if c.due_within(today, days)]),
+             min((d for d in answers if d <= today + timedelta(days=days)), default=None))):
+        if answer is not None and (clock is None or answer < clock.due):
+            return Alert(case.case_id, case.seq, status, ANSWER_KIND, answer)
         if clock is not None:
             return Alert(case.case_id, case.seq, status, clock.kind.value, clock.due)
     return Alert(case.case_id, case.seq, CLEAR, None, None)
@@ -97,18 +103,21 @@ def sweep_deadlines(store: SqliteStore, now: datetime, setting: DeadlineSetting)
     if store.damage is not None:  # a damaged file is only read
         return DeadlineCounts()
     today = local_date(now)
-    rows = alerts.candidates(store, today, today + timedelta(days=setting.due_soon_days))
+    until = today + timedelta(days=setting.due_soon_days)
+    rows = alerts.candidates(store, today, until)
     known = alerts.alerts_of(store, [r.case_id for r in rows])
+    answers = alerts.answer_dates(store, until)
     overdue = soon = sent = 0
     for row in rows:
         alert = known.get(row.case_id)
-        if _unchanged(row, alert, today):
+        if row.case_id not in answers and _unchanged(row, alert, today):
             overdue += 1
             continue
         case = store.load_case(row.case_id)
         if case is None:
             continue
-        head = headline(case, setting.rules, today, setting.due_soon_days)
+        head = headline(case, setting.rules, today, setting.due_soon_days,
+                        answers.get(row.case_id, ()))
         overdue += head.status == OVERDUE
         soon += head.status == DUE_SOON
         sent += settle(store, case, alert, head, now, setting)

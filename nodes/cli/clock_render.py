@@ -60,6 +60,20 @@ def kind_label(kind: ClockKind, lang: str | None = None) -> str:
     return pt("clock", KINDS[kind], lang)
 
 
+ANSWER_KIND = "supervision_answer"  # as `nodes.deadline_sweep` reports it
+
+
+def reported_kind_label(kind: object, lang: str | None = None) -> str:
+    """A clock kind as a report names it: a case's clock, the answer to a supervision order, or
+    (a kind this version does not know) as it came."""
+    if kind == ANSWER_KIND:
+        return pt("clock", "answer to a supervision order", lang)
+    try:
+        return kind_label(ClockKind(str(kind)), lang)
+    except ValueError:
+        return str(kind or "—")
+
+
 def basis_text(basis: str, lang: str | None = None) -> str:
     """A stored legal basis in the reader's language."""
     if basis in BASES:

@@ -41,14 +41,28 @@ class Alert:
 
 def candidates(store: StoreCore, today: date, until: date) -> list[Candidate]:
     """The cases with a running clock due by `until` (a window only while it is open, from
-    `today`), those whose clock the rules still plan (ALWAYS), and those with an alert not
-    ended: the only ones whose overdue or due-soon state can be new, or over."""
+    `today`), those whose clock the rules still plan (ALWAYS), those with an alert not ended,
+    and those with a supervision order held here to answer by `until`: the only ones whose
+    overdue or due-soon state can be new, or over."""
     rows = store._all(
         "SELECT case_id, state, last_seq, due_next, due_kind FROM cases WHERE due_next <= ? "
         "OR (window_due >= ? AND window_due <= ?) OR case_id IN "
-        "(SELECT case_id FROM deadline_alerts WHERE status != ?) ORDER BY case_id",
-        [until.isoformat(), today.isoformat(), until.isoformat(), CLEAR])
+        "(SELECT case_id FROM deadline_alerts WHERE status != ?) OR case_id IN "
+        "(SELECT case_id FROM supervision WHERE part = 'held' AND answered_at IS NULL "
+        "AND respond_by <= ?) ORDER BY case_id",
+        [until.isoformat(), today.isoformat(), until.isoformat(), CLEAR, until.isoformat()])
     return [Candidate(str(c), str(s), int(q), d, k) for c, s, q, d, k in rows]
+
+
+def answer_dates(store: StoreCore, until: date) -> dict[str, list[date]]:
+    """The answer dates, by case, of the supervision orders held here unanswered that fall due
+    by `until` (the answer to an order is one of a case's clocks: `nodes.deadline_sweep`)."""
+    out: dict[str, list[date]] = {}
+    for case_id, due in store._all(
+            "SELECT case_id, respond_by FROM supervision WHERE part = 'held' AND answered_at IS "
+            "NULL AND respond_by <= ?", [until.isoformat()]):
+        out.setdefault(str(case_id), []).append(date.fromisoformat(str(due)))
+    return out
 
 
 def alerts_of(store: StoreCore, case_ids: Iterable[str]) -> dict[str, Alert]:

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from nodes.cli.case_dossier import node_label
-from nodes.cli.clock_render import kind_label
+from nodes.cli.clock_render import reported_kind_label
 from nodes.cli.outcome_render import FROM_BELOW, event_line
 from nodes.domain.case import Case, local_date
 from nodes.domain.clock_book import ClockKind
@@ -128,10 +128,7 @@ def subtree_overdue(node: Node, lang: str) -> list[dict[str, Any]]:
 def _clock_name(kind: object, lang: str) -> str:
     """A reported clock's kind in the reader's language (one this version does not know, as it
     came)."""
-    try:
-        return kind_label(ClockKind(str(kind)), lang)
-    except ValueError:
-        return str(kind or "—")
+    return reported_kind_label(kind, lang)
 
 
 def hub_today(node: Node, lang: str) -> dict[str, Sequence[dict[str, Any]]] | None:

@@ -203,3 +203,29 @@ def test_a_listed_order_is_listed_at_every_tier_above_its_issuer(net: Net) -> No
     city_reports = net.nodes[CITY].store._all("SELECT event FROM reports WHERE case_id = ?",
                                               [case_id])
     assert all(e not in ("order_listed", "order_listed_ended") for (e,) in city_reports)
+
+
+def test_an_unanswered_order_is_on_every_tier_s_overdue_list(net: Net) -> None:
+    """The answer to an order is one of the holder's clocks in the deadline sweep: past its date
+    it is reported up and listed at township, county and city; answered, it drops off."""
+    case_id = village_case(net)
+    net.nodes[VILLAGE].service.act(case_id, lambda c, a, t: cmd.reject(
+        c, a, t, reason="不属于人民调解范围"))  # closed here: no case clock runs any more
+    net.pump()
+    issued = sup(net, CITY).issue(case_id, reason=REASON, respond_by=in_days(net, 2))
+    net.pump()
+    net.clock.advance(days=3)
+    net.nodes[VILLAGE].housekeep()
+    net.pump()
+    today = local_date(net.clock.now())
+    for code in (TOWNSHIP, COUNTY, CITY):
+        rows = [r for r in net.nodes[code].store.deadlines_reported(today)
+                if r["case_id"] == case_id]
+        assert [(r["clock_kind"], r["due"]) for r in rows] == [
+            ("supervision_answer", issued.respond_by.isoformat())], code
+    net.clock.advance(hours=1)
+    sup(net, VILLAGE).answer(issued.order_id, text="已说明不予受理的理由")
+    net.nodes[VILLAGE].housekeep()
+    net.pump()
+    assert not [r for r in net.nodes[CITY].store.deadlines_reported(today)
+                if r["case_id"] == case_id]
