@@ -62,7 +62,7 @@ def rules_for(config: NodeConfig) -> Rules:
     return Rules(target_days=config.target_days, max_extension_days=config.max_extension_days,
                  days=load_node_calendars(config.calendar_dir),
                  acceptance_days=config.acceptance_days, follow_up_days=config.follow_up_days,
-                 tracks=config.tracks)
+                 tracks=config.tracks, risk=config.risk)
 
 
 def cipher_for(config: NodeConfig) -> DataCipher:

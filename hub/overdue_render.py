@@ -10,12 +10,12 @@ from typing import Any
 from nodes.cli.clock_render import reported_kind_label
 from nodes.cli.table import render
 from nodes.i18n import N_, t
-from nodes.labels import tier_label
+from nodes.labels import risk_label, tier_label
 from nodes.store.deadline_alerts import OVERDUE
 from protocol.areas import TIER_ORDER
 
 SORTS = ("due", "tier", "area")  # the most late first; by tier (village first); by node
-HEAD = (N_("case"), N_("node"), N_("tier"), N_("clock"), N_("due"))
+HEAD = (N_("case"), N_("node"), N_("tier"), N_("risk"), N_("clock"), N_("due"))
 _RANK = {tier.value: i for i, tier in enumerate(TIER_ORDER)}
 
 
@@ -59,6 +59,7 @@ def render_deadlines(rows: Sequence[Mapping[str, Any]], today: str, lang: str | 
     for r in ordered(rows, sort):
         days = r["days_left"] if soon else r["days_late"]
         body.append([str(r["case_id"]), node_cell(r), tier_label(str(r["tier"]), lang),
-                     clock_label(r["clock_kind"], lang), str(r["due"]), str(days)])
+                     risk_label(r.get("risk"), lang), clock_label(r["clock_kind"], lang),
+                     str(r["due"]), str(days)])
     return "\n".join([t(title, lang, count=len(rows), today=today),
                       render([t(h, lang) for h in (*HEAD, last)], body)])

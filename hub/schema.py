@@ -91,3 +91,10 @@ def h005_listed_orders(db: Database) -> None:
             ended_at TEXT
         )"""
     )
+
+
+@hub_migrations()
+def h006_report_risk(db: Database) -> None:
+    """The risk colour each report carried (protocol 2.2), and the subtree overdue list's."""
+    db.execute("ALTER TABLE reports ADD COLUMN risk TEXT")
+    db.execute("ALTER TABLE deadlines ADD COLUMN risk TEXT")

@@ -23,7 +23,7 @@ GONE_FROM_TIER = ("CLOSED", "CLOSED_UNRESOLVED", "ESCALATED", "REFERRED_OUT", "R
 MOVING = f"event NOT IN ({', '.join(repr(e) for e in sorted(SWEEP_EVENTS))})"
 # The newest report of one node about one case, a red flag left out (it ends no alert): by seq,
 # then a sweep's report after the transition of the same seq, then by time.
-NEWEST = ("SELECT event, clock_kind, due, tier, state_to, dispute_type, at FROM reports "  # noqa: S608
+NEWEST = ("SELECT event, clock_kind, due, tier, state_to, dispute_type, at, risk FROM reports "  # noqa: S608
           "WHERE case_id = ? AND node_id = ? AND event != 'red_flag' ORDER BY seq DESC, "
           f"event IN ('{OVERDUE}', '{DUE_SOON}', '{ENDED}') DESC, at DESC LIMIT 1")
 
@@ -62,11 +62,11 @@ class HubStore(SqliteStore):
             self._write(
                 "INSERT OR IGNORE INTO reports (message_id, case_id, seq, origin_node, node_id, "
                 "tier, event, state_from, state_to, at, dispute_type, escalated_from, "
-                "sent_at_child, clock_kind, due) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "sent_at_child, clock_kind, due, risk) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [message_id, case_id, seq, r.origin_node, r.node_id, r.tier.value, r.event,
                  r.state_from, r.state_to, r.at.isoformat(), r.dispute_type, r.escalated_from,
                  r.sent_at_child.isoformat() if r.sent_at_child else None, r.clock_kind,
-                 r.due.isoformat() if r.due else None])
+                 r.due.isoformat() if r.due else None, r.risk])
             if r.event in SWEEP_EVENTS or (r.event != "red_flag" and self._listed(case_id,
                                                                                 r.node_id)):
                 self._newest_deadline(case_id, r.node_id)
@@ -107,11 +107,11 @@ class HubStore(SqliteStore):
             self._write("DELETE FROM deadlines WHERE case_id = ? AND node_id = ?",
                         [case_id, node_id])
             return
-        event, kind, due, tier, state, dispute_type, at = row
+        event, kind, due, tier, state, dispute_type, at, risk = row
         self._write(
             "INSERT OR REPLACE INTO deadlines (case_id, node_id, tier, status, clock_kind, due, "
-            "state, dispute_type, reported_at) VALUES (?,?,?,?,?,?,?,?,?)",
-            [case_id, node_id, tier, event, kind, due, state, dispute_type, at])
+            "state, dispute_type, reported_at, risk) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [case_id, node_id, tier, event, kind, due, state, dispute_type, at, risk])
 
     def deadlines_reported(self, today: date) -> list[dict[str, Any]]:
         """The subtree's cases reported overdue or due soon (this hub's own included), each as
@@ -120,10 +120,10 @@ class HubStore(SqliteStore):
         may be silent), a judicial-confirmation window never: it closes."""
         rows = self._all(
             "SELECT d.case_id, d.node_id, d.tier, d.status, d.clock_kind, d.due, d.state, "
-            "d.dispute_type, d.reported_at, h.name FROM deadlines d LEFT JOIN heartbeats h ON "
+            "d.dispute_type, d.reported_at, h.name, d.risk FROM deadlines d LEFT JOIN heartbeats h ON "
             "h.node_id = d.node_id ORDER BY d.due, d.case_id, d.node_id")
         out = []
-        for case_id, node, tier, status, kind, due, state, dispute_type, at, name in rows:
+        for case_id, node, tier, status, kind, due, state, dispute_type, at, name, risk in rows:
             day = date.fromisoformat(due)
             late = day < today and (status == OVERDUE or kind != "jc_window")
             if not late and day < today:  # a window that has closed
@@ -132,7 +132,8 @@ class HubStore(SqliteStore):
                         "status": OVERDUE if late else DUE_SOON, "clock_kind": kind,
                         "due": due, "days_late": (today - day).days if late else 0,
                         "days_left": 0 if late else (day - today).days,
-                        "state": state, "dispute_type": dispute_type, "reported_at": at})
+                        "state": state, "dispute_type": dispute_type, "reported_at": at,
+                        "risk": risk})
         return out
 
     def record_heartbeat(self, h: Heartbeat) -> None:

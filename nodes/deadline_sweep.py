@@ -157,6 +157,7 @@ def report(case: Case, head: Alert, now: datetime, setting: DeadlineSetting) -> 
         origin_node=case.facts["origin_node"], node_id=setting.node_id, tier=setting.tier,
         event=ENDED if head.status == CLEAR else head.status, state_from=state,
         state_to=state, at=now, dispute_type=case.facts["dispute_type"],
-        clock_kind=head.clock_kind, due=head.due)
+        clock_kind=head.clock_kind, due=head.due,
+        risk=case.risk(local_date(now), setting.rules.risk))
     return make_envelope(payload, sender=setting.node_id, case_id=case.case_id, seq=case.seq,
                          sent_at=now)

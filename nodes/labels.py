@@ -99,6 +99,15 @@ TRACKS: Mapping[str, str] = {"key": NP_("track", "priority track (重点办)"),
                               "simple": NP_("track", "simple track (简易办)")}
 
 
+RISKS: Mapping[str, str] = {"red": NP_("risk", "red"), "yellow": NP_("risk", "yellow"),
+                             "green": NP_("risk", "green")}
+
+
+def risk_label(colour: object, lang: str | None = None) -> str:
+    """A risk colour's name (红/黄/绿, `nodes.domain.risk`); "—" for none."""
+    return _label(RISKS, "risk", colour, lang) if str(colour) in RISKS else "—"
+
+
 def track_label(track: str, lang: str | None = None) -> str:
     """A fast track's name (`nodes.domain.tracks`)."""
     return _label(TRACKS, "track", track, lang)

@@ -20,8 +20,9 @@ from datetime import date
 from functools import lru_cache, partial
 
 from nodes.domain.above import report_back_to
-from nodes.domain.case import Case, CaseEvent, DomainError
+from nodes.domain.case import Case, CaseEvent, DomainError, local_date
 from nodes.domain.dossier import dossier_history, raised_here, red_flag_note
+from nodes.domain.risk import RiskRules
 from nodes.domain.states import Action, CaseState, is_note
 from nodes.records import OutboxRow, PartyRow
 from protocol import routing
@@ -71,7 +72,8 @@ Seal = Callable[[Envelope, str], Envelope]  # (message, recipient node) -> messa
 
 def outbox_rows_for(case: Case, events: Sequence[CaseEvent], node_id: str, tier: Tier,
                     parties: Sequence[PartyRow], parent: str | None = None, *,
-                    seal: Seal | None, name: str = "") -> list[OutboxRow]:
+                    seal: Seal | None, name: str = "",
+                    risk: RiskRules | None = None) -> list[OutboxRow]:
     """`seal` None writes personal fields in the clear: only for tests of the rows' content.
     `name`: this node's name, carried by its decisions and report-backs for people to read."""
     rows: list[OutboxRow] = []
@@ -80,7 +82,7 @@ def outbox_rows_for(case: Case, events: Sequence[CaseEvent], node_id: str, tier:
         check_accusation_route(case, event, parent)
         if travels_as_report(event):
             rows.append(message_row(EXCHANGE_REPORT, report_key(node_id),
-                             _report(case, event, node_id, tier, parties)))
+                             _report(case, event, node_id, tier, parties, risk)))
         if event.action is Action.ESCALATE:
             rows.append(message_row(EXCHANGE_UP, escalation_key(node_id), sealed(
                 _escalation(case, event, node_id, tier, parties), parent or "")))
@@ -212,7 +214,7 @@ def _state_before(case: Case, seq: int) -> CaseState | None:
 
 
 def _report(case: Case, event: CaseEvent, node_id: str, tier: Tier,
-            parties: Sequence[PartyRow]) -> Envelope:
+            parties: Sequence[PartyRow], risk: RiskRules | None = None) -> Envelope:
     before = _state_before(case, event.seq)
     payload = LifecycleReport(
         origin_node=case.facts["origin_node"], node_id=node_id, tier=tier,
@@ -221,6 +223,7 @@ def _report(case: Case, event: CaseEvent, node_id: str, tier: Tier,
         dispute_type=case.facts["dispute_type"], escalated_from=event.data.get("escalated_from"),
         sent_at_child=event.data.get("sent_at_child"),
         party_hashes=tuple(p.party_hash for p in parties),
+        risk=case.risk(local_date(event.at), risk) if risk is not None else None,
     )
     return make_envelope(payload, sender=node_id, case_id=case.case_id, seq=event.seq,
                          sent_at=event.at)

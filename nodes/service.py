@@ -278,7 +278,8 @@ class CaseService:
         saved (None if there was none)."""
         events = list(case.pending)
         outbox = outbox_rows_for(case, events, self.node_id, self.tier, parties,
-                                 parent=self.parent, seal=self.seal, name=self.name)
+                                 parent=self.parent, seal=self.seal, name=self.name,
+                                 risk=self.rules.risk)
         head = self.store.save(case)
         if new:
             self.store.add_parties(case.case_id, parties)

@@ -219,6 +219,9 @@ class LifecycleReport(Model):
     # `due` its answer date) or answered there ("order_listed_ended"), so every tier above it
     # lists the listed orders of its subtree (`nodes.supervision`).
     order_id: Annotated[str, Field(max_length=64, pattern=r"^[0-9A-Za-z-]*$")] | None = None
+    # Since 2.2: the case's risk colour at the reporting node when it reported (its red flag,
+    # people involved and how late its clocks were, by that node's `[risk]` rules).
+    risk: Literal["red", "yellow", "green"] | None = None
 
 
 class Heartbeat(Model):

@@ -16,6 +16,7 @@ from nodes.domain.calendar import WorkingDays
 from nodes.domain.clock_book import DEFAULT_ACCEPTANCE_DAYS, DEFAULT_FOLLOW_UP_DAYS, Clock, ClockBook
 from nodes.domain.consent import MEDIATION, standing
 from nodes.domain.deadlines import DayUnit, Deadline, make_deadline
+from nodes.domain.risk import Colour, RiskFacts, RiskRules, risk_of
 from nodes.domain.roles import may
 from nodes.domain.states import (
     NOTE_ALLOWED,
@@ -89,6 +90,7 @@ class Rules:
     acceptance_days: int = DEFAULT_ACCEPTANCE_DAYS  # registration to acceptance decision
     follow_up_days: int = DEFAULT_FOLLOW_UP_DAYS  # to the follow-up visit (回访)
     tracks: tuple[TrackRule, ...] = ()  # fast tracks with shorter targets (`nodes.domain.tracks`)
+    risk: RiskRules = field(default_factory=RiskRules)  # risk colour (`nodes.domain.risk`)
 
 
 class Case:
@@ -189,6 +191,14 @@ class Case:
     def is_overdue(self, today: date) -> bool:
         """Any running clock past its due date (a closing window is not overdue)."""
         return any(c.is_overdue(today) for c in self.clocks())
+
+    def risk(self, today: date, rules: RiskRules) -> Colour:
+        """Its risk colour from what the case itself knows (red flag, people, late clocks);
+        a node adds repeat parties and supervision where it shows a list (`nodes.web`)."""
+        late = [(today - c.due).days for c in self.clocks() if c.is_overdue(today)]
+        return risk_of(RiskFacts(red_flag=self.red_flag,
+                                 people=int(self.facts.get("people_involved") or 1),
+                                 overdue_days=max(late, default=0)), rules).colour
 
     def _target_from(self, at: datetime, basis: str, rules: Rules) -> dict[str, Any]:
         """This tier's target from `at`: its own days, or its fast track's when fewer."""

@@ -21,7 +21,7 @@ from nodes.domain.clock_book import ClockKind
 from nodes.domain.clock_plan import clocks_of
 from nodes.domain.dossier import arrival
 from nodes.domain.states import Action, CaseState
-from nodes.labels import ref_label
+from nodes.labels import ref_label, risk_label
 from nodes.node import Node
 from protocol.areas import Tier
 
@@ -120,7 +120,8 @@ def subtree_overdue(node: Node, lang: str) -> list[dict[str, Any]]:
     """Every overdue case of the subtree (this hub's own included), the most late first."""
     rows = node.store.deadlines_reported(local_date(node.clock.now()))
     return sorted(({**r, "where": f"{r['name']} {node_label(r['node_id'], lang)}".strip(),
-                    "clock": _clock_name(r["clock_kind"], lang)}
+                    "clock": _clock_name(r["clock_kind"], lang),
+                    "risk_name": risk_label(r.get("risk"), lang)}
                    for r in rows if r["status"] == "overdue"),
                   key=lambda r: (str(r["due"]), str(r["case_id"])))
 

@@ -10,11 +10,10 @@ from typing import Any
 
 from nodes.domain.risk import Risk, RiskFacts, risk_of
 from nodes.i18n import NP_, pt
+from nodes.labels import risk_label
 from nodes.node import Node
 from nodes.store.risk_facts import open_order_levels, repeat_party_cases
 
-COLOUR_NAMES = {"red": NP_("risk", "red"), "yellow": NP_("risk", "yellow"),
-                "green": NP_("risk", "green")}
 REASON_NAMES = {"red_flag": NP_("risk reason", "red flag"),
                 "people": NP_("risk reason", "many people"),
                 "overdue": NP_("risk reason", "overdue"),
@@ -42,7 +41,7 @@ def risks(node: Node, rows: Sequence[Mapping[str, Any]], clocks: Mapping[str, Se
 
 def risk_text(risk: Risk, lang: str | None = None) -> str:
     """"红：风险报警、逾期" — the colour's name and why, for the badge's text."""
-    colour = pt("risk", COLOUR_NAMES[risk.colour], lang)
+    colour = risk_label(risk.colour, lang)
     if not risk.reasons:
         return colour
     reasons = pt("risk", ", ", lang).join(pt("risk reason", REASON_NAMES[r], lang)

@@ -3,14 +3,18 @@ case list and on today's lists (never the colour alone)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
 from nodes.domain import commands as cmd
+from nodes.domain.case import local_date
 from nodes.domain.risk import RiskFacts, RiskRules, risk_of
 from nodes.service import PartyInput
 from nodes.store.risk_facts import repeat_party_cases
 from protocol.reference import CaseSource
+from tests.unit.test_outcomes import CITY, TOWNSHIP, VILLAGE, Net
 from tests.unit.web_support import Site, site
 
 __all__ = ["site"]
@@ -68,3 +72,29 @@ def test_the_case_list_shows_colour_and_reasons(site: Site) -> None:
     today = site.client.get("/").text
     assert "overdue" in today
     assert 'class="risk risk-' in today
+
+
+def test_the_colour_goes_up_in_the_reports(tmp_path: Path) -> None:
+    """Every lifecycle report carries the case's colour at its node (red flag, people, late
+    clocks), and the hubs' subtree overdue list shows it."""
+    net = Net(tmp_path)
+    try:
+        village = net.nodes[VILLAGE].service
+        case = village.new_case(source=CaseSource.APPLICATION, dispute_type="02", facts="院墙",
+                                parties=[PartyInput("applicant", "甲")])
+        net.pump()
+        net.act(VILLAGE, case.case_id, lambda c, a, t: cmd.red_flag(
+            c, a, t, note="扬言报复", police_reported=True))
+        colours = [r for (r,) in net.nodes[CITY].store._all(
+            "SELECT risk FROM reports WHERE case_id = ? ORDER BY seq", [case.case_id])]
+        assert colours == ["green", "red"]
+        net.clock.advance(days=30)  # its acceptance is late: the sweep's report is red too
+        net.nodes[VILLAGE].housekeep()
+        net.pump()
+        today = local_date(net.clock.now())
+        for code in (TOWNSHIP, CITY):
+            (row,) = [r for r in net.nodes[code].store.deadlines_reported(today)
+                      if r["case_id"] == case.case_id]
+            assert row["risk"] == "red"
+    finally:
+        net.close()
