@@ -26,6 +26,7 @@ from hub.intake import on_case_escalated, on_case_report_back
 from hub.red_flags import on_report
 from hub.store import HubStore
 from hub.web_flow import router as flow_page
+from hub.web_supervision import router as supervision_page
 from nodes.alarms import AlarmKind, clear_alarm, raise_alarm
 from nodes.calendar_loader import load_node_calendars
 from nodes.clock import Clock, SystemClock
@@ -54,6 +55,7 @@ from protocol.topology import EXCHANGE_QUARANTINE, node_queue
 
 # Every web app built in this process has the hub's flow page (it answers 404 at a village).
 add_pages(flow_page)
+add_pages(supervision_page)
 
 
 def rules_for(config: NodeConfig) -> Rules:

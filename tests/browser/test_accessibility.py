@@ -219,14 +219,14 @@ def test_no_page_has_a_serious_or_critical_violation(net: Net, browser: Browser)
     _login(page, township, "李受理")
     for path in ("/", "/flow", "/cases", f"/cases/{net.cases['arrived']}",
                  f"/cases/{net.cases['handed_down']}",
-                 f"/cases/{net.cases['handed_down']}/print/hand_down", "/orders"):
+                 f"/cases/{net.cases['handed_down']}/print/hand_down", "/orders", "/supervision"):
         page.goto(f"{township}{path}")
         problems += _audit(page, f"township {path}")
     page.context.close()
     page = _page(net, browser)
     county = net.urls[COUNTY]
     _login(page, county, "赵督查")
-    for path in ("/", "/orders", f"/orders/new?case={net.cases['arrived']}"):
+    for path in ("/", "/orders", "/supervision", f"/orders/new?case={net.cases['arrived']}"):
         page.goto(f"{county}{path}")
         problems += _audit(page, f"county {path}")
     page.fill("#respond_by", "2020-01-01")

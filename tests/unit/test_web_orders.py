@@ -292,3 +292,25 @@ def test_the_city_lists_a_countys_listed_order(net: Net, sites: dict[str, Site])
     assert 'id="listed-h"' in html
     assert issued.order_id in html
     assert REASON not in html  # the city has the report, not the reason
+
+
+def test_the_supervisors_page_brings_the_area_together(net: Net, sites: dict[str, Site]) -> None:
+    """/supervision at the city: the subtree's overdue cases by tier and area, red flags, the
+    listed orders and its own orders' status, with no order text; a village has no such page."""
+    case_id = village_case(net)
+    net.act(VILLAGE, case_id, lambda c, a, t: cmd.red_flag(c, a, t, note="扬言报复",
+                                                           police_reported=True))
+    listed = sup(net, CITY).issue(case_id, reason=REASON, respond_by=in_days(net, 5),
+                                  level="listed_supervision")
+    net.pump()
+    net.clock.advance(days=30)  # its acceptance is late now
+    net.nodes[VILLAGE].housekeep()
+    net.pump()
+    city = as_user(sites[CITY], "督查甲", "supervisor")
+    html = city.client.get("/supervision").text
+    for part in ('id="late-h"', 'id="red-h"', 'id="listed-h"', listed.order_id, case_id,
+                 "risk-red"):
+        assert part in html, part
+    assert REASON not in html
+    village = as_user(sites[VILLAGE], "王芳", "mediator")
+    assert village.client.get("/supervision").status_code == 404
