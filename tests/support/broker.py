@@ -547,19 +547,26 @@ def _from_testcontainers() -> BrokerInfo | str:
     return BrokerInfo(amqp, mgmt, "testcontainers", stopper=container.stop)
 
 
+PRIVATE_START_TRIES = 3  # a free port picked for it may be taken before it binds: new ports
+
+
 def _from_private(timeout: float) -> BrokerInfo | str:
     if find_server_script() is None:
         return "no rabbitmq-server installed (looked for the Debian/Homebrew scripts and PATH)"
-    try:
-        rabbit = PrivateRabbit()
-    except OSError as exc:
-        return f"cannot prepare a private rabbitmq-server: {exc}"
-    try:
-        rabbit.start(timeout)
-    except (OSError, RuntimeError) as exc:  # TimeoutError is an OSError
-        rabbit.close()
-        return f"private rabbitmq-server did not start: {exc}"
-    return rabbit.info()
+    failed = ""
+    for _ in range(PRIVATE_START_TRIES):
+        try:
+            rabbit = PrivateRabbit()
+        except OSError as exc:
+            return f"cannot prepare a private rabbitmq-server: {exc}"
+        try:
+            rabbit.start(timeout)
+        except (OSError, RuntimeError) as exc:  # TimeoutError is an OSError
+            rabbit.close()
+            failed = f"private rabbitmq-server did not start: {exc}"
+            continue
+        return rabbit.info()
+    return failed
 
 
 def find_broker(reasons: list[str] | None = None, timeout: float = 60) -> BrokerInfo | None:
