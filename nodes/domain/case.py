@@ -16,7 +16,7 @@ from nodes.domain.calendar import WorkingDays
 from nodes.domain.clock_book import DEFAULT_ACCEPTANCE_DAYS, DEFAULT_FOLLOW_UP_DAYS, Clock, ClockBook
 from nodes.domain.consent import MEDIATION, standing
 from nodes.domain.deadlines import DayUnit, Deadline, make_deadline
-from nodes.domain.risk import Colour, RiskFacts, RiskRules, risk_of
+from nodes.domain.risk import Colour, RiskFacts, RiskRules, days_late, risk_of
 from nodes.domain.roles import may
 from nodes.domain.states import (
     NOTE_ALLOWED,
@@ -195,10 +195,9 @@ class Case:
     def risk(self, today: date, rules: RiskRules) -> Colour:
         """Its risk colour from what the case itself knows (red flag, people, late clocks);
         a node adds repeat parties and supervision where it shows a list (`nodes.web`)."""
-        late = [(today - c.due).days for c in self.clocks() if c.is_overdue(today)]
         return risk_of(RiskFacts(red_flag=self.red_flag,
                                  people=int(self.facts.get("people_involved") or 1),
-                                 overdue_days=max(late, default=0)), rules).colour
+                                 overdue_days=days_late(self.clocks(), today)), rules).colour
 
     def _target_from(self, at: datetime, basis: str, rules: Rules) -> dict[str, Any]:
         """This tier's target from `at`: its own days, or its fast track's when fewer."""

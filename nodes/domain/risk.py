@@ -10,8 +10,10 @@ supervision (督办). Green: none of these. Pure: the caller gathers the facts i
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from datetime import date
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -49,6 +51,11 @@ class RiskFacts:
 class Risk:
     colour: Colour
     reasons: tuple[str, ...]  # codes: red_flag, people, overdue, repeat, supervision
+
+
+def days_late(clocks: Iterable[Any], today: date) -> int:
+    """How many days the most overdue of these clocks is late (0: none is)."""
+    return max(((today - c.due).days for c in clocks if c.is_overdue(today)), default=0)
 
 
 def risk_of(facts: RiskFacts, rules: RiskRules) -> Risk:

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from nodes.domain.risk import Risk, RiskFacts, risk_of
+from nodes.domain.risk import Risk, RiskFacts, days_late, risk_of
 from nodes.i18n import NP_, pt
 from nodes.labels import risk_label
 from nodes.node import Node
@@ -21,12 +21,6 @@ REASON_NAMES = {"red_flag": NP_("risk reason", "red flag"),
                 "supervision": NP_("risk reason", "under supervision")}
 
 
-def overdue_days(clocks: Sequence[Any], today: date) -> int:
-    """How many days the most overdue of a case's running clocks is late (0: none is)."""
-    late = [(today - c.deadline.due).days for c in clocks if c.is_overdue(today)]
-    return max(late, default=0)
-
-
 def risks(node: Node, rows: Sequence[Mapping[str, Any]], clocks: Mapping[str, Sequence[Any]],
           flagged: set[str], today: date) -> dict[str, Risk]:
     ids = [str(r["case_id"]) for r in rows]
@@ -34,7 +28,7 @@ def risks(node: Node, rows: Sequence[Mapping[str, Any]], clocks: Mapping[str, Se
     levels = open_order_levels(node.store, ids)
     return {str(r["case_id"]): risk_of(RiskFacts(
         red_flag=r["case_id"] in flagged, people=int(r.get("people_involved") or 1),
-        overdue_days=overdue_days(clocks.get(str(r["case_id"]), ()), today),
+        overdue_days=days_late(clocks.get(str(r["case_id"]), ()), today),
         repeat_party=r["case_id"] in repeats, supervision=levels.get(str(r["case_id"]))),
         node.config.risk) for r in rows}
 
